@@ -1,0 +1,45 @@
+# syntax=docker/dockerfile:1
+# Draft League companion server: `docker build .` then
+# `docker run -e BOT_TOKEN=... -e AUTH_TOKEN=... -e ORIGIN_URL=... -p 8000:8000 -v data:/data IMAGE`
+
+# --- build stage: wheels for the app and its dependencies, and the npm client file ---------
+FROM python:3.11-slim-bookworm AS build
+WORKDIR /src
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY pyproject.toml README.md ./
+COPY asgi_app ./asgi_app
+COPY gateway ./gateway
+# The project itself (a local path) is what is installed; its dependency ranges live in
+# pyproject.toml.
+# hadolint ignore=DL3013
+RUN pip install --no-compile '.[prod]'
+
+FROM node:20-bookworm-slim AS node
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+# --- runtime stage: slim, non-root, no compilers, no secrets --------------------------------
+FROM python:3.11-slim-bookworm
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    APP_ENV=production \
+    STATE_DIR=/data \
+    PORT=8000
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app \
+    && mkdir -p /data /app \
+    && chown app:app /data
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+COPY --from=node /src/node_modules ./node_modules
+COPY gunicorn.conf.py ./
+USER 10001:10001
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/livez', timeout=4)"]
+STOPSIGNAL SIGTERM
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "asgi_app:app"]
