@@ -1,0 +1,27 @@
+"""The project's small ASGI web framework (no Discord or overlay knowledge here)."""
+
+from asgi_app.http.app import DEFAULT_BODY_LIMIT, App
+from asgi_app.http.errors import ClientDisconnect, HTTPError, reason_phrase
+from asgi_app.http.headers import Headers
+from asgi_app.http.request import Request
+from asgi_app.http.response import Response
+from asgi_app.http.routing import BodySchema, Route
+from asgi_app.http.types import ASGIApp, ErrorMiddleware, Handler, Middleware, Next
+
+__all__ = [
+    "DEFAULT_BODY_LIMIT",
+    "ASGIApp",
+    "App",
+    "BodySchema",
+    "ClientDisconnect",
+    "ErrorMiddleware",
+    "HTTPError",
+    "Handler",
+    "Headers",
+    "Middleware",
+    "Next",
+    "Request",
+    "Response",
+    "Route",
+    "reason_phrase",
+]

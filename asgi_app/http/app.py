@@ -1,0 +1,377 @@
+"""App: the ASGI callable that owns routes, middleware, mounts and the lifespan."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+
+from asgi_app.http.body import decode_json, is_json_type, media_type
+from asgi_app.http.chain import OnError, compose, compose_errors
+from asgi_app.http.errors import ClientDisconnect, HTTPError
+from asgi_app.http.headers import Headers
+from asgi_app.http.lifespan import run_lifespan
+from asgi_app.http.request import Request, incoming_request_id
+from asgi_app.http.response import Response
+from asgi_app.http.routing import METHODS, BodySchema, Route, Router
+from asgi_app.http.types import (
+    ASGIApp,
+    ErrorMiddleware,
+    Handler,
+    Hook,
+    Middleware,
+    Receive,
+    Scope,
+    Send,
+)
+
+logger = logging.getLogger("asgi_app.http")
+
+DEFAULT_BODY_LIMIT = 102_400
+
+
+def _new_request_id() -> str:
+    return secrets.token_hex(8)
+
+
+def _body_endpoint(schema: BodySchema, handler: Handler) -> Handler:
+    """Parse (415/400/413) and validate (422) the JSON body into `req.body_value`."""
+
+    async def parse_then_handle(req: Request, res: Response) -> None:
+        mime, params = media_type(req.headers.get("content-type"))
+        if not is_json_type(mime):
+            raise HTTPError(415, "This route takes an application/json body")
+        value = decode_json(await req.body(), params.get("charset"))
+        result = schema.safe_parse(value)
+        if not result.ok:
+            raise HTTPError(
+                422, "The body does not match the schema", errors=result.error.to_list()
+            )
+        req.body_value = result.value
+        await handler(req, res)
+
+    return parse_then_handle
+
+
+class App:
+    """A small ASGI web framework: `use`/`next` middleware, typed routes, problem+json errors."""
+
+    def __init__(
+        self,
+        *,
+        body_limit: int = DEFAULT_BODY_LIMIT,
+        request_id_factory: Callable[[], str] = _new_request_id,
+    ) -> None:
+        if body_limit < 0:
+            raise ValueError("body_limit must be >= 0")
+        self.body_limit = body_limit
+        self._new_request_id = request_id_factory
+        self._routes: list[Route] = []
+        self._middleware: list[Middleware] = []
+        self._protected: list[Middleware] = []
+        self._error_middleware: list[ErrorMiddleware] = []
+        self._mounts: list[tuple[str, ASGIApp]] = []
+        self._startup: list[Hook] = []
+        self._shutdown: list[Hook] = []
+        self._router: Router | None = None
+        self._chain: Handler | None = None
+        self._render_error: OnError = self._render_default
+
+    # -- registration -------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._chain is not None:
+            raise RuntimeError("the app is already built; register everything before serving")
+
+    def use(self, middleware: Middleware) -> Middleware:
+        """Global middleware: runs for every routed request (404/405/OPTIONS too)."""
+        self._check_open()
+        self._middleware.append(middleware)
+        return middleware
+
+    def use_protected(self, middleware: Middleware) -> Middleware:
+        """Middleware run (after the global ones) only for routes declared `protected=True`."""
+        self._check_open()
+        self._protected.append(middleware)
+        return middleware
+
+    def use_error(self, middleware: ErrorMiddleware) -> ErrorMiddleware:
+        """Error middleware `(exc, req, res, next)`: render into `res`, or `await next()`."""
+        self._check_open()
+        self._error_middleware.append(middleware)
+        return middleware
+
+    def route(
+        self,
+        path: str,
+        methods: Iterable[str],
+        handler: Handler,
+        *,
+        middleware: Sequence[Middleware] = (),
+        body: BodySchema | None = None,
+        summary: str = "",
+        tags: Sequence[str] = (),
+        protected: bool = False,
+    ) -> Route:
+        self._check_open()
+        wanted = tuple(dict.fromkeys(m.upper() for m in methods))
+        if not wanted or any(m not in METHODS for m in wanted):
+            raise ValueError(f"bad methods {wanted!r} for {path!r}")
+        route = Route(
+            path=path,
+            methods=wanted,
+            handler=handler,
+            middleware=tuple(middleware),
+            body=body,
+            summary=summary,
+            tags=tuple(tags),
+            protected=protected,
+        )
+        self._routes.append(route)
+        return route
+
+    def get(
+        self,
+        path: str,
+        handler: Handler,
+        *,
+        middleware: Sequence[Middleware] = (),
+        body: BodySchema | None = None,
+        summary: str = "",
+        tags: Sequence[str] = (),
+        protected: bool = False,
+    ) -> Route:
+        return self.route(
+            path,
+            ("GET",),
+            handler,
+            middleware=middleware,
+            body=body,
+            summary=summary,
+            tags=tags,
+            protected=protected,
+        )
+
+    def post(
+        self,
+        path: str,
+        handler: Handler,
+        *,
+        middleware: Sequence[Middleware] = (),
+        body: BodySchema | None = None,
+        summary: str = "",
+        tags: Sequence[str] = (),
+        protected: bool = False,
+    ) -> Route:
+        return self.route(
+            path,
+            ("POST",),
+            handler,
+            middleware=middleware,
+            body=body,
+            summary=summary,
+            tags=tags,
+            protected=protected,
+        )
+
+    def put(
+        self,
+        path: str,
+        handler: Handler,
+        *,
+        middleware: Sequence[Middleware] = (),
+        body: BodySchema | None = None,
+        summary: str = "",
+        tags: Sequence[str] = (),
+        protected: bool = False,
+    ) -> Route:
+        return self.route(
+            path,
+            ("PUT",),
+            handler,
+            middleware=middleware,
+            body=body,
+            summary=summary,
+            tags=tags,
+            protected=protected,
+        )
+
+    def patch(
+        self,
+        path: str,
+        handler: Handler,
+        *,
+        middleware: Sequence[Middleware] = (),
+        body: BodySchema | None = None,
+        summary: str = "",
+        tags: Sequence[str] = (),
+        protected: bool = False,
+    ) -> Route:
+        return self.route(
+            path,
+            ("PATCH",),
+            handler,
+            middleware=middleware,
+            body=body,
+            summary=summary,
+            tags=tags,
+            protected=protected,
+        )
+
+    def delete(
+        self,
+        path: str,
+        handler: Handler,
+        *,
+        middleware: Sequence[Middleware] = (),
+        body: BodySchema | None = None,
+        summary: str = "",
+        tags: Sequence[str] = (),
+        protected: bool = False,
+    ) -> Route:
+        return self.route(
+            path,
+            ("DELETE",),
+            handler,
+            middleware=middleware,
+            body=body,
+            summary=summary,
+            tags=tags,
+            protected=protected,
+        )
+
+    def mount(self, prefix: str, app: ASGIApp) -> None:
+        """Pass http and websocket scopes under `prefix` to `app` unchanged (full path)."""
+        self._check_open()
+        if not prefix.startswith("/") or prefix.endswith("/"):
+            raise ValueError("mount prefix must start with '/' and not end with '/'")
+        self._mounts.append((prefix, app))
+
+    def on_startup(self, hook: Hook) -> Hook:
+        self._startup.append(hook)
+        return hook
+
+    def on_shutdown(self, hook: Hook) -> Hook:
+        self._shutdown.append(hook)
+        return hook
+
+    @property
+    def routes(self) -> list[Route]:
+        return list(self._routes)
+
+    # -- build --------------------------------------------------------------------------
+    def build(self) -> None:
+        """Compile the router and every middleware chain (idempotent)."""
+        if self._chain is not None:
+            return
+        on_error = self._on_error
+        for route in self._routes:
+            endpoint = route.handler
+            if route.body is not None:
+                endpoint = _body_endpoint(route.body, endpoint)
+            stack = [*(self._protected if route.protected else ()), *route.middleware]
+            route.endpoint = compose(stack, endpoint, on_error)
+        self._router = Router(self._routes)
+        self._render_error = compose_errors(self._error_middleware, self._render_default)
+        self._chain = compose(self._middleware, self._dispatch, on_error)
+
+    # -- errors -------------------------------------------------------------------------
+    def _report(self, exc: Exception, req: Request) -> None:
+        if isinstance(exc, HTTPError | ClientDisconnect) or getattr(exc, "_reported", False):
+            return
+        logger.error(
+            "unhandled %s in %s %s (request_id=%s)",
+            type(exc).__name__,
+            req.method,
+            req.path,
+            req.request_id,
+            exc_info=exc,
+            extra={"request_id": req.request_id},
+        )
+        try:
+            exc._reported = True  # type: ignore[attr-defined]
+        except AttributeError:  # pragma: no cover - exceptions with __slots__
+            pass
+
+    async def _on_error(self, exc: Exception, req: Request, res: Response) -> None:
+        self._report(exc, req)
+        await self._render_error(exc, req, res)
+
+    async def _render_default(self, exc: Exception, req: Request, res: Response) -> None:
+        if isinstance(exc, HTTPError):
+            res.problem(exc.status, exc.detail, errors=exc.errors, title=exc.title, type=exc.type)
+            for name, value in exc.headers.items():
+                res.header(name, value)
+            return
+        if isinstance(exc, ClientDisconnect):
+            res.problem(400, "The client disconnected")
+            return
+        self._report(exc, req)
+        res.problem(
+            500,
+            f"An unexpected error occurred; request id {req.request_id}",
+            extra={"request_id": req.request_id},
+        )
+
+    # -- dispatch -----------------------------------------------------------------------
+    async def _dispatch(self, req: Request, res: Response) -> None:
+        route = req.route
+        if route is not None:
+            assert route.endpoint is not None
+            await route.endpoint(req, res)
+            return
+        if req.allow is None:
+            raise HTTPError(404, "No route matches this path")
+        if req.method == "OPTIONS":
+            res.status(204).header("Allow", req.allow)
+            return
+        raise HTTPError(405, "This path does not accept this method", headers={"Allow": req.allow})
+
+    # -- ASGI ---------------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "websocket":
+            mounted = self._find_mount(scope["path"])
+            if mounted is not None:
+                await mounted(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1000})
+        elif kind == "lifespan":
+            await run_lifespan(receive, send, self._startup, self._shutdown, self.build)
+        else:
+            raise RuntimeError(f"unsupported ASGI scope type {kind!r}")
+
+    def _find_mount(self, path: str) -> ASGIApp | None:
+        for prefix, app in self._mounts:
+            if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
+                return app
+        return None
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chain = self._chain
+        if chain is None:
+            self.build()
+            chain = self._chain
+            assert chain is not None
+        if self._mounts:
+            mounted = self._find_mount(scope["path"])
+            if mounted is not None:
+                await mounted(scope, receive, send)
+                return
+        headers = Headers(scope["headers"])
+        request_id = incoming_request_id(headers.get("x-request-id")) or self._new_request_id()
+        req = Request(
+            scope, receive, request_id=request_id, body_limit=self.body_limit, headers=headers
+        )
+        res = Response()
+        assert self._router is not None
+        found = self._router.match(req.method, req.path)
+        req.route = found.route
+        req.path_params = found.params
+        req.allow = found.allow
+        try:
+            await chain(req, res)
+        except Exception as exc:
+            await self._on_error(exc, req, res)
+        await res.send_to(send, request_id=request_id, head=req.method == "HEAD")

@@ -1,0 +1,149 @@
+"""The per-request object handlers and middleware receive."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from asgi_app.http.body import decode_form, decode_json, media_type
+from asgi_app.http.errors import ClientDisconnect, HTTPError
+from asgi_app.http.headers import Headers
+from asgi_app.http.types import Receive, Scope
+
+if TYPE_CHECKING:
+    from asgi_app.http.routing import Route
+
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def incoming_request_id(value: str | None) -> str | None:
+    """An incoming X-Request-Id is honoured only when it is a short token of safe characters."""
+    if value and _SAFE_REQUEST_ID.fullmatch(value):
+        return value
+    return None
+
+
+def too_large(limit: int) -> HTTPError:
+    return HTTPError(
+        413, f"Request body is larger than {limit} bytes", headers={"Connection": "close"}
+    )
+
+
+class Request:
+    """One HTTP request. Body reading is lazy, limited and cached."""
+
+    __slots__ = (
+        "_body",
+        "_json",
+        "_query",
+        "allow",
+        "body_limit",
+        "body_value",
+        "client",
+        "headers",
+        "method",
+        "path",
+        "path_params",
+        "receive",
+        "request_id",
+        "route",
+        "scope",
+        "state",
+    )
+
+    def __init__(
+        self,
+        scope: Scope,
+        receive: Receive,
+        *,
+        request_id: str,
+        body_limit: int,
+        headers: Headers | None = None,
+    ) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        self.headers = headers if headers is not None else Headers(scope["headers"])
+        client = scope.get("client")
+        self.client: str = client[0] if client else ""
+        self.request_id = request_id
+        self.body_limit = body_limit
+        self.path_params: dict[str, Any] = {}
+        self.state: dict[str, Any] = {}
+        self.route: Route | None = None
+        self.allow: str | None = None  # the Allow value when the path exists, not the method
+        self.body_value: Any = None
+        self._body: bytes | None = None
+        self._json: Any = _UNSET
+        self._query: dict[str, list[str]] | None = None
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        if self._query is None:
+            raw = self.scope.get("query_string", b"")
+            self._query = parse_qs(raw.decode("latin-1"), keep_blank_values=True) if raw else {}
+        return self._query
+
+    def query_param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+    @property
+    def content_type(self) -> str:
+        """The media type without parameters, lower-case ("" when absent)."""
+        return media_type(self.headers.get("content-type"))[0]
+
+    async def body(self) -> bytes:
+        """The whole body, read once. 413 before reading when Content-Length is over the
+        limit, and as soon as a streamed (chunked) body passes it, without reading the rest."""
+        if self._body is not None:
+            return self._body
+        limit = self.body_limit
+        declared = self.headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise HTTPError(400, "Content-Length is not a number")
+            if int(declared) > limit:
+                raise too_large(limit)
+        chunks: list[bytes] = []
+        size = 0
+        receive = self.receive
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "http.disconnect":
+                raise ClientDisconnect()
+            chunk: bytes = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise too_large(limit)
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return self._body
+
+    async def json(self) -> Any:
+        """The body decoded as JSON (400 with line/column when malformed); cached."""
+        if self._json is _UNSET:
+            charset = media_type(self.headers.get("content-type"))[1].get("charset")
+            self._json = decode_json(await self.body(), charset)
+        return self._json
+
+    async def form(self) -> dict[str, list[str]]:
+        """The body decoded as application/x-www-form-urlencoded."""
+        charset = media_type(self.headers.get("content-type"))[1].get("charset")
+        return decode_form(await self.body(), charset)
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.path} id={self.request_id}>"
+
+
+class _Unset:
+    __slots__ = ()
+
+
+_UNSET: Any = _Unset()
