@@ -1,0 +1,85 @@
+"""Transport compression: one inflater per connection, fed every WebSocket message in order.
+
+`feed(message)` returns the bytes/str of a complete JSON payload, or None while a zlib-stream
+payload is still incomplete (its last frame ends with the Z_SYNC_FLUSH suffix 00 00 ff ff).
+A corrupt stream raises CompressionError; the shard answers it with a resumable reconnect.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Final, Protocol
+
+import zstandard
+
+ZLIB_SUFFIX: Final = b"\x00\x00\xff\xff"
+
+
+class CompressionError(Exception):
+    """The compressed stream cannot be decoded (corrupt frame, wrong message type)."""
+
+
+class Inflater(Protocol):
+    def feed(self, message: bytes | str) -> bytes | str | None: ...
+
+
+class PlainInflater:
+    """No transport compression: each message is one JSON payload (text or binary)."""
+
+    __slots__ = ()
+
+    def feed(self, message: bytes | str) -> bytes | str:
+        return message
+
+
+class ZlibStreamInflater:
+    """zlib-stream: one zlib context for the whole connection; payloads may span frames."""
+
+    __slots__ = ("_buffer", "_inflater")
+
+    def __init__(self) -> None:
+        self._inflater = zlib.decompressobj()
+        self._buffer = bytearray()
+
+    def feed(self, message: bytes | str) -> bytes | None:
+        if isinstance(message, str):
+            raise CompressionError("text frame on a zlib-stream connection")
+        if not message.endswith(ZLIB_SUFFIX):
+            self._buffer += message
+            return None
+        if self._buffer:
+            self._buffer += message
+            message = bytes(self._buffer)
+            self._buffer.clear()
+        try:
+            return self._inflater.decompress(message)
+        except zlib.error as exc:
+            raise CompressionError(f"zlib-stream: {exc}") from None
+
+
+class ZstdStreamInflater:
+    """zstd-stream: one zstd decompression context for the whole connection."""
+
+    __slots__ = ("_inflater",)
+
+    def __init__(self) -> None:
+        self._inflater = zstandard.ZstdDecompressor().decompressobj()
+
+    def feed(self, message: bytes | str) -> bytes | None:
+        if isinstance(message, str):
+            raise CompressionError("text frame on a zstd-stream connection")
+        try:
+            out: bytes = self._inflater.decompress(message)
+        except zstandard.ZstdError as exc:
+            raise CompressionError(f"zstd-stream: {exc}") from None
+        return out or None
+
+
+def make_inflater(compression: str) -> Inflater:
+    if compression == "zlib-stream":
+        return ZlibStreamInflater()
+    if compression == "zstd-stream":
+        return ZstdStreamInflater()
+    if compression == "none":
+        return PlainInflater()
+    raise ValueError(f"unknown gateway compression {compression!r}")

@@ -1,0 +1,111 @@
+"""Send limiter (per connection) and identify throttle (shared by a manager's shards)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from gateway.protocol import (
+    IDENTIFY_INTERVAL,
+    SEND_LIMIT,
+    SEND_LIMIT_ORDINARY,
+    SEND_WINDOW,
+)
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class SendLimiter:
+    """Sliding window of send times for ONE connection: a new connection gets a new limiter.
+
+    Ordinary sends wait while `ordinary` sends happened in the last `window` seconds; priority
+    sends (heartbeat, identify, resume) never wait but are counted, and `limit - ordinary` slots
+    stay free for them.
+    """
+
+    def __init__(
+        self,
+        *,
+        limit: int = SEND_LIMIT,
+        ordinary: int = SEND_LIMIT_ORDINARY,
+        window: float = SEND_WINDOW,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if not 0 < ordinary <= limit:
+            raise ValueError("need 0 < ordinary <= limit")
+        self.limit = limit
+        self.ordinary = ordinary
+        self.window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._sent: deque[float] = deque()
+        self._lock = asyncio.Lock()
+
+    def _expire(self, now: float) -> None:
+        horizon = now - self.window
+        sent = self._sent
+        while sent and sent[0] <= horizon:
+            sent.popleft()
+
+    @property
+    def used(self) -> int:
+        self._expire(self._clock())
+        return len(self._sent)
+
+    def record_priority(self) -> None:
+        """Count a heartbeat / identify / resume; it never waits."""
+        now = self._clock()
+        self._expire(now)
+        self._sent.append(now)
+
+    async def acquire(self) -> None:
+        """Wait (FIFO) until an ordinary send fits in the window, then count it."""
+        async with self._lock:
+            while True:
+                now = self._clock()
+                self._expire(now)
+                if len(self._sent) < self.ordinary:
+                    self._sent.append(now)
+                    return
+                # Wait for the oldest entry that must leave before we fit.
+                oldest = self._sent[len(self._sent) - self.ordinary]
+                await self._sleep(max(oldest + self.window - now, 0.001))
+
+
+class IdentifyThrottle:
+    """One IDENTIFY per `interval` seconds per bucket `shard_id % max_concurrency`."""
+
+    def __init__(
+        self,
+        max_concurrency: int = 1,
+        *,
+        interval: float = IDENTIFY_INTERVAL,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.max_concurrency = max(1, max_concurrency)
+        self.interval = interval
+        self._clock = clock
+        self._sleep = sleep
+        self._next: dict[int, float] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def bucket(self, shard_id: int) -> int:
+        return shard_id % self.max_concurrency
+
+    async def acquire(self, shard_id: int) -> float:
+        """Wait for this shard's bucket; returns how long it waited."""
+        key = self.bucket(shard_id)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            waited = 0.0
+            delay = self._next.get(key, float("-inf")) - self._clock()
+            if delay > 0:
+                await self._sleep(delay)
+                waited = delay
+            self._next[key] = self._clock() + self.interval
+            return waited

@@ -1,0 +1,100 @@
+"""Gateway sessions saved to STATE_DIR at shutdown and loaded at start (resume after restart).
+
+The file is written atomically (temporary file in the same directory, fsync, os.replace) and
+consumed on load, so a crash later never resumes from a stale sequence number.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from gateway.protocol import SESSION_MAX_AGE
+
+log = logging.getLogger("gateway.manager")
+
+FILE_NAME = "gateway-session.json"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SessionState:
+    shard_id: int
+    shard_count: int
+    session_id: str
+    seq: int | None
+    resume_url: str
+    saved_at: float = 0.0
+
+
+class SessionStore:
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        max_age: float = SESSION_MAX_AGE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = Path(state_dir) / FILE_NAME
+        self.max_age = max_age
+        self._clock = clock
+
+    def save(self, sessions: Iterable[SessionState]) -> None:
+        now = self._clock()
+        body = {
+            "version": FORMAT_VERSION,
+            "sessions": [asdict(s) | {"saved_at": now} for s in sessions],
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".gateway-session.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(orjson.dumps(body))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def load(self, shard_count: int) -> dict[int, SessionState]:
+        """Fresh sessions of this shard count by shard id; the file is removed once read."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            log.warning("gateway session file unreadable: %s", exc.__class__.__name__)
+            return {}
+        self.clear()
+        try:
+            body = orjson.loads(raw)
+            entries: list[dict[str, Any]] = body["sessions"] if body["version"] == 1 else []
+            sessions = [SessionState(**entry) for entry in entries]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            log.warning("gateway session file ignored: malformed")
+            return {}
+        now = self._clock()
+        fresh: dict[int, SessionState] = {}
+        for s in sessions:
+            age = now - s.saved_at
+            if s.shard_count != shard_count or not 0 <= age <= self.max_age:
+                continue
+            fresh[s.shard_id] = s
+        if len(fresh) < len(sessions):
+            log.info("gateway sessions ignored as stale or foreign: %d", len(sessions) - len(fresh))
+        return fresh
+
+    def clear(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
