@@ -1,0 +1,91 @@
+"""A Zod-like validation library: `from asgi_app import validation as v`.
+
+    s = v.object({"name": v.string().min(1), "score": v.int().min(0)})
+    s.parse(data)        # -> the value, or raises v.ValidationError with every issue
+    s.safe_parse(data)   # -> ParseResult(ok, value, error)
+    s.json_schema()      # -> JSON Schema (draft 2020-12)
+
+Each schema compiles once, on first use, into one generated Python function.
+Messages never contain the input value: they are safe to return to HTTP clients.
+"""
+
+from . import coerce
+from .builders import (
+    any,
+    array,
+    boolean,
+    datetime,
+    discriminated_union,
+    enum,
+    int,
+    lazy,
+    literal,
+    nullable,
+    number,
+    object,
+    optional,
+    record,
+    string,
+    tuple,
+    union,
+    unknown,
+)
+from .containers import ArraySchema, ObjectSchema, RecordSchema, TupleSchema
+from .issues import INVALID, MISSING, Issue, ParseResult, ValidationError
+from .scalars import (
+    AnySchema,
+    BooleanSchema,
+    DateTimeSchema,
+    EnumSchema,
+    IntSchema,
+    LiteralSchema,
+    NativeEnumSchema,
+    NumberSchema,
+    StringSchema,
+)
+from .schema import Reporter, Schema
+from .unions import DiscriminatedUnionSchema, UnionSchema
+
+__all__ = [
+    "INVALID",
+    "MISSING",
+    "AnySchema",
+    "ArraySchema",
+    "BooleanSchema",
+    "DateTimeSchema",
+    "DiscriminatedUnionSchema",
+    "EnumSchema",
+    "IntSchema",
+    "Issue",
+    "LiteralSchema",
+    "NativeEnumSchema",
+    "NumberSchema",
+    "ObjectSchema",
+    "ParseResult",
+    "RecordSchema",
+    "Reporter",
+    "Schema",
+    "StringSchema",
+    "TupleSchema",
+    "UnionSchema",
+    "ValidationError",
+    "any",
+    "array",
+    "boolean",
+    "coerce",
+    "datetime",
+    "discriminated_union",
+    "enum",
+    "int",
+    "lazy",
+    "literal",
+    "nullable",
+    "number",
+    "object",
+    "optional",
+    "record",
+    "string",
+    "tuple",
+    "union",
+    "unknown",
+]

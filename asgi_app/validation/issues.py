@@ -1,0 +1,116 @@
+"""Issues, the error that carries them, the safe-parse result and the two sentinels."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, NamedTuple, TypeVar
+
+T = TypeVar("T")
+
+PathPart = str | int
+Path = tuple[PathPart, ...]
+
+
+class _Sentinel:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING: Any = _Sentinel("MISSING")
+"""An absent object key (or an empty env value under coercion)."""
+
+INVALID: Any = _Sentinel("INVALID")
+"""What a compiled validator returns when its input could not be read at all."""
+
+
+def _escape(part: PathPart) -> str:
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
+class Issue(NamedTuple):
+    """One problem: where (path), what kind (code) and a message that never echoes input."""
+
+    path: Path
+    code: str
+    message: str
+
+    @property
+    def pointer(self) -> str:
+        """RFC 6901 JSON pointer to the offending value ("" is the whole document)."""
+        return "".join("/" + _escape(part) for part in self.path)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": list(self.path),
+            "pointer": self.pointer,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+class ValidationError(ValueError):
+    """Every issue found in one parse, in document order."""
+
+    def __init__(self, issues: Sequence[Issue]) -> None:
+        self.issues: list[Issue] = list(issues)
+        super().__init__(self._summary())
+
+    def _summary(self) -> str:
+        shown = [f"{issue.pointer or '/'}: {issue.message}" for issue in self.issues[:5]]
+        more = len(self.issues) - len(shown)
+        if more > 0:
+            shown.append(f"... and {more} more")
+        count = len(self.issues)
+        return f"{count} validation issue{'s' if count != 1 else ''}: " + "; ".join(shown)
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [issue.to_dict() for issue in self.issues]
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult(Generic[T]):
+    """What `safe_parse` returns: `ok` and `value`, or `error`."""
+
+    ok: bool
+    value: T | None
+    error: ValidationError | None
+
+
+def received(value: object) -> str:
+    """The JSON-ish type name of a value, for messages (never the value itself)."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "boolean"
+    if isinstance(value, int):
+        return "number"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        return "infinity" if math.isinf(value) else "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    if value is MISSING:
+        return "undefined"
+    return "unknown"
+
+
+def type_issue(path: Path, expected: str, value: object) -> Issue:
+    """invalid_type for a value of the wrong type, or "required" for a missing one."""
+    if value is MISSING:
+        return Issue(path, "invalid_type", "required")
+    return Issue(path, "invalid_type", f"expected {expected}, received {received(value)}")
