@@ -44,13 +44,17 @@ class ZlibStreamInflater:
     def feed(self, message: bytes | str) -> bytes | None:
         if isinstance(message, str):
             raise CompressionError("text frame on a zlib-stream connection")
-        if not message.endswith(ZLIB_SUFFIX):
-            self._buffer += message
+        buffer = self._buffer
+        if buffer:
+            # The suffix may itself be split across frames: test the joined bytes.
+            buffer += message
+            if not buffer.endswith(ZLIB_SUFFIX):
+                return None
+            message = bytes(buffer)
+            buffer.clear()
+        elif not message.endswith(ZLIB_SUFFIX):
+            buffer += message
             return None
-        if self._buffer:
-            self._buffer += message
-            message = bytes(self._buffer)
-            self._buffer.clear()
         try:
             return self._inflater.decompress(message)
         except zlib.error as exc:
