@@ -1,0 +1,243 @@
+"""DiscordRest: the rate-limited Discord REST client on one long-lived httpx.AsyncClient.
+
+- `Authorization: Bot <token>` and `User-Agent: DiscordBot (url, version)` on every call.
+- Per-route buckets (major params kept) mapped to `X-RateLimit-Bucket` hashes; a bucket at
+  `Remaining: 0` waits `Reset-After`; a 429 is honoured (`retry_after`, `global` -> every
+  bot-authenticated request pauses).
+- The global 50/s limit, which interaction callbacks and webhook-with-token routes skip.
+- 5xx (500 once; 502/503/504 up to 3 attempts) and connection errors retried with backoff.
+- Invalid requests (401/403/429 except shared-scope 429) counted per 10 minutes; close to
+  Discord's 10,000 the client refuses non-essential requests, then everything.
+- A 401 on a bot-authenticated route marks the client failed ("invalid token"): every further
+  request raises `DiscordAuthFailed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from gateway.ratelimit import (
+    BucketRegistry,
+    Clock,
+    GlobalLimiter,
+    InvalidRequestCounter,
+    Sleep,
+    route_for,
+)
+from gateway.stats import RestStats
+
+log = logging.getLogger("gateway.rest")
+
+USER_AGENT = "DiscordBot (https://github.com/draft-league/companion, 0.1.0)"
+RETRY_STATUSES = {500: 2, 502: 3, 503: 3, 504: 3}  # status -> max attempts
+CONNECTION_ATTEMPTS = 3
+MAX_429_RETRIES = 5
+#: Refuse non-essential requests from this many invalid requests per 10 min, all at the hard cap.
+INVALID_SOFT_LIMIT = 8_000
+INVALID_HARD_LIMIT = 9_500
+
+
+class DiscordRestError(Exception):
+    """A request this client refused or could not complete."""
+
+
+class DiscordAuthFailed(DiscordRestError):
+    """The bot token was refused (401): the client stops sending anything."""
+
+
+class InvalidRequestBudget(DiscordRestError):
+    """Too many 401/403/429 answers in the last 10 minutes: request refused locally."""
+
+
+def new_rest_client(timeout: float = 15.0) -> httpx.AsyncClient:
+    """The client DiscordRest wants: its own pool, so forwards to a slow main app never hold
+    the connections an acknowledgement needs."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+    )
+
+
+class DiscordRest:
+    def __init__(
+        self,
+        api_base: str,
+        token: str,
+        client: httpx.AsyncClient,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        global_limit: int = 50,
+        global_window: float = 1.0,
+        backoff_base: float = 0.5,
+    ) -> None:
+        self._base = api_base.rstrip("/")
+        self._token = token
+        self._client = client
+        self._clock = clock
+        self._sleep = sleep
+        self._backoff_base = backoff_base
+        self.buckets = BucketRegistry(clock, sleep)
+        self.global_limiter = GlobalLimiter(clock, sleep, global_limit, global_window)
+        self.invalid = InvalidRequestCounter(clock)
+        self.stats = RestStats()
+        self.failed = False
+        self.failure_reason: str | None = None
+
+    def __repr__(self) -> str:  # never the token
+        return f"DiscordRest({self._base!r}, failed={self.failed})"
+
+    async def get_gateway_bot(self) -> dict[str, Any]:
+        """GET /gateway/bot -> {"url", "shards", "session_start_limit"}."""
+        response = await self.request("GET", "/gateway/bot")
+        if response.status_code != 200:
+            raise DiscordRestError(f"GET /gateway/bot answered {response.status_code}")
+        data = response.json()
+        if not isinstance(data, dict):
+            raise DiscordRestError("GET /gateway/bot answered something else than an object")
+        return data
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        *,
+        reason: str | None = None,
+        auth: bool = True,
+        essential: bool = False,
+        route_key: str | None = None,
+    ) -> httpx.Response:
+        """Send one Discord request, paced by its bucket (and the global limit when it applies).
+
+        Returns the final response (2xx or not); raises `DiscordAuthFailed` once the token is
+        refused, `InvalidRequestBudget` when close to Discord's invalid-request ban, and the
+        httpx error when the connection keeps failing. `essential` requests (interaction
+        callbacks, error messages to users) go on until the hard invalid-request cap.
+        `route_key` overrides the rate-limit route (rarely needed).
+        """
+        route = route_for(method, route_key or path)
+        essential = essential or route.token_route
+        headers = {"User-Agent": USER_AGENT}
+        if auth:
+            headers["Authorization"] = f"Bot {self._token}"
+        if reason:
+            headers["X-Audit-Log-Reason"] = quote(reason[:512], safe=" ")
+        content: bytes | None = None
+        if json is not None:
+            content = orjson.dumps(json)
+            headers["Content-Type"] = "application/json"
+        url = self._base + path
+
+        attempt = 0
+        limited = 0
+        while True:
+            self._check(essential)
+            await self.buckets.acquire(route)
+            if not route.token_route:
+                await self.global_limiter.acquire()
+            self._check(essential)
+            attempt += 1
+            self.stats.requests += 1
+            try:
+                response = await self._client.request(method, url, content=content, headers=headers)
+            except httpx.TransportError as exc:
+                self.stats.connection_errors += 1
+                if attempt >= CONNECTION_ATTEMPTS:
+                    raise
+                self.stats.retries += 1
+                log.warning("discord %s: %s, retrying", route.key, type(exc).__name__)
+                await self._backoff(attempt)
+                continue
+            status = response.status_code
+            self.stats.responses[status] = self.stats.responses.get(status, 0) + 1
+            self.buckets.update(route, response.headers)
+
+            if status == 429:
+                await response.aread()
+                retry_after, is_global, scope = _retry_after(response)
+                if scope != "shared":
+                    self.invalid.add()
+                self.stats.rate_limited += 1
+                if is_global:
+                    self.stats.global_rate_limited += 1
+                    self.global_limiter.pause(retry_after)
+                else:
+                    self.buckets.block(route, retry_after)
+                log.warning(
+                    "discord %s: 429 (%s) retry after %.3fs",
+                    route.key,
+                    "global" if is_global else scope or "route",
+                    retry_after,
+                )
+                limited += 1
+                if limited > MAX_429_RETRIES:
+                    return response
+                if is_global and route.token_route:
+                    await self._sleep(retry_after)  # token routes skip the global limiter
+                attempt -= 1  # a 429 is not a failed attempt
+                continue
+            if status in (401, 403):
+                self.invalid.add()
+            if status == 401 and auth and not route.token_route:
+                self._fail("invalid token")
+                raise DiscordAuthFailed("Discord refused the bot token (401)")
+            max_attempts = RETRY_STATUSES.get(status)
+            if max_attempts is not None and attempt < max_attempts:
+                self.stats.retries += 1
+                log.warning("discord %s: %d, retrying", route.key, status)
+                await self._backoff(attempt)
+                continue
+            return response
+
+    def _check(self, essential: bool) -> None:
+        if self.failed:
+            self.stats.refused += 1
+            raise DiscordAuthFailed(f"Discord REST client failed: {self.failure_reason}")
+        count = self.invalid.count()
+        if count >= INVALID_HARD_LIMIT or (count >= INVALID_SOFT_LIMIT and not essential):
+            self.stats.refused += 1
+            raise InvalidRequestBudget(f"{count} invalid requests in the last 10 minutes")
+
+    def _fail(self, reason: str) -> None:
+        if not self.failed:
+            log.error("discord REST client failed: %s", reason)
+        self.failed = True
+        self.failure_reason = reason
+
+    def reset_failure(self) -> None:
+        """Allow requests again (after the token was replaced, e.g. on POST /discord)."""
+        self.failed = False
+        self.failure_reason = None
+
+    async def _backoff(self, attempt: int) -> None:
+        await self._sleep(self._backoff_base * 2 ** (attempt - 1))
+
+
+def _retry_after(response: httpx.Response) -> tuple[float, bool, str | None]:
+    """(seconds, global?, scope) of a 429, from the JSON body, else the headers."""
+    scope = response.headers.get("x-ratelimit-scope")
+    is_global = response.headers.get("x-ratelimit-global", "").lower() == "true"
+    retry_after: float | None = None
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        body = None
+    if isinstance(body, dict):
+        value = body.get("retry_after")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            retry_after = float(value)
+        is_global = is_global or body.get("global") is True
+    if retry_after is None:
+        try:
+            retry_after = float(response.headers.get("retry-after", "1"))
+        except ValueError:
+            retry_after = 1.0
+    return max(0.0, retry_after), is_global or scope == "global", scope

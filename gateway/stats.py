@@ -1,0 +1,111 @@
+"""Plain-Python stats of the REST client and the interaction relay (no prometheus objects).
+
+`asgi_app/metrics.py` reads `snapshot()` of these at scrape time and turns them into metrics.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Upper bounds (seconds) of the acknowledgement-latency histogram; +Inf is implicit.
+ACK_LATENCY_BUCKETS: tuple[float, ...] = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.0,
+    2.5,
+    3.0,
+    5.0,
+)
+
+
+class Histogram:
+    """A fixed-bucket histogram (Prometheus semantics: cumulative counts per upper bound)."""
+
+    __slots__ = ("_counts", "bounds", "count", "sum")
+
+    def __init__(self, bounds: Sequence[float] = ACK_LATENCY_BUCKETS) -> None:
+        self.bounds: tuple[float, ...] = tuple(sorted(bounds))
+        self._counts = [0] * (len(self.bounds) + 1)  # last slot: above every bound (+Inf)
+        self.count = 0
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self._counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.count += 1
+        self.sum += value
+
+    def cumulative(self) -> list[tuple[float, int]]:
+        """[(upper bound, observations <= bound)], ending with (inf, count)."""
+        out: list[tuple[float, int]] = []
+        running = 0
+        for bound, n in zip((*self.bounds, float("inf")), self._counts, strict=True):
+            running += n
+            out.append((bound, running))
+        return out
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"buckets": self.cumulative(), "count": self.count, "sum": self.sum}
+
+
+FORWARD_OUTCOMES: tuple[str, ...] = ("ok", "retried_ok", "failed", "ignored", "cooldown")
+
+
+@dataclass
+class RelayStats:
+    """What the interaction relay counts."""
+
+    ack_latency: Histogram = field(default_factory=Histogram)
+    forwards: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FORWARD_OUTCOMES, 0))
+    retries: int = 0
+    user_errors: int = 0  # error messages shown to Discord users
+    ack_failures: int = 0  # acknowledgements Discord did not take
+    in_flight: int = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "ack_latency_seconds": self.ack_latency.snapshot(),
+            "forwards": dict(self.forwards),
+            "retries": self.retries,
+            "user_errors": self.user_errors,
+            "ack_failures": self.ack_failures,
+            "in_flight": self.in_flight,
+        }
+
+
+@dataclass
+class RestStats:
+    """What the Discord REST client counts."""
+
+    requests: int = 0  # HTTP requests sent (each retry counts)
+    responses: dict[int, int] = field(default_factory=dict)  # by status code
+    rate_limited: int = 0  # 429 answers
+    global_rate_limited: int = 0  # 429 answers with the global flag
+    bucket_waits: int = 0  # times a request waited for its bucket to reset
+    global_waits: int = 0  # times a request waited for the global limit
+    retries: int = 0  # 5xx / connection-error retries
+    connection_errors: int = 0
+    refused: int = 0  # requests refused locally (invalid-request budget, failed token)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "responses": dict(self.responses),
+            "rate_limited": self.rate_limited,
+            "global_rate_limited": self.global_rate_limited,
+            "bucket_waits": self.bucket_waits,
+            "global_waits": self.global_waits,
+            "retries": self.retries,
+            "connection_errors": self.connection_errors,
+            "refused": self.refused,
+        }
