@@ -1,0 +1,230 @@
+"""Body parsing over real HTTP: 400 with position, 413 (declared and streamed), 415, 422, forms."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from asgi_app.http import App, Request, Response
+from tests.http.helpers import TeamSchema, open_raw, read_response
+from tests.support.server import serve
+
+LIMIT = 1024
+
+
+def _app() -> App:
+    app = App(body_limit=LIMIT)
+
+    async def create_team(req: Request, res: Response) -> None:
+        res.status(201).json({"stored": req.body_value})
+
+    async def echo_json(req: Request, res: Response) -> None:
+        res.json({"got": await req.json()})
+
+    async def echo_form(req: Request, res: Response) -> None:
+        res.json(await req.form())
+
+    async def body_size(req: Request, res: Response) -> None:
+        res.json({"size": len(await req.body())})
+
+    app.post("/teams", create_team, body=TeamSchema())
+    app.post("/json", echo_json)
+    app.post("/form", echo_form)
+    app.post("/raw", body_size)
+    return app
+
+
+@pytest.fixture
+async def base() -> AsyncIterator[str]:
+    async with serve(_app()) as url:
+        yield url
+
+
+@pytest.fixture
+async def client(base: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=base) as c:
+        yield c
+
+
+GOOD = {"name": "Blue", "score": 1, "players": ["a"]}
+
+
+async def test_valid_body_reaches_the_handler_typed(client: httpx.AsyncClient) -> None:
+    r = await client.post("/teams", json=GOOD)
+    assert r.status_code == 201
+    assert r.json() == {"stored": GOOD}
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON; charset=UTF-8",
+        'application/json;charset="utf-8"',
+        "application/merge-patch+json",
+        "application/vnd.api+json; charset=utf-8",
+    ],
+)
+async def test_json_media_types_are_accepted(client: httpx.AsyncClient, content_type: str) -> None:
+    r = await client.post(
+        "/teams", content=b'{"name":"Blue","score":1}', headers={"content-type": content_type}
+    )
+    assert r.status_code == 201, r.text
+
+
+async def test_other_charsets_are_decoded(client: httpx.AsyncClient) -> None:
+    body = '{"name": "Bl\u00e9", "score": 2}'.encode("utf-16")
+    r = await client.post(
+        "/teams", content=body, headers={"content-type": "application/json; charset=utf-16"}
+    )
+    assert r.status_code == 201
+    assert r.json()["stored"]["name"] == "Bl\u00e9"
+
+
+async def test_unknown_charset_is_415(client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        "/teams", content=b"{}", headers={"content-type": "application/json; charset=klingon"}
+    )
+    assert r.status_code == 415
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/jsonx", None]
+)
+async def test_json_route_given_another_type_is_415(
+    client: httpx.AsyncClient, content_type: str | None
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    r = await client.post("/teams", content=b'{"name":"Blue","score":1}', headers=headers)
+    assert r.status_code == 415
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["title"] == "Unsupported Media Type"
+
+
+async def test_malformed_json_is_400_with_position_and_no_input(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.post(
+        "/teams",
+        content=b'{\n  "name": "SECRETVALUE",\n  "score": tru\n}',
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 400
+    detail = r.json()["detail"]
+    assert "line 3 column" in detail and "(char " in detail
+    assert "SECRETVALUE" not in r.text and "tru" not in detail
+
+
+async def test_empty_json_body_is_400(client: httpx.AsyncClient) -> None:
+    r = await client.post("/teams", content=b"", headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert "empty" in r.json()["detail"]
+
+
+async def test_422_lists_every_issue_with_its_path(client: httpx.AsyncClient) -> None:
+    r = await client.post("/teams", json={"name": "", "score": -1, "players": ["ok", 5, "x", None]})
+    assert r.status_code == 422
+    problem = r.json()
+    assert set(problem) == {"type", "title", "status", "detail", "errors"}
+    assert problem["status"] == 422
+    assert [(e["path"], e["pointer"]) for e in problem["errors"]] == [
+        (["name"], "/name"),
+        (["score"], "/score"),
+        (["players", 1], "/players/1"),
+        (["players", 3], "/players/3"),
+    ]
+    assert all(set(e) == {"path", "pointer", "code", "message"} for e in problem["errors"])
+
+
+async def test_request_json_helper_and_cache(client: httpx.AsyncClient) -> None:
+    r = await client.post("/json", json=[1, {"a": None}])
+    assert r.json() == {"got": [1, {"a": None}]}
+    bad = await client.post("/json", content=b"[1,", headers={"content-type": "application/json"})
+    assert bad.status_code == 400
+
+
+async def test_form_data(client: httpx.AsyncClient) -> None:
+    r = await client.post("/form", data={"a": "1 2", "b": ["x", "y"], "empty": ""})
+    assert r.json() == {"a": ["1 2"], "b": ["x", "y"], "empty": [""]}
+
+
+async def test_malformed_form_is_400(client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        "/form",
+        content=b"a=%ff%fe",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 400
+    r = await client.post(
+        "/form", content=b"noequals", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert r.status_code == 400
+
+
+async def test_body_at_the_limit_is_accepted(client: httpx.AsyncClient) -> None:
+    r = await client.post("/raw", content=b"x" * LIMIT)
+    assert r.json() == {"size": LIMIT}
+
+
+async def test_413_from_content_length_before_reading_anything(base: str) -> None:
+    # Announce a body far over the limit and send none of it: the answer must come anyway.
+    reader, writer = await open_raw(base)
+    writer.write(
+        b"POST /teams HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 10000000\r\n\r\n"
+    )
+    await writer.drain()
+    response = await asyncio.wait_for(read_response(reader), timeout=10)
+    writer.close()
+    assert response.status == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["connection"] == "close"
+    assert b'"status":413' in response.body
+
+
+async def test_413_while_streaming_a_chunked_body_without_reading_the_rest(base: str) -> None:
+    # Chunked, no Content-Length: send just past the limit and never finish the body.
+    # A server that waited for the whole body would never answer.
+    reader, writer = await open_raw(base)
+    writer.write(
+        b"POST /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: application/octet-stream\r\n\r\n"
+    )
+    chunk = b"y" * 256
+    for _ in range(LIMIT // len(chunk) + 1):
+        writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+    await writer.drain()
+    response = await asyncio.wait_for(read_response(reader), timeout=10)
+    assert response.status == 413
+    assert response.headers["connection"] == "close"
+    # and the server hangs up instead of draining the rest
+    assert await asyncio.wait_for(reader.read(), timeout=10) == b""
+    writer.close()
+
+
+async def test_413_chunked_via_httpx_generator_stops_early(client: httpx.AsyncClient) -> None:
+    sent = 0
+
+    def endless() -> Iterator[bytes]:
+        nonlocal sent
+        for _ in range(100_000):  # would be ~100 MB
+            sent += 1
+            yield b"z" * 1000
+
+    async def agen() -> AsyncIterator[bytes]:
+        for part in endless():
+            yield part
+
+    try:
+        r = await client.post(
+            "/teams", content=agen(), headers={"content-type": "application/json"}
+        )
+    except (httpx.WriteError, httpx.RemoteProtocolError, httpx.ReadError):
+        pass  # the server closed the connection while the client was still pushing the body
+    else:
+        assert r.status_code == 413
+    assert sent < 10_000  # under a tenth of what the generator would send
