@@ -28,6 +28,7 @@ class Gen:
         self.lines: list[str] = []
         self.ns: dict[str, Any] = {
             "Issue": Issue,
+            "_new": tuple.__new__,
             "MISSING": MISSING,
             "INVALID": INVALID,
             "_ti": type_issue,
@@ -60,7 +61,9 @@ class Gen:
 
     def issue(self, indent: int, parts: tuple[str, ...], code: str, message: str) -> None:
         """Emit `issues.append(Issue(<path>, code, message))` with a constant message."""
-        self.line(indent, f"issues.append(Issue({path_expr(parts)}, {code!r}, {message!r}))")
+        self.line(
+            indent, f"issues.append(_new(Issue, ({path_expr(parts)}, {code!r}, {message!r})))"
+        )
 
     def type_error(
         self, indent: int, src: str, parts: tuple[str, ...], expected: str, bad: str

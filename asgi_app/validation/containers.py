@@ -74,17 +74,25 @@ class ObjectSchema(Schema[dict[str, Any]]):
         )
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
-        g.line(ind, f"if not isinstance({src}, dict):")
+        # Subscripting is the fastest lookup, but a dict subclass (defaultdict) could answer
+        # a missing key itself: such input is copied into a plain dict first.
+        g.line(ind, f"if type({src}) is not dict and isinstance({src}, dict):")
+        g.line(ind + 1, f"{src} = dict({src})")
+        g.line(ind, f"if type({src}) is not dict:")
         g.type_error(ind + 1, src, parts, "object", bad)
         g.line(ind, "else:")
         i = ind + 1
-        obj, get = g.var("o"), g.var("get")
+        obj = g.var("o")
         g.line(i, f"{obj} = dict({src})" if self.mode == "passthrough" else f"{obj} = {{}}")
-        if self.shape:
-            g.line(i, f"{get} = {src}.get")
         for key, field in self.shape.items():
             var = g.var("x")
-            g.line(i, f"{var} = {get}({key!r}, MISSING)")
+            if field.accepts_missing:
+                g.line(i, f"{var} = {src}[{key!r}] if {key!r} in {src} else MISSING")
+            else:  # a missing required key is an error: the slow path may be slow
+                g.line(i, "try:")
+                g.line(i + 1, f"{var} = {src}[{key!r}]")
+                g.line(i, "except KeyError:")
+                g.line(i + 1, f"{var} = MISSING")
 
             def to_key(expr: str, key: str = key) -> str:
                 return f"{obj}[{key!r}] = {expr}"
@@ -149,6 +157,23 @@ class ArraySchema(Schema[list[T]], Generic[T]):
         if self._max is not None:
             g.line(i, f"if len({src}) > {self._max[0]!r}:")
             g.issue(i + 1, parts, "too_big", self._max[1])
+        elem = g.var("e")
+        test = self.item._fast_test(g, elem)
+        if test is None:
+            self._emit_loop(g, src, parts, i, out, bad)
+            return
+        # Items whose output is the input: check them all first, copy the list in one go,
+        # and only on the first failure run the item-by-item loop that reports issues.
+        g.line(i, f"for {elem} in {src}:")
+        g.line(i + 1, f"if not ({test}):")
+        self._emit_loop(g, src, parts, i + 2, out, bad)
+        g.line(i + 2, "break")
+        g.line(i, "else:")
+        g.line(i + 1, out(f"list({src})"))
+
+    def _emit_loop(
+        self, g: Gen, src: str, parts: tuple[str, ...], i: int, out: Out, bad: str
+    ) -> None:
         arr, append, index, elem = g.var("a"), g.var("ap"), g.var("i"), g.var("e")
         g.line(i, f"{arr} = []")
         g.line(i, f"{append} = {arr}.append")

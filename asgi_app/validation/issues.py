@@ -62,8 +62,10 @@ class ValidationError(ValueError):
     """Every issue found in one parse, in document order."""
 
     def __init__(self, issues: Sequence[Issue]) -> None:
-        self.issues: list[Issue] = list(issues)
-        super().__init__(self._summary())
+        self.issues: list[Issue] = issues if isinstance(issues, list) else list(issues)
+
+    def __str__(self) -> str:
+        return self._summary()
 
     def _summary(self) -> str:
         shown = [f"{issue.pointer or '/'}: {issue.message}" for issue in self.issues[:5]]

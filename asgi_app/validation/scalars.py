@@ -77,6 +77,28 @@ class StringSchema(Schema[str]):
         clone._trim = True
         return clone
 
+    def _fast_test(self, g: Gen, src: str) -> str | None:
+        if self._coerce is not None or self._trim:
+            return None
+        terms = [f"isinstance({src}, str)"]
+        for op, arg, _ in self._checks:
+            if op == "min":
+                terms.append(f"len({src}) >= {arg!r}")
+            elif op == "max":
+                terms.append(f"len({src}) <= {arg!r}")
+            elif op == "length":
+                terms.append(f"len({src}) == {arg!r}")
+            elif op == "regex":
+                terms.append(f"{g.const(arg, 're')}.search({src}) is not None")
+            elif op == "url":
+                fn = g.const(checks.is_url, "is_url")
+                terms.append(f"{fn}({src}, {g.const(arg, 'schemes')})")
+            elif op == "email":
+                terms.append(f"{g.const(checks.EMAIL, 'email')}.fullmatch({src}) is not None")
+            elif op == "datetime":
+                terms.append(f"{g.const(checks.is_datetime, 'is_dt')}({src})")
+        return " and ".join(terms)
+
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
         src = _emit_coerce(g, src, self._coerce, ind)
         g.line(ind, f"if not isinstance({src}, str):")
@@ -192,6 +214,20 @@ class _NumericSchema(Schema[N], Generic[N]):
     def _convert(self, g: Gen, src: str, num: str, ind: int) -> None:
         raise NotImplementedError
 
+    def _type_test(self, src: str) -> str:
+        raise NotImplementedError
+
+    def _fast_test(self, g: Gen, src: str) -> str | None:
+        if self._coerce is not None:
+            return None
+        terms = [self._type_test(src)]
+        for op, arg, _ in self._checks:
+            if op == "multiple_of":
+                terms.append(f"{src} % {arg!r} == 0")
+            else:
+                terms.append(f"not {src} {_NUMBER_OPS[op][0]} {arg!r}")
+        return " and ".join(terms)
+
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
         src = _emit_coerce(g, src, self._coerce, ind)
         num = g.var("n")
@@ -226,6 +262,9 @@ class NumberSchema(_NumericSchema[float]):
 
     kind = "number"
 
+    def _type_test(self, src: str) -> str:
+        return f"(type({src}) is int or (type({src}) is float and {src} - {src} == 0.0))"
+
     def _convert(self, g: Gen, src: str, num: str, ind: int) -> None:
         fn = g.const(checks.as_number, "as_number")
         g.line(
@@ -241,6 +280,9 @@ class IntSchema(_NumericSchema[int]):
     kind = "int"
     _expected = "integer"
 
+    def _type_test(self, src: str) -> str:
+        return f"type({src}) is int"
+
     def _convert(self, g: Gen, src: str, num: str, ind: int) -> None:
         fn = g.const(checks.as_int, "as_int")
         g.line(ind, f"{num} = {src} if type({src}) is int else {fn}({src})")
@@ -253,6 +295,9 @@ class BooleanSchema(Schema[bool]):
     def __init__(self, coerce: Coerce = None) -> None:
         self._coerce = coerce
         self.empty_is_missing = coerce is not None
+
+    def _fast_test(self, g: Gen, src: str) -> str | None:
+        return None if self._coerce is not None else f"({src} is True or {src} is False)"
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
         src = _emit_coerce(g, src, self._coerce, ind)
@@ -283,6 +328,12 @@ class LiteralSchema(Schema[L], Generic[L]):
     def __init__(self, value: L) -> None:
         self.value: L = value
 
+    def _fast_test(self, g: Gen, src: str) -> str | None:
+        if self.value is None:
+            return f"{src} is None"
+        kind = g.const(type(self.value), "lit_type")
+        return f"(type({src}) is {kind} and {src} == {g.const(self.value, 'lit')})"
+
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
         lit = g.const(self.value, "lit")
         if self.value is None:
@@ -311,6 +362,10 @@ class EnumSchema(Schema[str]):
         if not values or not all(isinstance(item, str) for item in values):
             raise ValueError("enum() needs a non-empty sequence of strings")
         self.values = tuple(dict.fromkeys(values))
+
+    def _fast_test(self, g: Gen, src: str) -> str | None:
+        allowed = g.const(frozenset(self.values), "enum")
+        return f"(isinstance({src}, str) and {src} in {allowed})"
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
         allowed = g.const(frozenset(self.values), "enum")
@@ -384,6 +439,9 @@ class AnySchema(Schema[Any]):
 
     kind = "any"
     accepts_missing = True
+
+    def _fast_test(self, g: Gen, src: str) -> str | None:
+        return "True"
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
         g.line(ind, f"if {src} is not MISSING:")

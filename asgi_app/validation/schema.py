@@ -41,6 +41,12 @@ class Schema(Generic[T]):
     def _json(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def _fast_test(self, g: Gen, src: str) -> str | None:
+        """An expression true exactly when `src` is valid and its output is `src` itself
+        (lets arrays of such items skip building a new list item by item); None if the
+        kind has no such test."""
+        return None
+
     # -- public API -------------------------------------------------------------------------
     def validator(self) -> Validator:
         """The compiled function `(value, path, issues) -> value | INVALID` (built once)."""
@@ -162,6 +168,10 @@ class OptionalSchema(Wrapper[T]):
 
 class NullableSchema(Wrapper[T]):
     kind = "nullable"
+
+    def _fast_test(self, g: Gen, src: str) -> str | None:
+        inner = self.inner._fast_test(g, src)
+        return None if inner is None else f"({src} is None or ({inner}))"
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
         g.line(ind, f"if {src} is None:")

@@ -1,0 +1,285 @@
+"""Validation speed: asgi_app.validation vs pydantic v2 vs marshmallow, same process, same data.
+
+    .venv/bin/python bench/validation_bench.py [--quick]
+
+Cases: an OverlayData body (CONTRACT.md) and a nested list of 1,000 objects, each valid and
+invalid. For the invalid inputs every library must report every problem (the counts are
+checked before timing). Prints per-call times and the ratios the issue sets targets for:
+ours/pydantic (target <= 1.5) and marshmallow/ours (target >= 3).
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+import timeit
+from collections.abc import Callable
+from typing import Any
+
+import marshmallow as mm
+import pydantic
+
+from asgi_app import validation as v
+
+# -- the schemas, once per library ---------------------------------------------------------
+
+team = v.object(
+    {
+        "score": v.int().min(0),
+        "name": v.string().min(1),
+        "primaryColor": v.string().min(1),
+        "secondaryColor": v.string().min(1),
+        "logoUrl": v.string().min(1),
+    }
+)
+
+
+def _overlay_checks(data: dict[str, Any], report: v.Reporter) -> None:
+    if data["blue"]["name"] == data["red"]["name"]:
+        report.add("team names must differ", path=("red", "name"))
+    for side in ("blue", "red"):
+        if data[side]["score"] > data["maxScore"]:
+            report.add("must not exceed maxScore", path=(side, "score"), code="too_big")
+
+
+overlay_ours = (
+    v.object(
+        {
+            "blue": team,
+            "red": team,
+            "maxScore": v.int().min(1),
+            "cameraControlsCover": v.boolean().optional(),
+        }
+    )
+    .passthrough()
+    .super_refine(_overlay_checks)
+)
+
+item_ours = v.array(
+    v.object(
+        {
+            "id": v.int().min(1),
+            "name": v.string().min(1).max(100),
+            "active": v.boolean(),
+            "score": v.number().min(0),
+            "tags": v.array(v.string()),
+            "owner": v.object({"id": v.int(), "email": v.string().min(3)}),
+        }
+    )
+)
+
+
+class PTeam(pydantic.BaseModel):
+    score: int = pydantic.Field(ge=0)
+    name: str = pydantic.Field(min_length=1)
+    primaryColor: str = pydantic.Field(min_length=1)  # noqa: N815
+    secondaryColor: str = pydantic.Field(min_length=1)  # noqa: N815
+    logoUrl: str = pydantic.Field(min_length=1)  # noqa: N815
+
+
+class POverlay(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="allow")
+    blue: PTeam
+    red: PTeam
+    maxScore: int = pydantic.Field(ge=1)  # noqa: N815
+    cameraControlsCover: bool | None = None  # noqa: N815
+
+    @pydantic.model_validator(mode="after")
+    def _checks(self) -> POverlay:
+        problems = []
+        if self.blue.name == self.red.name:
+            problems.append("team names must differ")
+        for side in (self.blue, self.red):
+            if side.score > self.maxScore:
+                problems.append("score must not exceed maxScore")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class POwner(pydantic.BaseModel):
+    id: int
+    email: str = pydantic.Field(min_length=3)
+
+
+class PItem(pydantic.BaseModel):
+    id: int = pydantic.Field(ge=1)
+    name: str = pydantic.Field(min_length=1, max_length=100)
+    active: bool
+    score: float = pydantic.Field(ge=0)
+    tags: list[str]
+    owner: POwner
+
+
+pitems = pydantic.TypeAdapter(list[PItem])
+
+
+class MTeam(mm.Schema):
+    score = mm.fields.Integer(required=True, strict=True, validate=mm.validate.Range(min=0))
+    name = mm.fields.String(required=True, validate=mm.validate.Length(min=1))
+    primaryColor = mm.fields.String(required=True, validate=mm.validate.Length(min=1))  # noqa: N815
+    secondaryColor = mm.fields.String(required=True, validate=mm.validate.Length(min=1))  # noqa: N815
+    logoUrl = mm.fields.String(required=True, validate=mm.validate.Length(min=1))  # noqa: N815
+
+
+class MOverlay(mm.Schema):
+    class Meta:
+        unknown = mm.INCLUDE
+
+    blue = mm.fields.Nested(MTeam, required=True)
+    red = mm.fields.Nested(MTeam, required=True)
+    maxScore = mm.fields.Integer(required=True, strict=True, validate=mm.validate.Range(min=1))  # noqa: N815
+    cameraControlsCover = mm.fields.Boolean()  # noqa: N815
+
+    @mm.validates_schema(skip_on_field_errors=False)
+    def _checks(self, data: dict[str, Any], **_: Any) -> None:
+        blue, red = data.get("blue"), data.get("red")
+        if blue and red and blue.get("name") == red.get("name"):
+            raise mm.ValidationError("team names must differ", "red")
+
+
+class MOwner(mm.Schema):
+    id = mm.fields.Integer(required=True, strict=True)
+    email = mm.fields.String(required=True, validate=mm.validate.Length(min=3))
+
+
+class MItem(mm.Schema):
+    id = mm.fields.Integer(required=True, strict=True, validate=mm.validate.Range(min=1))
+    name = mm.fields.String(required=True, validate=mm.validate.Length(min=1, max=100))
+    active = mm.fields.Boolean(required=True)
+    score = mm.fields.Float(required=True, validate=mm.validate.Range(min=0))
+    tags = mm.fields.List(mm.fields.String(), required=True)
+    owner = mm.fields.Nested(MOwner, required=True)
+
+
+m_overlay = MOverlay()
+m_items = MItem(many=True)
+
+# -- the data ---------------------------------------------------------------------------------
+
+
+def _team(name: str, score: int) -> dict[str, Any]:
+    return {
+        "score": score,
+        "name": name,
+        "primaryColor": "#1e3a8a",
+        "secondaryColor": "#93c5fd",
+        "logoUrl": f"https://cdn.example.com/logos/{name.lower()}.png",
+    }
+
+
+OVERLAY_OK = {
+    "blue": _team("Blue Team", 1),
+    "red": _team("Red Team", 0),
+    "maxScore": 2,
+    "cameraControlsCover": False,
+    "round": "Week 3",
+}
+# Five problems: a negative score, an empty name, a wrong type, a missing key, a bad maxScore.
+OVERLAY_BAD = copy.deepcopy(OVERLAY_OK)
+OVERLAY_BAD["blue"]["score"] = -1
+OVERLAY_BAD["red"]["name"] = ""
+OVERLAY_BAD["red"]["primaryColor"] = 7
+del OVERLAY_BAD["red"]["logoUrl"]
+OVERLAY_BAD["maxScore"] = 0
+OVERLAY_BAD_COUNT = 5
+
+ITEMS_OK = [
+    {
+        "id": i + 1,
+        "name": f"item {i}",
+        "active": i % 2 == 0,
+        "score": i * 1.5,
+        "tags": ["a", "b", "c"],
+        "owner": {"id": i, "email": f"user{i}@example.com"},
+    }
+    for i in range(1000)
+]
+ITEMS_BAD = copy.deepcopy(ITEMS_OK)
+for _i in range(0, 1000, 10):  # 100 items with two problems each
+    ITEMS_BAD[_i]["id"] = 0
+    ITEMS_BAD[_i]["owner"]["email"] = "x"
+ITEMS_BAD_COUNT = 200
+
+
+# -- error counting (every problem must be found, or the timing is meaningless) -------------
+
+
+def _ours_errors(schema: v.Schema[Any], data: Any) -> int:
+    result = schema.safe_parse(data)
+    return 0 if result.error is None else len(result.error.issues)
+
+
+def _pydantic_errors(validate: Callable[[Any], Any], data: Any) -> int:
+    try:
+        validate(data)
+    except pydantic.ValidationError as error:
+        return error.error_count()
+    return 0
+
+
+def _mm_leaves(messages: Any) -> int:
+    if isinstance(messages, dict):
+        return sum(_mm_leaves(item) for item in messages.values())
+    if isinstance(messages, list) and messages and not isinstance(messages[0], str):
+        return sum(_mm_leaves(item) for item in messages)
+    return 1
+
+
+def _mm_errors(schema: mm.Schema, data: Any) -> int:
+    try:
+        schema.load(data)
+    except mm.ValidationError as error:
+        return _mm_leaves(error.messages)
+    return 0
+
+
+def _time(fn: Callable[[], object], quick: bool) -> float:
+    """Best per-call time in microseconds."""
+    timer = timeit.Timer(fn)
+    number, _ = timer.autorange()
+    repeats = 3 if quick else 7
+    best = min(timer.repeat(repeat=repeats, number=number)) / number
+    return best * 1e6
+
+
+def _swallow(fn: Callable[[], object], errors: tuple[type[BaseException], ...]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            fn()
+        except errors:
+            pass
+
+    return run
+
+
+def main() -> int:
+    quick = "--quick" in sys.argv
+    cases = [
+        ("overlay valid", OVERLAY_OK, 0, overlay_ours, POverlay.model_validate, m_overlay),
+        ("overlay invalid", OVERLAY_BAD, OVERLAY_BAD_COUNT, overlay_ours, POverlay.model_validate,
+         m_overlay),
+        ("1000 objects valid", ITEMS_OK, 0, item_ours, pitems.validate_python, m_items),
+        ("1000 objects invalid", ITEMS_BAD, ITEMS_BAD_COUNT, item_ours, pitems.validate_python,
+         m_items),
+    ]
+    print(f"{'case':24} {'ours us':>10} {'pydantic':>10} {'marshm.':>10} "
+          f"{'ours/pyd':>9} {'mm/ours':>8}  errors ours/pyd/mm")
+    failed = False
+    for name, data, expected, ours, pyd, mms in cases:
+        counts = (_ours_errors(ours, data), _pydantic_errors(pyd, data), _mm_errors(mms, data))
+        if counts[0] != expected:
+            print(f"{name}: ours found {counts[0]} problems, expected {expected}")
+            failed = True
+        t_ours = _time(_swallow(lambda o=ours, d=data: o.parse(d), (v.ValidationError,)), quick)
+        t_pyd = _time(_swallow(lambda p=pyd, d=data: p(d), (pydantic.ValidationError,)), quick)
+        t_mm = _time(_swallow(lambda m=mms, d=data: m.load(d), (mm.ValidationError,)), quick)
+        print(
+            f"{name:24} {t_ours:10.1f} {t_pyd:10.1f} {t_mm:10.1f} "
+            f"{t_ours / t_pyd:9.2f} {t_mm / t_ours:8.1f}  {counts[0]}/{counts[1]}/{counts[2]}"
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
