@@ -171,7 +171,11 @@ class Shard:
         wall_clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        heartbeat_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """`clock`/`sleep` drive reconnect waits, throttles and the send limiter (a fake clock
+        makes backoff tests instant); heartbeats run on the event loop's own clock with
+        `heartbeat_sleep`, since they must track real time."""
         self.shard_id = shard_id
         self.shard_count = shard_count
         self.__token = token
@@ -187,6 +191,7 @@ class Shard:
         self._wall = wall_clock
         self._rng = rng
         self._sleep = sleep
+        self._heartbeat_sleep = heartbeat_sleep
         t = self.timings
         self._backoff = Backoff(
             base=t.backoff_base,
@@ -498,7 +503,7 @@ class Shard:
             self._on_dispatch(conn, payload)
         elif op == 11:
             conn.awaiting_ack = False
-            self.latency = self._clock() - conn.heartbeat_sent_at
+            self.latency = asyncio.get_running_loop().time() - conn.heartbeat_sent_at
             self.last_ack_at = self._wall()
         else:
             self._on_control(conn, op, payload.get("d"))
@@ -591,7 +596,7 @@ class Shard:
         await ws.send(orjson.dumps(payload).decode())
 
     async def _send_heartbeat(self, conn: _Connection) -> None:
-        conn.heartbeat_sent_at = self._clock()
+        conn.heartbeat_sent_at = asyncio.get_running_loop().time()
         conn.awaiting_ack = True
         try:
             await self._send_priority(conn, {"op": Op.HEARTBEAT, "d": self.seq})
@@ -599,12 +604,12 @@ class Shard:
             pass  # the receive loop reports the close
 
     async def _heartbeat(self, conn: _Connection, interval: float) -> None:
-        clock = self._clock
+        clock = asyncio.get_running_loop().time
         due = clock() + interval * self._rng()
         while not conn.outcome.done():
             delay = due - clock()
             if delay > 0:
-                await self._sleep(delay)
+                await self._heartbeat_sleep(delay)
             now = clock()
             lag = now - due
             stalled = lag > self.timings.stall_warning

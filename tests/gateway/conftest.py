@@ -1,0 +1,144 @@
+"""Fixtures of the gateway tests: a simulator on loopback and shards/managers wired to it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway import GatewayConfig, GatewayManager, IdentifyThrottle, Shard, ShardTimings
+from gateway.simulator import DiscordSimulator
+
+# Everything short so the suite is fast; each test overrides what it is about.
+FAST = ShardTimings(
+    connect_timeout=2.0,
+    hello_timeout=2.0,
+    ready_timeout=2.0,
+    backoff_base=0.002,
+    backoff_cap=0.02,
+    backoff_floor=0.0,
+    stable_after=3600.0,
+    invalid_session_wait=(0.001, 0.005),
+    stall_warning=2.0,
+    ping_interval=None,
+    ping_timeout=None,
+    close_timeout=1.0,
+)
+
+
+async def eventually(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
+    """Poll a condition of the client (the simulator has its own sim.wait_for)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            value = predicate()
+            if value:
+                return value
+            await asyncio.sleep(0.002)
+    raise AssertionError(what)  # pragma: no cover
+
+
+def fetcher(
+    sim: DiscordSimulator, calls: list[float] | None = None
+) -> Callable[[], Awaitable[dict[str, Any]]]:
+    async def fetch() -> dict[str, Any]:
+        if calls is not None:
+            calls.append(asyncio.get_running_loop().time())
+        headers = {
+            "Authorization": f"Bot {sim.token}",
+            "User-Agent": "DiscordBot (https://example.invalid, 0.1)",
+        }
+        async with httpx.AsyncClient() as client:
+            response = await client.get(f"{sim.api_base}/gateway/bot", headers=headers)
+            response.raise_for_status()
+            body: dict[str, Any] = response.json()
+            return body
+
+    return fetch
+
+
+class Recorder:
+    """A dispatch callback for bare shards: (event, data) in arrival order."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+
+    def __call__(self, event: str, data: Any, shard: Shard) -> None:
+        self.events.append((event, data))
+
+    def names(self) -> list[str]:
+        return [e for e, _ in self.events]
+
+    def numbers(self, event: str = "NUMBERED") -> list[int]:
+        return [d["n"] for e, d in self.events if e == event]
+
+
+@pytest.fixture
+async def make_sim() -> AsyncIterator[Callable[..., Awaitable[DiscordSimulator]]]:
+    sims: list[DiscordSimulator] = []
+
+    async def make(**options: Any) -> DiscordSimulator:
+        options.setdefault("heartbeat_interval_ms", 1000)
+        options.setdefault("identify_interval", 0.0)
+        sim = DiscordSimulator(**options)
+        await sim.start()
+        sims.append(sim)
+        return sim
+
+    yield make
+    for sim in sims:
+        await sim.stop()
+
+
+@pytest.fixture
+async def sim(make_sim: Callable[..., Awaitable[DiscordSimulator]]) -> DiscordSimulator:
+    return await make_sim()
+
+
+@pytest.fixture
+async def make_shard() -> AsyncIterator[Callable[..., Shard]]:
+    shards: list[Shard] = []
+
+    def make(sim: DiscordSimulator, **options: Any) -> Shard:
+        options.setdefault("token", sim.token)
+        options.setdefault("intents", 1)
+        options.setdefault("compression", "zlib-stream")
+        options.setdefault("timings", FAST)
+        options.setdefault("identify_throttle", IdentifyThrottle(interval=0.0))
+        shard_id = options.pop("shard_id", 0)
+        shard_count = options.pop("shard_count", 1)
+        shard = Shard(shard_id, shard_count, gateway_url=lambda: sim.gateway_url, **options)
+        shards.append(shard)
+        return shard
+
+    yield make
+    for shard in shards:
+        await shard.stop(resumable=False)
+
+
+@pytest.fixture
+async def make_manager() -> AsyncIterator[Callable[..., GatewayManager]]:
+    managers: list[GatewayManager] = []
+
+    def make(sim: DiscordSimulator, **options: Any) -> GatewayManager:
+        config = GatewayConfig(
+            token=sim.token,
+            intents=options.pop("intents", 1),
+            compression=options.pop("compression", "zlib-stream"),
+            shard_count=options.pop("shard_count", None),
+            shard_ids=options.pop("shard_ids", None),
+            state_dir=options.pop("state_dir", None),
+            api_base=sim.api_base,
+        )
+        options.setdefault("timings", FAST)
+        options.setdefault("identify_interval", 0.0)
+        fetch = options.pop("fetch", None) or fetcher(sim)
+        manager = GatewayManager(config, fetch, **options)
+        managers.append(manager)
+        return manager
+
+    yield make
+    for manager in managers:
+        await manager.stop(resumable=False)
