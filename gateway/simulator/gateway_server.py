@@ -64,7 +64,9 @@ class GatewayServer:
         self._withhold_ready: set[int | None] = set()
         self._not_acking: set[int | None] = set()
         self.refusing: HTTPStatus | None = None
+        self.listening = False
         self._refuse_timer: asyncio.TimerHandle | None = None
+        self._relisten: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -76,10 +78,13 @@ class GatewayServer:
         return f"{self.url}/resume"
 
     async def start(self) -> None:
+        await self._listen(self.config.gateway_port)
+
+    async def _listen(self, port: int) -> None:
         server = await serve(
             self._handle,
             self.config.host,
-            self.config.gateway_port,
+            port,
             process_request=self._process_request,
             compression=None,
             max_size=1 << 20,
@@ -88,10 +93,14 @@ class GatewayServer:
         )
         self._servers.append(server)
         self._port = next(iter(server.sockets)).getsockname()[1]
+        self.listening = True
+        self._notify()
 
     async def stop(self) -> None:
         if self._refuse_timer is not None:
             self._refuse_timer.cancel()
+        if self._relisten is not None:
+            await asyncio.gather(self._relisten, return_exceptions=True)
         for conn in self.connections:
             if conn.open:
                 conn.abort()
@@ -383,9 +392,21 @@ class GatewayServer:
         (self._not_acking.add if on else self._not_acking.discard)(shard_id)
 
     def refuse_connections(
-        self, seconds: float | None = None, status: HTTPStatus = HTTPStatus.SERVICE_UNAVAILABLE
+        self,
+        seconds: float | None = None,
+        status: HTTPStatus = HTTPStatus.SERVICE_UNAVAILABLE,
+        *,
+        tcp: bool = False,
     ) -> None:
-        self.refusing = status
+        """Answer handshakes with `status`, or with tcp=True stop listening altogether (the
+        client gets ECONNREFUSED; open connections stay). Until accept_connections() or for
+        `seconds`."""
+        if tcp:
+            if self.listening:
+                self.listening = False
+                self._servers[-1].server.close()
+        else:
+            self.refusing = status
         if self._refuse_timer is not None:
             self._refuse_timer.cancel()
             self._refuse_timer = None
@@ -394,10 +415,14 @@ class GatewayServer:
             self._refuse_timer = loop.call_later(seconds, self.accept_connections)
 
     def accept_connections(self) -> None:
+        """Accept again; after a tcp refusal the port is listened on again in a moment
+        (wait for `listening`)."""
         self.refusing = None
         if self._refuse_timer is not None:
             self._refuse_timer.cancel()
             self._refuse_timer = None
+        if not self.listening and (self._relisten is None or self._relisten.done()):
+            self._relisten = asyncio.get_running_loop().create_task(self._listen(self._port))
         self._notify()
 
 

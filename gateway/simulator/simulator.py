@@ -268,14 +268,25 @@ class DiscordSimulator:
         self.gateway.withhold_ready(on, shard_id)
 
     def refuse_connections(
-        self, seconds: float | None = None, status: int = HTTPStatus.SERVICE_UNAVAILABLE
+        self,
+        seconds: float | None = None,
+        status: int = HTTPStatus.SERVICE_UNAVAILABLE,
+        *,
+        tcp: bool = False,
     ) -> None:
         """Reject WebSocket handshakes with HTTP `status` for `seconds` (None: until
-        accept_connections()). Each refused attempt is recorded (sim.refused)."""
-        self.gateway.refuse_connections(seconds, HTTPStatus(status))
+        accept_connections()); each refused attempt is recorded (sim.refused). tcp=True
+        closes the listening socket instead (connection refused, attempts not visible)."""
+        self.gateway.refuse_connections(seconds, HTTPStatus(status), tcp=tcp)
 
     def accept_connections(self) -> None:
         self.gateway.accept_connections()
+
+    async def wait_accepting(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """After accept_connections(): wait until the gateway port listens again."""
+        await self.wait_for(
+            lambda: self.gateway.listening and self.gateway.refusing is None, timeout
+        )
 
     async def _send_op(self, payload: dict[str, Any], shard_id: int | None) -> int:
         targets = self.gateway.targets(shard_id)

@@ -217,3 +217,18 @@ async def test_dispatch_targets_each_shard() -> None:
             assert got["t"] == "TO_ONE" and got["s"] == 2
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(c0.recv(), 0.1)
+
+
+async def test_refuse_connections_at_tcp_level(sim: DiscordSimulator) -> None:
+    async with raw_client(sim.gateway_url) as survivor:
+        await survivor.ready(sim.token)
+        sim.refuse_connections(tcp=True)
+        with pytest.raises(OSError):
+            async with raw_client(sim.gateway_url):
+                pass
+        sim.accept_connections()
+        await sim.wait_accepting()
+        async with raw_client(sim.gateway_url) as client:
+            assert (await client.recv())["op"] == 10
+        await survivor.send({"op": 1, "d": 1})  # the open connection was never touched
+        assert await survivor.recv() == {"op": 11}
