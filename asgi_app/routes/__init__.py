@@ -1,0 +1,1 @@
+"""The server's own routes (the overlay's live in asgi_app/overlay)."""

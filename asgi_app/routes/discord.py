@@ -1,0 +1,65 @@
+"""GET/POST/DELETE /discord and POST /discord/presence: control of the gateway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgi_app import validation as v
+from asgi_app.http import App, HTTPError, Request, Response
+from asgi_app.services import Services
+from gateway.shard import ShardNotReady
+
+PRESENCE = v.object(
+    {
+        "status": v.enum(["online", "idle", "dnd", "invisible"]),
+        "type": v.int().min(0).max(5),
+        "name": v.string().min(1).max(128),
+    }
+).strict()
+
+
+def register(app: App, services: Services) -> None:
+    def gateway() -> Any:
+        if services.gateway is None:
+            raise HTTPError(409, "The Discord gateway is not configured (no BOT_TOKEN)")
+        return services.gateway
+
+    async def status(req: Request, res: Response) -> None:
+        summary = services.discord_summary()
+        res.json({k: summary[k] for k in ("status", "reason") if k in summary})
+
+    async def connect(req: Request, res: Response) -> None:
+        manager = gateway()
+        restarting = manager.status() != "idle"
+        if restarting:
+            await manager.restart(resumable=True)
+        else:
+            await manager.start()
+        res.status(202).json({"ok": True, "action": "restart" if restarting else "connect"})
+
+    async def disconnect(req: Request, res: Response) -> None:
+        manager = gateway()
+        if manager.status() == "idle":
+            raise HTTPError(400, "The gateway is not connected")
+        await manager.stop(resumable=False)
+        res.json({"ok": True, "status": manager.status()})
+
+    async def presence(req: Request, res: Response) -> None:
+        body = req.body_value
+        try:
+            sent = await gateway().update_presence(body["status"], body["type"], body["name"])
+        except ShardNotReady as exc:
+            raise HTTPError(409, "No shard is ready to take a presence update") from exc
+        res.json({"ok": True, "shards": sent})
+
+    common: dict[str, Any] = {"tags": ["discord"], "protected": True}
+    app.get("/discord", status, summary="Gateway status", **common)
+    app.post("/discord", connect, summary="Connect, or restart if connected", **common)
+    app.delete("/discord", disconnect, summary="Disconnect the gateway", **common)
+    app.post(
+        "/discord/presence",
+        presence,
+        body=PRESENCE,
+        summary="Set the bot's presence (op 3)",
+        **common,
+    )

@@ -1,0 +1,124 @@
+"""GET /, /livez, /health, /health/detailed, /analytics, /analytics/internal."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+from importlib import metadata
+from typing import Any
+
+from asgi_app.http import App, Request, Response
+from asgi_app.services import Services
+
+_VERSIONS = ("draft-league-companion", "uvicorn", "websockets", "python-socketio", "httpx")
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in _VERSIONS:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:  # pragma: no cover - not installed as a package
+            found[name] = "unknown"
+    return found
+
+
+def _memory() -> dict[str, int]:
+    """Resident set size now (Linux /proc) and at its peak, in bytes."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss = peak
+    try:
+        with open(f"/proc/{os.getpid()}/statm", encoding="ascii") as statm:
+            rss = int(statm.read().split()[1]) * resource.getpagesize()
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return {"rss_bytes": rss, "peak_rss_bytes": peak}
+
+
+def register(app: App, services: Services, extra_health: dict[str, Any]) -> None:
+    """`extra_health`: name -> callable returning a service's health dict (overlay, redis)."""
+
+    async def root(req: Request, res: Response) -> None:
+        res.text("App is running")
+
+    async def livez(req: Request, res: Response) -> None:
+        res.json({"status": "ok"})
+
+    def health_body() -> tuple[int, dict[str, Any]]:
+        discord = services.discord_summary()
+        others = {name: probe() for name, probe in extra_health.items()}
+        gateway_down = discord["configured"] and discord["status"] != "ready"
+        service_down = any(not s.get("ok", True) for s in others.values())
+        body = {
+            "status": "degraded" if gateway_down or service_down else "ok",
+            "uptime": round(services.uptime, 3),
+            "discord": {k: v for k, v in discord.items() if k != "shards"}
+            | {"shards": [{"id": s["shard_id"], "status": s["status"]} for s in discord["shards"]]},
+            "services": others,
+        }
+        return (503 if gateway_down else 200), body
+
+    async def health(req: Request, res: Response) -> None:
+        status, body = health_body()
+        res.status(status).json(body)
+
+    async def health_detailed(req: Request, res: Response) -> None:
+        status, body = health_body()
+        body["discord"]["shards"] = services.discord_summary()["shards"]
+        if services.rest is not None:
+            body["discord"]["rest"] = services.rest.stats.snapshot()
+        if services.relay is not None:
+            body["discord"]["relay"] = services.relay.stats.snapshot()
+        body["memory"] = _memory()
+        body["versions"] = _versions()
+        res.status(status).json(body)
+
+    async def analytics(req: Request, res: Response) -> None:
+        res.json({"online": True, "uptime": round(services.uptime, 3)})
+
+    async def analytics_internal(req: Request, res: Response) -> None:
+        gateway = services.gateway
+        shards = services.discord_summary()["shards"]
+        latencies = [s["latency_ms"] for s in shards if s.get("latency_ms") is not None]
+        res.json(
+            {
+                "server": {
+                    "uptime": round(services.uptime, 3),
+                    "started_at": services.started_at,
+                    "pid": os.getpid(),
+                    "python": sys.version.split()[0],
+                    "memory": _memory(),
+                    "requests": services.http_stats.total,
+                },
+                "discord": {
+                    "status": gateway.status() if gateway is not None else "idle",
+                    "shards": len(shards),
+                    "latency_ms": round(sum(latencies) / len(latencies), 3) if latencies else None,
+                    "reconnects": sum(s["reconnects"] for s in shards),
+                    "interactions": (
+                        services.relay.stats.snapshot() if services.relay is not None else None
+                    ),
+                },
+            }
+        )
+
+    app.get("/", root, summary="Liveness text, as the Node server answered", tags=["status"])
+    app.get("/livez", livez, summary="200 while the process serves", tags=["status"])
+    app.get("/health", health, summary="Gateway and services health", tags=["status"])
+    app.get(
+        "/health/detailed",
+        health_detailed,
+        summary="Per-shard gateway state, memory, versions",
+        tags=["status"],
+        protected=True,
+    )
+    app.get("/analytics", analytics, summary="Online status and uptime", tags=["status"])
+    app.get(
+        "/analytics/internal",
+        analytics_internal,
+        summary="Server and Discord figures",
+        tags=["status"],
+        protected=True,
+    )

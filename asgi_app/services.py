@@ -1,0 +1,150 @@
+"""The long-lived parts of the server and the order they start and stop in.
+
+Built from the settings by the app factory; started by the lifespan hook, stopped in reverse
+on shutdown. Routes read these objects; nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from gateway.audit import AuditLog
+from gateway.manager import GatewayConfig, GatewayManager
+from gateway.relay import InteractionRelay, new_forward_client
+from gateway.rest import DiscordRest, new_rest_client
+
+if TYPE_CHECKING:
+    from asgi_app.settings import Settings
+    from gateway.simulator import DiscordSimulator
+
+log = logging.getLogger("asgi_app.services")
+
+#: How long the shutdown waits for interactions in flight before cancelling them.
+DRAIN_GRACE_SECONDS = 5.0
+
+
+@dataclass
+class HttpStats:
+    """Requests answered, by status code (read by /metrics and /analytics/internal)."""
+
+    by_status: dict[int, int] = field(default_factory=dict)
+
+    def count(self, status: int) -> None:
+        self.by_status[status] = self.by_status.get(status, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
+
+
+class Services:
+    """Discord REST client, gateway, relay, audit log (and the simulator in development)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.started_at = time.time()
+        self._started_mono = time.monotonic()
+        self.http_stats = HttpStats()
+        self.simulator: DiscordSimulator | None = None
+        self.rest_client: httpx.AsyncClient | None = None
+        self.forward_client: httpx.AsyncClient | None = None
+        self.rest: DiscordRest | None = None
+        self.gateway: GatewayManager | None = None
+        self.relay: InteractionRelay | None = None
+        self.audit: AuditLog | None = None
+
+    @property
+    def uptime(self) -> float:
+        return time.monotonic() - self._started_mono
+
+    @property
+    def gateway_configured(self) -> bool:
+        return self.settings.bot_token is not None or self.settings.use_simulator
+
+    async def start(self) -> None:
+        settings = self.settings
+        if not self.gateway_configured:
+            log.warning("no BOT_TOKEN: the Discord gateway is not started")
+            return
+        api_base = settings.discord_api_base
+        token = settings.bot_token.get() if settings.bot_token is not None else ""
+        if settings.use_simulator:
+            from gateway.simulator import DiscordSimulator
+
+            self.simulator = await DiscordSimulator().start()
+            api_base, token = self.simulator.api_base, self.simulator.token
+            log.info("development: Discord simulator at %s", api_base)
+        self.rest_client = new_rest_client()
+        self.forward_client = new_forward_client()
+        self.rest = DiscordRest(api_base, token, self.rest_client)
+        self.gateway = GatewayManager(
+            GatewayConfig(
+                token=token,
+                intents=settings.gateway_intents,
+                compression=settings.gateway_compression,
+                shard_count=settings.shard_count,
+                shard_ids=list(settings.shard_ids) if settings.shard_ids else None,
+                state_dir=settings.state_dir,
+                api_base=api_base,
+            ),
+            fetch_gateway_bot=self.rest.get_gateway_bot,
+        )
+        self.relay = InteractionRelay(
+            self.rest,
+            self.forward_client,
+            forward_url=settings.forward_url,
+            auth_token=settings.auth_token.get(),
+            error_message=settings.interaction_error_message,
+            forward_timeout=settings.forward_timeout_seconds,
+            application_id=self._application_id,
+        )
+        self.gateway.on("INTERACTION_CREATE", self.relay.handle)
+        if settings.audit_log_channel:
+            self.audit = AuditLog(self.rest, settings.audit_log_channel)
+            self.audit.attach(self.gateway)
+        await self.gateway.start()
+        if self.audit is not None:
+            self.audit.started()
+
+    def _application_id(self) -> str | None:
+        if self.settings.application_id:
+            return self.settings.application_id
+        return self.gateway.application_id if self.gateway is not None else None
+
+    async def stop(self) -> None:
+        if self.audit is not None:
+            self.audit.stopping()
+        if self.gateway is not None:
+            await self.gateway.stop(resumable=True)
+        if self.relay is not None:
+            await self.relay.drain(DRAIN_GRACE_SECONDS)
+        if self.audit is not None:
+            await self.audit.flush()
+        for client in (self.forward_client, self.rest_client):
+            if client is not None:
+                await client.aclose()
+        if self.simulator is not None:
+            await self.simulator.stop()
+
+    def discord_summary(self) -> dict[str, Any]:
+        """The gateway's state as /health and GET /discord show it (no secrets)."""
+        if self.gateway is None:
+            return {"configured": self.gateway_configured, "status": "idle", "shards": []}
+        summary: dict[str, Any] = {
+            "configured": True,
+            "status": self.gateway.status(),
+            "shards": self.gateway.snapshot(),
+        }
+        if self.gateway.failure_reason or (self.rest is not None and self.rest.failed):
+            reason = self.gateway.failure_reason
+            if reason is None and self.rest is not None:
+                reason = self.rest.failure_reason
+            summary["reason"] = reason
+        if self.simulator is not None:
+            summary["simulator"] = True
+        return summary
