@@ -72,17 +72,17 @@ item_ours = v.array(
 class PTeam(pydantic.BaseModel):
     score: int = pydantic.Field(ge=0)
     name: str = pydantic.Field(min_length=1)
-    primaryColor: str = pydantic.Field(min_length=1)  # noqa: N815
-    secondaryColor: str = pydantic.Field(min_length=1)  # noqa: N815
-    logoUrl: str = pydantic.Field(min_length=1)  # noqa: N815
+    primaryColor: str = pydantic.Field(min_length=1)
+    secondaryColor: str = pydantic.Field(min_length=1)
+    logoUrl: str = pydantic.Field(min_length=1)
 
 
 class POverlay(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="allow")
     blue: PTeam
     red: PTeam
-    maxScore: int = pydantic.Field(ge=1)  # noqa: N815
-    cameraControlsCover: bool | None = None  # noqa: N815
+    maxScore: int = pydantic.Field(ge=1)
+    cameraControlsCover: bool | None = None
 
     @pydantic.model_validator(mode="after")
     def _checks(self) -> POverlay:
@@ -117,9 +117,9 @@ pitems = pydantic.TypeAdapter(list[PItem])
 class MTeam(mm.Schema):
     score = mm.fields.Integer(required=True, strict=True, validate=mm.validate.Range(min=0))
     name = mm.fields.String(required=True, validate=mm.validate.Length(min=1))
-    primaryColor = mm.fields.String(required=True, validate=mm.validate.Length(min=1))  # noqa: N815
-    secondaryColor = mm.fields.String(required=True, validate=mm.validate.Length(min=1))  # noqa: N815
-    logoUrl = mm.fields.String(required=True, validate=mm.validate.Length(min=1))  # noqa: N815
+    primaryColor = mm.fields.String(required=True, validate=mm.validate.Length(min=1))
+    secondaryColor = mm.fields.String(required=True, validate=mm.validate.Length(min=1))
+    logoUrl = mm.fields.String(required=True, validate=mm.validate.Length(min=1))
 
 
 class MOverlay(mm.Schema):
@@ -128,8 +128,8 @@ class MOverlay(mm.Schema):
 
     blue = mm.fields.Nested(MTeam, required=True)
     red = mm.fields.Nested(MTeam, required=True)
-    maxScore = mm.fields.Integer(required=True, strict=True, validate=mm.validate.Range(min=1))  # noqa: N815
-    cameraControlsCover = mm.fields.Boolean()  # noqa: N815
+    maxScore = mm.fields.Integer(required=True, strict=True, validate=mm.validate.Range(min=1))
+    cameraControlsCover = mm.fields.Boolean()
 
     @mm.validates_schema(skip_on_field_errors=False)
     def _checks(self, data: dict[str, Any], **_: Any) -> None:
@@ -168,7 +168,7 @@ def _team(name: str, score: int) -> dict[str, Any]:
     }
 
 
-OVERLAY_OK = {
+OVERLAY_OK: dict[str, Any] = {
     "blue": _team("Blue Team", 1),
     "red": _team("Red Team", 0),
     "maxScore": 2,
@@ -184,7 +184,7 @@ del OVERLAY_BAD["red"]["logoUrl"]
 OVERLAY_BAD["maxScore"] = 0
 OVERLAY_BAD_COUNT = 5
 
-ITEMS_OK = [
+ITEMS_OK: list[dict[str, Any]] = [
     {
         "id": i + 1,
         "name": f"item {i}",
@@ -243,37 +243,56 @@ def _time(fn: Callable[[], object], quick: bool) -> float:
     return best * 1e6
 
 
-def _swallow(fn: Callable[[], object], errors: tuple[type[BaseException], ...]) -> Callable[[], None]:
+def _swallow(
+    fn: Callable[[Any], object], data: Any, errors: tuple[type[BaseException], ...]
+) -> Callable[[], None]:
     def run() -> None:
         try:
-            fn()
+            fn(data)
         except errors:
             pass
 
     return run
 
 
+Case = tuple[str, Any, int, v.Schema[Any], Callable[[Any], Any], mm.Schema]
+
+
 def main() -> int:
     quick = "--quick" in sys.argv
-    cases = [
+    cases: list[Case] = [
         ("overlay valid", OVERLAY_OK, 0, overlay_ours, POverlay.model_validate, m_overlay),
-        ("overlay invalid", OVERLAY_BAD, OVERLAY_BAD_COUNT, overlay_ours, POverlay.model_validate,
-         m_overlay),
+        (
+            "overlay invalid",
+            OVERLAY_BAD,
+            OVERLAY_BAD_COUNT,
+            overlay_ours,
+            POverlay.model_validate,
+            m_overlay,
+        ),
         ("1000 objects valid", ITEMS_OK, 0, item_ours, pitems.validate_python, m_items),
-        ("1000 objects invalid", ITEMS_BAD, ITEMS_BAD_COUNT, item_ours, pitems.validate_python,
-         m_items),
+        (
+            "1000 objects invalid",
+            ITEMS_BAD,
+            ITEMS_BAD_COUNT,
+            item_ours,
+            pitems.validate_python,
+            m_items,
+        ),
     ]
-    print(f"{'case':24} {'ours us':>10} {'pydantic':>10} {'marshm.':>10} "
-          f"{'ours/pyd':>9} {'mm/ours':>8}  errors ours/pyd/mm")
+    print(
+        f"{'case':24} {'ours us':>10} {'pydantic':>10} {'marshm.':>10} "
+        f"{'ours/pyd':>9} {'mm/ours':>8}  errors ours/pyd/mm"
+    )
     failed = False
     for name, data, expected, ours, pyd, mms in cases:
         counts = (_ours_errors(ours, data), _pydantic_errors(pyd, data), _mm_errors(mms, data))
         if counts[0] != expected:
             print(f"{name}: ours found {counts[0]} problems, expected {expected}")
             failed = True
-        t_ours = _time(_swallow(lambda o=ours, d=data: o.parse(d), (v.ValidationError,)), quick)
-        t_pyd = _time(_swallow(lambda p=pyd, d=data: p(d), (pydantic.ValidationError,)), quick)
-        t_mm = _time(_swallow(lambda m=mms, d=data: m.load(d), (mm.ValidationError,)), quick)
+        t_ours = _time(_swallow(ours.parse, data, (v.ValidationError,)), quick)
+        t_pyd = _time(_swallow(pyd, data, (pydantic.ValidationError,)), quick)
+        t_mm = _time(_swallow(mms.load, data, (mm.ValidationError,)), quick)
         print(
             f"{name:24} {t_ours:10.1f} {t_pyd:10.1f} {t_mm:10.1f} "
             f"{t_ours / t_pyd:9.2f} {t_mm / t_ours:8.1f}  {counts[0]}/{counts[1]}/{counts[2]}"

@@ -28,7 +28,7 @@ class Schema(Generic[T]):
     accepts_missing: bool = False
     #: The generated code itself reports a missing value as "required".
     rejects_missing: bool = False
-    #: Coercion: an empty string counts as a missing value.
+    #: Coercion: an empty (or blank) string counts as a missing value.
     empty_is_missing: bool = False
 
     _description: str | None = None
@@ -134,7 +134,7 @@ class Schema(Generic[T]):
 def missing_test(schema: Schema[Any], src: str) -> str:
     """Expression that is true when `src` counts as absent for `schema`."""
     if schema.empty_is_missing:
-        return f'{src} is MISSING or {src} == ""'
+        return f"{src} is MISSING or (isinstance({src}, str) and not {src}.strip())"
     return f"{src} is MISSING"
 
 

@@ -1,0 +1,157 @@
+"""string, number, int, boolean, literal, enum, datetime, any: success and every error code."""
+
+from __future__ import annotations
+
+import enum
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from asgi_app import validation as v
+
+from .helpers import issues_of, messages_of
+
+
+def test_string_accepts_and_rejects_by_type() -> None:
+    assert v.string().parse("abc") == "abc"
+    assert issues_of(v.string(), 1) == [((), "invalid_type")]
+    assert messages_of(v.string(), 1) == ["expected string, received number"]
+    assert messages_of(v.string(), None) == ["expected string, received null"]
+    assert messages_of(v.string(), [1]) == ["expected string, received array"]
+
+
+def test_string_length_checks() -> None:
+    s = v.string().min(2).max(4)
+    assert s.parse("abcd") == "abcd"
+    assert issues_of(s, "a") == [((), "too_small")]
+    assert issues_of(s, "abcde") == [((), "too_big")]
+    assert messages_of(s, "a") == ["must contain at least 2 characters"]
+    exact = v.string().length(3)
+    assert exact.parse("abc") == "abc"
+    assert issues_of(exact, "ab") == [((), "too_small")]
+    assert issues_of(exact, "abcd") == [((), "too_big")]
+    assert issues_of(v.string().nonempty(), "") == [((), "too_small")]
+    assert messages_of(v.string().nonempty(), "") == ["must not be empty"]
+
+
+def test_string_every_failed_check_is_reported() -> None:
+    s = v.string().min(5).regex(r"^[a-z]+$")
+    assert issues_of(s, "A1") == [((), "too_small"), ((), "invalid_string")]
+
+
+def test_string_formats() -> None:
+    assert v.string().regex(re.compile(r"^\d+$")).parse("123") == "123"
+    assert issues_of(v.string().regex(r"^\d+$"), "12a") == [((), "invalid_string")]
+    url = v.string().url()
+    assert url.parse("https://example.com/a?b=1") == "https://example.com/a?b=1"
+    for bad in ("example.com", "https://", "http://exa mple.com", "http://h:99999", ""):
+        assert issues_of(url, bad) == [((), "invalid_string")], bad
+    assert issues_of(v.string().url(["https"]), "http://example.com") == [((), "invalid_string")]
+    email = v.string().email()
+    assert email.parse("someone@example.org") == "someone@example.org"
+    for bad in ("someone", "a@b", "a @b.co", "@b.co", "a..b@c.co"):
+        assert issues_of(email, bad) == [((), "invalid_string")], bad
+    stamp = v.string().datetime()
+    assert stamp.parse("2024-05-01T12:00:00Z") == "2024-05-01T12:00:00Z"
+    assert issues_of(stamp, "2024-05-01") == [((), "invalid_string")]
+    assert issues_of(stamp, "yesterday at noon") == [((), "invalid_string")]
+
+
+def test_string_trim_and_custom_message() -> None:
+    assert v.string().trim().min(1).parse("  a ") == "a"
+    assert messages_of(v.string().trim().min(1, "name is required"), "   ") == ["name is required"]
+
+
+def test_int_excludes_bool_and_fractions() -> None:
+    s = v.int()
+    assert s.parse(3) == 3
+    assert s.parse(3.0) == 3 and type(s.parse(3.0)) is int
+    assert issues_of(s, True) == [((), "invalid_type")]
+    assert messages_of(s, False) == ["expected integer, received boolean"]
+    assert issues_of(s, 2.5) == [((), "invalid_type")]
+    assert issues_of(s, "3") == [((), "invalid_type")]
+
+
+def test_int_range_checks() -> None:
+    s = v.int().min(1).max(10)
+    assert s.parse(1) == 1 and s.parse(10) == 10
+    assert issues_of(s, 0) == [((), "too_small")]
+    assert messages_of(s, 0) == ["must be at least 1"]
+    assert issues_of(s, 11) == [((), "too_big")]
+    assert issues_of(v.int().gt(0), 0) == [((), "too_small")]
+    assert issues_of(v.int().lt(0), 0) == [((), "too_big")]
+    assert issues_of(v.int().positive(), 0) == [((), "too_small")]
+    assert issues_of(v.int().nonnegative(), -1) == [((), "too_small")]
+    assert issues_of(v.int().negative(), 0) == [((), "too_big")]
+    assert v.int().multiple_of(5).parse(15) == 15
+    assert issues_of(v.int().multiple_of(5), 7) == [((), "not_multiple_of")]
+    with pytest.raises(ValueError):
+        v.int().multiple_of(0)
+
+
+def test_number() -> None:
+    s = v.number().min(0)
+    assert s.parse(1.5) == 1.5
+    assert s.parse(2) == 2
+    assert issues_of(s, -0.5) == [((), "too_small")]
+    assert issues_of(s, True) == [((), "invalid_type")]
+    assert issues_of(s, "1") == [((), "invalid_type")]
+    assert issues_of(s, float("nan")) == [((), "invalid_type")]
+    assert messages_of(s, float("nan")) == ["expected number, received nan"]
+    assert issues_of(s, float("inf")) == [((), "not_finite")]
+
+
+def test_boolean() -> None:
+    assert v.boolean().parse(True) is True
+    assert v.boolean().parse(False) is False
+    assert issues_of(v.boolean(), 0) == [((), "invalid_type")]
+    assert issues_of(v.boolean(), "true") == [((), "invalid_type")]
+
+
+def test_literal_tells_bool_from_int() -> None:
+    assert v.literal("blue").parse("blue") == "blue"
+    assert issues_of(v.literal("blue"), "red") == [((), "invalid_literal")]
+    assert messages_of(v.literal("blue"), "red") == ['expected "blue"']
+    assert v.literal(1).parse(1) == 1
+    assert issues_of(v.literal(1), True) == [((), "invalid_literal")]
+    assert issues_of(v.literal(True), 1) == [((), "invalid_literal")]
+    assert v.literal(None).parse(None) is None
+    assert issues_of(v.literal(None), 0) == [((), "invalid_literal")]
+
+
+def test_enum_of_strings() -> None:
+    s = v.enum(["online", "idle"])
+    assert s.parse("idle") == "idle"
+    assert issues_of(s, "away") == [((), "invalid_enum_value")]
+    assert messages_of(s, "away") == ['expected one of "online" | "idle"']
+    assert issues_of(s, 1) == [((), "invalid_type")]
+    with pytest.raises(ValueError):
+        v.enum([])
+
+
+class Status(enum.Enum):
+    ONE = 1
+    WORD = "word"
+
+
+def test_enum_of_python_enum() -> None:
+    s = v.enum(Status)
+    assert s.parse(1) is Status.ONE
+    assert s.parse("word") is Status.WORD
+    assert issues_of(s, True) == [((), "invalid_enum_value")]
+    assert issues_of(s, [1]) == [((), "invalid_enum_value")]
+
+
+def test_datetime() -> None:
+    s = v.datetime()
+    assert s.parse("2024-05-01T12:00:00Z") == datetime(2024, 5, 1, 12, tzinfo=UTC)
+    assert issues_of(s, "not a date") == [((), "invalid_date")]
+    assert issues_of(s, 5) == [((), "invalid_type")]
+
+
+def test_any_passes_everything() -> None:
+    for value in (None, 1, "x", [1], {"a": 1}):
+        assert v.any().parse(value) == value
+        assert v.unknown().parse(value) == value
+    assert v.object({"x": v.any()}).parse({}) == {}
