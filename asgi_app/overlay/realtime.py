@@ -1,0 +1,212 @@
+"""The Socket.IO side of the overlay: admission, one room per overlay, the `overlay` event.
+
+`OverlayRealtime.asgi` is python-socketio's ASGIApp; the HTTP app mounts it at /socket.io
+and passes the full path on. Clients are admitted on every namespace when the handshake carries
+AUTH_TOKEN (`auth: {"token": ...}` or `?authorization=...`), or its Origin is ORIGIN_URL, or
+(for the OBS page) the view key of the overlay it asks for (`auth: {"key": ...}` or `?key=`).
+Namespace /overlay puts the client in the room of its overlay and sends it the state as soon
+as it is connected; everything a client emits is ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import socketio
+
+from asgi_app.overlay.state import (
+    DEFAULT_OVERLAY,
+    OverlayState,
+    same_secret,
+    valid_name,
+    view_key,
+)
+from asgi_app.overlay.store import OverlayStore
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/overlay"
+EVENT = "overlay"
+# OBS throttles timers of hidden browser sources to about once a minute: the client must be
+# allowed to answer a ping late without being dropped.
+PING_INTERVAL = 25.0
+PING_TIMEOUT = 60.0
+MAX_CLIENT_MESSAGE_BYTES = 16 * 1024  # clients have nothing to send but the handshake
+
+AfterConnect = Callable[[str, str], Awaitable[None]]
+
+
+class _AfterConnectMixin:
+    """Calls a hook once a client is fully connected (after CONNECT was sent to it).
+
+    python-socketio runs the connect handler before it answers CONNECT; anything emitted from
+    the handler would reach the client before its connection is confirmed.
+    """
+
+    after_connect: AfterConnect | None = None
+
+    async def connect(self, sid: str, namespace: str) -> Any:
+        result = await super().connect(sid, namespace)  # type: ignore[misc]
+        if self.after_connect is not None:
+            await self.after_connect(sid, namespace)
+        return result
+
+
+class _LocalManager(_AfterConnectMixin, socketio.AsyncManager):  # type: ignore[misc]
+    pass
+
+
+class _RedisManager(_AfterConnectMixin, socketio.AsyncRedisManager):  # type: ignore[misc]
+    pass
+
+
+def _first(values: Mapping[str, list[str]], name: str) -> str | None:
+    found = values.get(name)
+    return found[0] if found else None
+
+
+def _auth_str(auth: object, name: str) -> str | None:
+    if isinstance(auth, dict):
+        value = auth.get(name)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _strip_bearer(token: str | None) -> str | None:
+    if token is not None and token[:7].lower() == "bearer ":
+        return token[7:]
+    return token
+
+
+class Refused(socketio.exceptions.ConnectionRefusedError):  # type: ignore[misc]
+    """A refused handshake; the client's `connect_error` carries the message."""
+
+
+class OverlayRealtime:
+    """Socket.IO server for the overlays; `publish` pushes a state to one overlay's clients."""
+
+    def __init__(
+        self,
+        store: OverlayStore,
+        *,
+        auth_token: str,
+        origin_url: str,
+        redis_url: str | None = None,
+        ping_interval: float = PING_INTERVAL,
+        ping_timeout: float = PING_TIMEOUT,
+    ) -> None:
+        self._store = store
+        self._auth_token = auth_token
+        self._origin_url = origin_url.rstrip("/")
+        manager: socketio.AsyncManager
+        if redis_url:
+            manager = _RedisManager(redis_url, channel="overlay-socketio")
+        else:
+            manager = _LocalManager()
+        manager.after_connect = self._after_connect
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            client_manager=manager,
+            cors_allowed_origins=self._origin_allowed,
+            cors_credentials=False,
+            namespaces="*",
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            max_http_buffer_size=MAX_CLIENT_MESSAGE_BYTES,
+            logger=False,
+            engineio_logger=False,
+        )
+        self.asgi = socketio.ASGIApp(self.sio, other_asgi_app=None, socketio_path="socket.io")
+        self._overlay_of: dict[str, str] = {}  # sid -> overlay, for clients of NAMESPACE
+        self._connecting: dict[str, str] = {}  # sid -> overlay, between admission and connect
+        self._clients: Counter[str] = Counter()
+        self.sio.on("connect", self._on_connect, namespace="*")
+        self.sio.on("disconnect", self._on_disconnect, namespace="*")
+        self.sio.on("*", self._on_client_event, namespace="*")
+
+    # -- public ------------------------------------------------------------------------------
+    async def publish(self, name: str, state: OverlayState) -> int:
+        """Send `state` to every client of overlay `name` (on every node); local client count."""
+        await self.sio.emit(EVENT, state, to=name, namespace=NAMESPACE)
+        return self._clients[name]
+
+    def client_count(self, name: str) -> int:
+        """Clients of overlay `name` connected to this process."""
+        return self._clients[name]
+
+    def client_counts(self) -> dict[str, int]:
+        return {name: count for name, count in self._clients.items() if count > 0}
+
+    async def close(self) -> None:
+        """Disconnect the clients of this process and stop the background tasks."""
+        for sid in list(self._overlay_of):
+            await self.sio.disconnect(sid, namespace=NAMESPACE)
+        await self.sio.shutdown()
+
+    # -- admission ---------------------------------------------------------------------------
+    def _origin_allowed(self, origin: str | None, environ: Mapping[str, Any]) -> bool:
+        """Engine.IO CORS check: ORIGIN_URL, or this server itself (the OBS page)."""
+        if origin is None:
+            return True
+        if origin == self._origin_url:
+            return True
+        host = environ.get("HTTP_HOST")
+        return host is not None and urlsplit(origin).netloc == host
+
+    def admit(self, environ: Mapping[str, Any], auth: object) -> str:
+        """The overlay this handshake may follow; raises Refused when it may not connect."""
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        name = _auth_str(auth, "overlay") or _first(query, "overlay") or DEFAULT_OVERLAY
+        if not valid_name(name):
+            raise Refused("invalid overlay name")
+        token = _strip_bearer(_auth_str(auth, "token") or _first(query, "authorization"))
+        if same_secret(token, self._auth_token):
+            return name
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is not None and origin == self._origin_url:
+            return name
+        key = _auth_str(auth, "key") or _first(query, "key")
+        if same_secret(key, view_key(self._auth_token, name)):
+            return name
+        raise Refused("unauthorized")
+
+    # -- handlers ----------------------------------------------------------------------------
+    async def _on_connect(
+        self, namespace: str, sid: str, environ: Mapping[str, Any], auth: object = None
+    ) -> None:
+        name = self.admit(environ, auth)
+        if namespace == NAMESPACE:
+            self._connecting[sid] = name
+        elif namespace != "/":
+            raise Refused("unknown namespace")
+
+    async def _after_connect(self, sid: str, namespace: str) -> None:
+        name = self._connecting.pop(sid, None)
+        if name is None:
+            return
+        self._overlay_of[sid] = name
+        self._clients[name] += 1
+        await self.sio.enter_room(sid, name, namespace=NAMESPACE)
+        state = await self._store.get(name)
+        await self.sio.emit(EVENT, state, to=sid, namespace=NAMESPACE)
+        # A POST handled by another node between our read and our emit would otherwise be
+        # overwritten on this client by the older state: read once more.
+        newer = await self._store.get(name)
+        if newer is not state and newer != state:
+            await self.sio.emit(EVENT, newer, to=sid, namespace=NAMESPACE)
+
+    async def _on_disconnect(self, namespace: str, sid: str, reason: object = None) -> None:
+        self._connecting.pop(sid, None)
+        name = self._overlay_of.pop(sid, None)
+        if name is not None:
+            self._clients[name] -= 1
+            if self._clients[name] <= 0:
+                del self._clients[name]
+
+    async def _on_client_event(self, event: str, namespace: str, sid: str, *args: Any) -> None:
+        log.debug("client event ignored", extra={"event": event[:64], "namespace": namespace})
