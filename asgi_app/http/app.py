@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Sequence
@@ -9,7 +10,6 @@ from collections.abc import Callable, Iterable, Sequence
 from asgi_app.http.body import decode_json, is_json_type, media_type
 from asgi_app.http.chain import OnError, compose, compose_errors
 from asgi_app.http.errors import ClientDisconnect, HTTPError
-from asgi_app.http.headers import Headers
 from asgi_app.http.lifespan import run_lifespan
 from asgi_app.http.request import Request, incoming_request_id
 from asgi_app.http.response import Response
@@ -30,18 +30,26 @@ logger = logging.getLogger("asgi_app.http")
 DEFAULT_BODY_LIMIT = 102_400
 
 
-def _new_request_id() -> str:
-    return secrets.token_hex(8)
+def request_id_generator() -> Callable[[], str]:
+    """16 hex characters: a random 32-bit prefix per process, then a counter (unique, cheap)."""
+    prefix = secrets.token_hex(4)
+    counter = itertools.count(secrets.randbelow(1 << 16))
+    return lambda: f"{prefix}{next(counter) & 0xFFFFFFFF:08x}"
 
 
 def _body_endpoint(schema: BodySchema, handler: Handler) -> Handler:
     """Parse (415/400/413) and validate (422) the JSON body into `req.body_value`."""
 
     async def parse_then_handle(req: Request, res: Response) -> None:
-        mime, params = media_type(req.headers.get("content-type"))
-        if not is_json_type(mime):
-            raise HTTPError(415, "This route takes an application/json body")
-        value = decode_json(await req.body(), params.get("charset"))
+        content_type = req.content_type
+        if content_type == "application/json":  # fast path: no parameters to parse
+            charset = None
+        else:
+            mime, params = media_type(content_type)
+            if not is_json_type(mime):
+                raise HTTPError(415, "This route takes an application/json body")
+            charset = params.get("charset")
+        value = decode_json(await req.body(), charset)
         result = schema.safe_parse(value)
         if not result.ok:
             raise HTTPError(
@@ -60,12 +68,12 @@ class App:
         self,
         *,
         body_limit: int = DEFAULT_BODY_LIMIT,
-        request_id_factory: Callable[[], str] = _new_request_id,
+        request_id_factory: Callable[[], str] | None = None,
     ) -> None:
         if body_limit < 0:
             raise ValueError("body_limit must be >= 0")
         self.body_limit = body_limit
-        self._new_request_id = request_id_factory
+        self._new_request_id = request_id_factory or request_id_generator()
         self._routes: list[Route] = []
         self._middleware: list[Middleware] = []
         self._protected: list[Middleware] = []
@@ -359,10 +367,23 @@ class App:
             if mounted is not None:
                 await mounted(scope, receive, send)
                 return
-        headers = Headers(scope["headers"])
-        request_id = incoming_request_id(headers.get("x-request-id")) or self._new_request_id()
+        content_type = content_length = incoming = None
+        for name, value in scope["headers"]:  # one pass for the headers every request needs
+            if name == b"content-type":
+                content_type = value.decode("latin-1")
+            elif name == b"content-length":
+                content_length = value.decode("latin-1")
+            elif name == b"x-request-id":
+                incoming = value.decode("latin-1")
+        request_id = (incoming and incoming_request_id(incoming)) or self._new_request_id()
         req = Request(
-            scope, receive, request_id=request_id, body_limit=self.body_limit, headers=headers
+            scope,
+            receive,
+            request_id=request_id,
+            body_limit=self.body_limit,
+            content_type=content_type,
+            content_length=content_length,
+            scanned=True,
         )
         res = Response()
         assert self._router is not None

@@ -31,17 +31,20 @@ def too_large(limit: int) -> HTTPError:
 
 
 class Request:
-    """One HTTP request. Body reading is lazy, limited and cached."""
+    """One HTTP request. Headers are decoded on first use; the body is read lazily, limited
+    and cached. `content_type` / `content_length` are the raw header values (or None)."""
 
     __slots__ = (
         "_body",
+        "_headers",
         "_json",
         "_query",
         "allow",
         "body_limit",
         "body_value",
         "client",
-        "headers",
+        "content_length",
+        "content_type",
         "method",
         "path",
         "path_params",
@@ -59,13 +62,15 @@ class Request:
         *,
         request_id: str,
         body_limit: int,
-        headers: Headers | None = None,
+        content_type: str | None = None,
+        content_length: str | None = None,
+        scanned: bool = False,
     ) -> None:
+        """`scanned=True`: the caller already took content-type/length from the headers."""
         self.scope = scope
         self.receive = receive
         self.method: str = scope["method"]
         self.path: str = scope["path"]
-        self.headers = headers if headers is not None else Headers(scope["headers"])
         client = scope.get("client")
         self.client: str = client[0] if client else ""
         self.request_id = request_id
@@ -75,9 +80,23 @@ class Request:
         self.route: Route | None = None
         self.allow: str | None = None  # the Allow value when the path exists, not the method
         self.body_value: Any = None
+        self._headers: Headers | None = None
         self._body: bytes | None = None
         self._json: Any = _UNSET
         self._query: dict[str, list[str]] | None = None
+        if not scanned:
+            headers = self.headers
+            content_type = headers.get("content-type")
+            content_length = headers.get("content-length")
+        self.content_type = content_type
+        self.content_length = content_length
+
+    @property
+    def headers(self) -> Headers:
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = Headers(self.scope["headers"])
+        return headers
 
     @property
     def query(self) -> dict[str, list[str]]:
@@ -91,9 +110,9 @@ class Request:
         return values[0] if values else None
 
     @property
-    def content_type(self) -> str:
+    def media_type(self) -> str:
         """The media type without parameters, lower-case ("" when absent)."""
-        return media_type(self.headers.get("content-type"))[0]
+        return media_type(self.content_type)[0]
 
     async def body(self) -> bytes:
         """The whole body, read once. 413 before reading when Content-Length is over the
@@ -101,19 +120,23 @@ class Request:
         if self._body is not None:
             return self._body
         limit = self.body_limit
-        declared = self.headers.get("content-length")
+        declared = self.content_length
         if declared is not None:
             if not declared.isdigit():
                 raise HTTPError(400, "Content-Length is not a number")
             if int(declared) > limit:
                 raise too_large(limit)
+        message = await self.receive()
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            body: bytes = message.get("body", b"")  # the common case: one message
+            if len(body) > limit:
+                raise too_large(limit)
+            self._body = body
+            return body
         chunks: list[bytes] = []
         size = 0
-        receive = self.receive
         while True:
-            message = await receive()
-            kind = message["type"]
-            if kind == "http.disconnect":
+            if message["type"] == "http.disconnect":
                 raise ClientDisconnect()
             chunk: bytes = message.get("body", b"")
             if chunk:
@@ -123,19 +146,20 @@ class Request:
                 chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            message = await self.receive()
+        self._body = b"".join(chunks)
         return self._body
 
     async def json(self) -> Any:
         """The body decoded as JSON (400 with line/column when malformed); cached."""
         if self._json is _UNSET:
-            charset = media_type(self.headers.get("content-type"))[1].get("charset")
+            charset = media_type(self.content_type)[1].get("charset")
             self._json = decode_json(await self.body(), charset)
         return self._json
 
     async def form(self) -> dict[str, list[str]]:
         """The body decoded as application/x-www-form-urlencoded."""
-        charset = media_type(self.headers.get("content-type"))[1].get("charset")
+        charset = media_type(self.content_type)[1].get("charset")
         return decode_form(await self.body(), charset)
 
     def __repr__(self) -> str:

@@ -1,0 +1,63 @@
+"""The same validated JSON route in our framework and in Starlette, for bench/http_bench.py.
+
+POST /teams: JSON body (415 for other types, 400 malformed, 422 invalid), answers 201 JSON.
+Both sides use orjson and the same asgi_app.validation schema, so only the framework differs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import Response as StarletteResponse
+from starlette.routing import Route as StarletteRoute
+
+from asgi_app import validation as v
+from asgi_app.http import App, Request, Response
+
+TEAM = v.object(
+    {
+        "name": v.string().min(1),
+        "score": v.int().min(0),
+        "primaryColor": v.string().min(1),
+        "players": v.array(v.string()).optional(),
+    }
+)
+
+
+# -- ours ----------------------------------------------------------------------------------
+async def create_team(req: Request, res: Response) -> None:
+    res.status(201).json({"ok": True, "team": req.body_value})
+
+
+ours = App()
+ours.post("/teams", create_team, body=TEAM)
+
+
+# -- Starlette ------------------------------------------------------------------------------
+def _problem(status: int, detail: str, errors: Any = None) -> StarletteResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": "", "status": status, "detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    return StarletteResponse(orjson.dumps(body), status, media_type="application/problem+json")
+
+
+async def starlette_create_team(request: StarletteRequest) -> StarletteResponse:
+    mime = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if mime != "application/json":
+        return _problem(415, "expected application/json")
+    try:
+        data = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        return _problem(400, f"line {exc.lineno} column {exc.colno}")
+    result = TEAM.safe_parse(data)
+    if not result.ok:
+        assert result.error is not None
+        return _problem(422, "invalid", result.error.to_list())
+    return StarletteResponse(
+        orjson.dumps({"ok": True, "team": result.value}), 201, media_type="application/json"
+    )
+
+
+starlette = Starlette(routes=[StarletteRoute("/teams", starlette_create_team, methods=["POST"])])
