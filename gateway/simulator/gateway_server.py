@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Callable
 from http import HTTPStatus
@@ -24,6 +25,11 @@ from gateway.simulator.sessions import Dispatch, Session
 # Closes that end the session on Discord's side (a RESUME afterwards gets op 9 false).
 INVALIDATING_CLOSES = frozenset({4004, 4007, 4009, 4010, 4011, 4012, 4013, 4014})
 GUARDED_OPS = frozenset({3, 4, 8, 31})  # need an identified connection, else 4003
+
+# websockets logs whole frames (IDENTIFY carries the token) at DEBUG: the simulator's server
+# logs through its own logger, kept at INFO so an app running at DEBUG never prints them.
+WS_LOGGER = logging.getLogger("gateway.simulator.websockets")
+WS_LOGGER.setLevel(logging.INFO)
 
 
 class NoSessionError(LookupError):
@@ -90,6 +96,7 @@ class GatewayServer:
             max_size=1 << 20,
             ping_interval=None,
             close_timeout=self.config.close_timeout,
+            logger=WS_LOGGER,
         )
         self._servers.append(server)
         self._port = next(iter(server.sockets)).getsockname()[1]
