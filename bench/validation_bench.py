@@ -234,13 +234,16 @@ def _mm_errors(schema: mm.Schema, data: Any) -> int:
     return 0
 
 
-def _time(fn: Callable[[], object], quick: bool) -> float:
-    """Best per-call time in microseconds."""
-    timer = timeit.Timer(fn)
-    number, _ = timer.autorange()
-    repeats = 3 if quick else 7
-    best = min(timer.repeat(repeat=repeats, number=number)) / number
-    return best * 1e6
+def _time_together(fns: list[Callable[[], None]], quick: bool) -> list[float]:
+    """Best per-call time (microseconds) of each function, measured in interleaved rounds
+    so that a change in machine load affects all of them alike."""
+    timers = [timeit.Timer(fn) for fn in fns]
+    numbers = [max(1, timer.autorange()[0] // 4) for timer in timers]
+    best = [float("inf")] * len(fns)
+    for _ in range(5 if quick else 15):
+        for i, timer in enumerate(timers):
+            best[i] = min(best[i], timer.timeit(numbers[i]) / numbers[i])
+    return [t * 1e6 for t in best]
 
 
 def _swallow(
@@ -290,9 +293,14 @@ def main() -> int:
         if counts[0] != expected:
             print(f"{name}: ours found {counts[0]} problems, expected {expected}")
             failed = True
-        t_ours = _time(_swallow(ours.parse, data, (v.ValidationError,)), quick)
-        t_pyd = _time(_swallow(pyd, data, (pydantic.ValidationError,)), quick)
-        t_mm = _time(_swallow(mms.load, data, (mm.ValidationError,)), quick)
+        t_ours, t_pyd, t_mm = _time_together(
+            [
+                _swallow(ours.parse, data, (v.ValidationError,)),
+                _swallow(pyd, data, (pydantic.ValidationError,)),
+                _swallow(mms.load, data, (mm.ValidationError,)),
+            ],
+            quick,
+        )
         print(
             f"{name:24} {t_ours:10.1f} {t_pyd:10.1f} {t_mm:10.1f} "
             f"{t_ours / t_pyd:9.2f} {t_mm / t_ours:8.1f}  {counts[0]}/{counts[1]}/{counts[2]}"

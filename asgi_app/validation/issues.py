@@ -111,8 +111,18 @@ def received(value: object) -> str:
     return "unknown"
 
 
+_new_issue = tuple.__new__
+_type_messages: dict[tuple[str, type], str] = {}
+
+
 def type_issue(path: Path, expected: str, value: object) -> Issue:
     """invalid_type for a value of the wrong type, or "required" for a missing one."""
     if value is MISSING:
-        return Issue(path, "invalid_type", "required")
-    return Issue(path, "invalid_type", f"expected {expected}, received {received(value)}")
+        return _new_issue(Issue, (path, "invalid_type", "required"))
+    kind = type(value)
+    message = _type_messages.get((expected, kind))
+    if message is None or kind is float:
+        message = f"expected {expected}, received {received(value)}"
+        if kind is not float and len(_type_messages) < 512:
+            _type_messages[(expected, kind)] = message
+    return _new_issue(Issue, (path, "invalid_type", message))
