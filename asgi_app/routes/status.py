@@ -7,6 +7,7 @@ import platform
 import resource
 import sys
 from importlib import metadata
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgi_app.http import App, Request, Response
@@ -37,8 +38,13 @@ def _memory() -> dict[str, int]:
     return {"rss_bytes": rss, "peak_rss_bytes": peak}
 
 
-def register(app: App, services: Services, extra_health: dict[str, Any]) -> None:
-    """`extra_health`: name -> callable returning a service's health dict (overlay, redis)."""
+HealthProbe = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def register(app: App, services: Services, extra_health: dict[str, HealthProbe]) -> None:
+    """`extra_health`: name -> async probe returning that service's health dict; a dict with
+    `"ok": False` makes /health degraded (503 only for the gateway, which is this server's
+    reason to exist)."""
 
     async def root(req: Request, res: Response) -> None:
         res.text("App is running")
@@ -46,9 +52,9 @@ def register(app: App, services: Services, extra_health: dict[str, Any]) -> None
     async def livez(req: Request, res: Response) -> None:
         res.json({"status": "ok"})
 
-    def health_body() -> tuple[int, dict[str, Any]]:
+    async def health_body() -> tuple[int, dict[str, Any]]:
         discord = services.discord_summary()
-        others = {name: probe() for name, probe in extra_health.items()}
+        others = {name: await probe() for name, probe in extra_health.items()}
         gateway_down = discord["configured"] and discord["status"] != "ready"
         service_down = any(not s.get("ok", True) for s in others.values())
         body = {
@@ -61,11 +67,11 @@ def register(app: App, services: Services, extra_health: dict[str, Any]) -> None
         return (503 if gateway_down else 200), body
 
     async def health(req: Request, res: Response) -> None:
-        status, body = health_body()
+        status, body = await health_body()
         res.status(status).json(body)
 
     async def health_detailed(req: Request, res: Response) -> None:
-        status, body = health_body()
+        status, body = await health_body()
         body["discord"]["shards"] = services.discord_summary()["shards"]
         if services.rest is not None:
             body["discord"]["rest"] = services.rest.stats.snapshot()
