@@ -125,6 +125,7 @@ class OverlayRealtime:
         self._overlay_of: dict[str, str] = {}  # sid -> overlay, for clients of NAMESPACE
         self._connecting: dict[str, str] = {}  # sid -> overlay, between admission and connect
         self._clients: Counter[str] = Counter()
+        self._closed = False
         self.sio.on("connect", self._on_connect, namespace="*")
         self.sio.on("disconnect", self._on_disconnect, namespace="*")
         self.sio.on("*", self._on_client_event, namespace="*")
@@ -143,7 +144,10 @@ class OverlayRealtime:
         return {name: count for name, count in self._clients.items() if count > 0}
 
     async def close(self) -> None:
-        """Disconnect the clients of this process and stop the background tasks."""
+        """Disconnect the clients of this process and stop the background tasks (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
         for sid in list(self._overlay_of):
             await self.sio.disconnect(sid, namespace=NAMESPACE)
         await self.sio.shutdown()
