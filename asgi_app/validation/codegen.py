@@ -46,6 +46,8 @@ class Gen:
             "TypeError": TypeError,
         }
         self._counter = 0
+        #: Whether objects may emit their speculative fast path (off inside a fallback).
+        self.fast = True
 
     def var(self, prefix: str) -> str:
         self._counter += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Generic, Self, TypeVar
 
-from .codegen import Gen, Out
+from .codegen import Gen, Out, assign
 from .schema import Schema
 
 T = TypeVar("T")
@@ -81,31 +81,113 @@ class ObjectSchema(Schema[dict[str, Any]]):
         g.line(ind, f"if type({src}) is not dict:")
         g.type_error(ind + 1, src, parts, "object", bad)
         g.line(ind, "else:")
-        i = ind + 1
+        if g.fast and self._emit_fast(g, src, parts, ind + 1, out, bad):
+            return
+        self._emit_fields(g, src, parts, ind + 1, out, bad)
+
+    def _fetch(self, g: Gen, src: str, key: str, field: Schema[Any], var: str, i: int) -> None:
+        if field.accepts_missing:
+            g.line(i, f"{var} = {src}[{key!r}] if {key!r} in {src} else MISSING")
+        else:  # a missing required key is an error: the error path may be slow
+            g.line(i, "try:")
+            g.line(i + 1, f"{var} = {src}[{key!r}]")
+            g.line(i, "except KeyError:")
+            g.line(i + 1, f"{var} = MISSING")
+
+    def _emit_fields(
+        self, g: Gen, src: str, parts: tuple[str, ...], i: int, out: Out, bad: str
+    ) -> None:
+        """The general path: field by field, every issue reported."""
         obj = g.var("o")
         g.line(i, f"{obj} = dict({src})" if self.mode == "passthrough" else f"{obj} = {{}}")
         for key, field in self.shape.items():
             var = g.var("x")
-            if field.accepts_missing:
-                g.line(i, f"{var} = {src}[{key!r}] if {key!r} in {src} else MISSING")
-            else:  # a missing required key is an error: the slow path may be slow
-                g.line(i, "try:")
-                g.line(i + 1, f"{var} = {src}[{key!r}]")
-                g.line(i, "except KeyError:")
-                g.line(i + 1, f"{var} = MISSING")
+            self._fetch(g, src, key, field, var, i)
 
             def to_key(expr: str, key: str = key) -> str:
                 return f"{obj}[{key!r}] = {expr}"
 
             emit_field(g, field, var, (*parts, repr(key)), i, to_key, bad)
-        if self.mode == "strict":
-            known, name = g.const(frozenset(self.shape), "keys"), g.var("key")
-            g.line(i, f"if not {known}.issuperset({src}):")
-            g.line(i + 1, f"for {name} in {src}:")
-            g.line(i + 2, f"if {name} not in {known}:")
-            g.issue(i + 3, (*parts, name), "unrecognized_keys", "unrecognized key")
-            g.line(i + 3, f"{bad} = True")
+        self._emit_strict(g, src, parts, i, bad)
         g.line(i, out(obj))
+
+    def _emit_strict(self, g: Gen, src: str, parts: tuple[str, ...], i: int, bad: str) -> None:
+        if self.mode != "strict":
+            return
+        known, name = g.const(frozenset(self.shape), "keys"), g.var("key")
+        g.line(i, f"if not {known}.issuperset({src}):")
+        g.line(i + 1, f"for {name} in {src}:")
+        g.line(i + 2, f"if {name} not in {known}:")
+        g.issue(i + 3, (*parts, name), "unrecognized_keys", "unrecognized key")
+        g.line(i + 3, f"{bad} = True")
+
+    def _emit_fast(
+        self, g: Gen, src: str, parts: tuple[str, ...], i: int, out: Out, bad: str
+    ) -> bool:
+        """The speculative path: fetch every required scalar field in one try block, test
+        them in one condition, build the output in one dict display. Any failure falls back
+        to `_emit_fields`, which reports the issues (emitted once, without fast paths below
+        it, so the generated code stays linear in the schema's size)."""
+        variables = {key: g.var("v") for key in self.shape}
+        tests: dict[str, str] = {}
+        for key, field in self.shape.items():
+            if not field.accepts_missing:
+                test = field._fast_test(g, variables[key])
+                if test is not None:
+                    tests[key] = test
+        if not tests:
+            return False
+        slow = g.var("slow")
+        g.line(i, f"{slow} = False")
+        g.line(i, "try:")
+        for key in tests:
+            g.line(i + 1, f"{variables[key]} = {src}[{key!r}]")
+        g.line(i, "except KeyError:")
+        g.line(i + 1, f"{slow} = True")
+        g.line(i, "else:")
+        g.line(i + 1, "if " + " and ".join(f"({test})" for test in tests.values()) + ":")
+        j = i + 2
+        # Fields without a test (objects, arrays, optional ones...) run normally; they
+        # report their own issues, which the fallback never repeats since it is not taken.
+        required = [k for k, f in self.shape.items() if k not in tests and not f.accepts_missing]
+        for key in required:
+            field = self.shape[key]
+            var = g.var("x")
+            g.line(j, f"{variables[key]} = None")
+            self._fetch(g, src, key, field, var, j)
+            emit_field(g, field, var, (*parts, repr(key)), j, assign(variables[key]), bad)
+        obj = g.var("o")
+        if self.mode == "passthrough":
+            g.line(j, f"{obj} = dict({src})")
+            for key in required:
+                g.line(j, f"{obj}[{key!r}] = {variables[key]}")
+        else:
+            items = ", ".join(
+                f"{key!r}: {variables[key]}"
+                for key, field in self.shape.items()
+                if not field.accepts_missing
+            )
+            g.line(j, f"{obj} = {{{items}}}")
+        for key, field in self.shape.items():
+            if field.accepts_missing:
+                var = g.var("x")
+                self._fetch(g, src, key, field, var, j)
+
+                def to_key(expr: str, key: str = key) -> str:
+                    return f"{obj}[{key!r}] = {expr}"
+
+                emit_field(g, field, var, (*parts, repr(key)), j, to_key, bad)
+        self._emit_strict(g, src, parts, j, bad)
+        g.line(j, out(obj))
+        g.line(i + 1, "else:")
+        g.line(i + 2, f"{slow} = True")
+        g.line(i, f"if {slow}:")
+        g.fast = False
+        try:
+            self._emit_fields(g, src, parts, i + 1, out, bad)
+        finally:
+            g.fast = True
+        return True
 
     def _json(self) -> dict[str, Any]:
         schema: dict[str, Any] = {
