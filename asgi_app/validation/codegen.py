@@ -86,9 +86,16 @@ def assign(target: str) -> Out:
     return lambda expr: f"{target} = {expr}"
 
 
-def build(emit: Callable[[Gen, str, tuple[str, ...], int, Out, str], None], name: str) -> Validator:
-    """Generate, compile and return the validator function of one schema."""
+def build(
+    emit: Callable[[Gen, str, tuple[str, ...], int, Out, str], None],
+    name: str,
+    *,
+    fast: bool = True,
+) -> Validator:
+    """Generate, compile and return the validator function of one schema (`fast=False`
+    leaves out the speculative fast paths: tests compare both)."""
     gen = Gen()
+    gen.fast = fast
     gen.line(1, "result = None")
     gen.line(1, "bad = False")
     emit(gen, "value", (), 1, assign("result"), "bad")

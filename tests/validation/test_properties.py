@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asgi_app import validation as v
+from asgi_app.validation.codegen import build
 
 MARK = "QZXJ"
 
@@ -122,3 +123,54 @@ def test_array_fast_and_slow_paths_agree(value: list[object]) -> None:
         assert [issue.path for issue in result.error.issues] == [(i,) for i in expected_bad]
     else:
         assert result.value == value
+
+
+FAST_SCHEMAS: list[v.Schema[Any]] = [
+    v.object(
+        {
+            "id": v.int().min(1),
+            "name": v.string().min(1),
+            "tags": v.array(v.string()),
+            "note": v.string().optional(),
+            "owner": v.object({"id": v.int(), "ok": v.boolean()}),
+            "level": v.int().default(1),
+        }
+    ),
+    v.object({"a": v.int(), "b": v.object({"c": v.int().max(3)}).strict()}).passthrough(),
+    v.object({"a": v.literal("x"), "b": v.enum(["p", "q"]), "c": v.number().nullable()}).strict(),
+]
+
+fast_inputs = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.one_of(st.integers(-2, 3), st.text(max_size=2)),
+        "name": st.one_of(st.text(max_size=2), st.integers()),
+        "tags": st.lists(st.one_of(st.text(max_size=2), st.integers()), max_size=3),
+        "note": st.one_of(st.text(max_size=2), st.none()),
+        "owner": st.one_of(
+            st.fixed_dictionaries({}, optional={"id": st.integers(), "ok": st.booleans()}),
+            st.integers(),
+        ),
+        "level": st.integers(),
+        "a": st.one_of(st.integers(), st.just("x"), st.text(max_size=1)),
+        "b": st.one_of(
+            st.just("p"), st.integers(), st.dictionaries(st.sampled_from("cd"), st.integers(0, 5))
+        ),
+        "c": st.one_of(st.none(), st.floats(allow_nan=False), st.integers()),
+        "zz": st.integers(),
+    },
+)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(value=fast_inputs, index=st.integers(min_value=0, max_value=len(FAST_SCHEMAS) - 1))
+def test_fast_path_matches_the_general_path(value: dict[str, Any], index: int) -> None:
+    schema = FAST_SCHEMAS[index]
+    general = build(schema._emit, "general", fast=False)
+    fast_issues: list[v.Issue] = []
+    general_issues: list[v.Issue] = []
+    fast_out = schema.validator()(value, (), fast_issues)
+    general_out = general(value, (), general_issues)
+    assert fast_issues == general_issues
+    if not fast_issues:
+        assert fast_out == general_out
