@@ -6,6 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
+from asgi_app import openapi
 from asgi_app.http import App
 from asgi_app.metrics import build_registry
 from asgi_app.overlay import routes as overlay_routes
@@ -80,6 +81,7 @@ def create_app(settings: Settings) -> ServerApp:
         await realtime.close()
         await store.close()
 
+    openapi.register(app)
     app.on_startup(startup)
     app.on_shutdown(shutdown)
     return app
