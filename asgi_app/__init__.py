@@ -14,11 +14,14 @@ _app: Any = None
 
 
 def build_from_environment() -> Any:
-    from asgi_app.app import create_app
-    from asgi_app.logs import configure_logging
     from asgi_app.settings import load_settings_or_exit
 
+    # Settings first: a bad environment exits before anything else is even imported.
     settings = load_settings_or_exit(os.environ)
+
+    from asgi_app.app import create_app
+    from asgi_app.logs import configure_logging
+
     configure_logging(settings.log_level, settings.log_format, settings.secret_values())
     if settings.dev_defaults:
         # Printed once, on purpose and outside the (scrubbed) logs: a developer needs the

@@ -66,7 +66,7 @@ class Response:
         return self
 
     def json(self, value: Any) -> Response:
-        self.body = orjson.dumps(value)
+        self.body = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
         self.headers["content-type"] = _JSON
         return self
 

@@ -1,0 +1,43 @@
+"""A bad environment: the server exits non-zero before serving, listing every problem, no value."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "short-but-secret-value"
+
+
+def test_uvicorn_refuses_to_start_and_lists_every_problem(tmp_path: Path) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "APP_ENV": "production",
+        "AUTH_TOKEN": SECRET,  # too short
+        "ORIGIN_URL": "not a url",
+        "GATEWAY_COMPRESSION": "brotli",
+        "RATE_LIMIT_PER_MINUTE": "many",
+        # BOT_TOKEN missing
+    }
+    port = free_port()
+    done = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "asgi_app:app", "--port", str(port)],
+        cwd=tmp_path,  # no .env there
+        env=env | {"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    for name in ("BOT_TOKEN", "AUTH_TOKEN", "ORIGIN_URL", "GATEWAY_COMPRESSION"):
+        assert name in output, name
+    assert "RATE_LIMIT_PER_MINUTE" in output
+    assert SECRET not in output
+    assert "brotli" not in output
+    assert "not a url" not in output
+    assert "Uvicorn running" not in output
