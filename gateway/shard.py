@@ -50,6 +50,10 @@ from gateway.protocol import (
 from gateway.session import SessionState
 
 log = logging.getLogger("gateway.shard")
+# websockets logs every frame at DEBUG, IDENTIFY and RESUME (the token) included: its logger
+# is our own and never goes below INFO, whatever the root level.
+_ws_log = logging.getLogger("gateway.shard.websockets")
+_ws_log.setLevel(logging.INFO)
 
 USER_AGENT: Final = "DiscordBot (https://github.com/draft-league/companion, 0.1.0)"
 
@@ -447,6 +451,7 @@ class Shard:
                 ping_timeout=t.ping_timeout,
                 close_timeout=t.close_timeout,
                 user_agent_header=USER_AGENT,
+                logger=_ws_log,
             )
         conn.ws = ws
         conn.stage = "HELLO"

@@ -63,7 +63,9 @@ def test_gateway_url() -> None:
     assert gateway_url("wss://gateway.discord.gg", "zlib-stream") == (
         "wss://gateway.discord.gg/?v=10&encoding=json&compress=zlib-stream"
     )
-    assert gateway_url("wss://x.discord.gg/?v=9", "none") == "wss://x.discord.gg/?v=10&encoding=json"
+    assert (
+        gateway_url("wss://x.discord.gg/?v=9", "none") == "wss://x.discord.gg/?v=10&encoding=json"
+    )
     assert gateway_url("ws://127.0.0.1:5/resume", "zstd-stream").startswith(
         "ws://127.0.0.1:5/resume?v=10&encoding=json&compress=zstd-stream"
     )

@@ -59,3 +59,14 @@ def test_invalid_counter_forgets_after_ten_minutes() -> None:
     assert counter.count() == 1
     now[0] = 901.0
     assert counter.count() == 0
+
+
+def test_tokens_are_redacted_from_log_lines() -> None:
+    from gateway.rest import redact_tokens
+
+    line = 'HTTP Request: POST http://x/api/v10/interactions/123/aW50-_x.y/callback "HTTP/1.1 204"'
+    assert redact_tokens(line) == (
+        'HTTP Request: POST http://x/api/v10/interactions/123/[token]/callback "HTTP/1.1 204"'
+    )
+    assert redact_tokens("/webhooks/1000/abc?wait=true") == "/webhooks/1000/[token]?wait=true"
+    assert redact_tokens("/channels/1/messages") == "/channels/1/messages"
