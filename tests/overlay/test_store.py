@@ -50,7 +50,7 @@ async def test_a_failed_write_leaves_the_old_file(
     def failing_fsync(fd: int) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(store_module.os, "fsync", failing_fsync)
+    monkeypatch.setattr(os, "fsync", failing_fsync)
     with pytest.raises(OSError):
         await store.set("a", overlay_data(blue=2))
     assert orjson.loads((tmp_path / "a.json").read_bytes()) == overlay_data(blue=1)
