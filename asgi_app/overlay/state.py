@@ -50,3 +50,10 @@ def same_secret(given: str | None, expected: str) -> bool:
     if not given:
         return False
     return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+
+def view_url(auth_token: str, name: str, base_url: str = "") -> str:
+    """`{base_url}/overlay/view/{name}?key=...`: what a streamer pastes into OBS."""
+    if not valid_name(name):
+        raise ValueError("invalid overlay name")
+    return f"{base_url.rstrip('/')}/overlay/view/{name}?key={view_key(auth_token, name)}"

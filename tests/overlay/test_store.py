@@ -101,3 +101,16 @@ def test_view_key_is_per_overlay_and_hides_the_token() -> None:
     assert key != view_key(token, "semis")
     assert key != view_key(token + "x", "finals")
     assert len(key) == 43 and token not in key
+
+
+def test_view_url_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asgi_app.overlay import viewkey
+
+    token = "a-secret-token-that-is-long-enough-123"
+    monkeypatch.setenv("AUTH_TOKEN", token)
+    assert viewkey.main(["finals", "https://overlay.example/"]) == 0
+    expected = f"https://overlay.example/overlay/view/finals?key={view_key(token, 'finals')}"
+    assert capsys.readouterr().out.strip() == expected
+    assert viewkey.main(["../x"]) == 2
