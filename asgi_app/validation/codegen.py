@@ -48,6 +48,24 @@ class Gen:
         self._counter = 0
         #: Whether objects may emit their speculative fast path (off inside a fallback).
         self.fast = True
+        #: `for` statements open around the current line (CPython allows 20 nested blocks).
+        self.loops = 0
+
+    def too_deep(self, indent: int) -> bool:
+        """Past this depth a container is called as its own compiled function instead of
+        being inlined (CPython limits indentation to 100 levels and nested blocks to 20)."""
+        return indent > 40 or self.loops >= 8
+
+    def call(
+        self, fn: Callable[..., Any], src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str
+    ) -> None:
+        """Emit a call to another compiled validator `fn(value, path, issues)`."""
+        res = self.var("r")
+        self.line(ind, f"{res} = {self.const(fn, 'sub')}({src}, {path_expr(parts)}, issues)")
+        self.line(ind, f"if {res} is INVALID:")
+        self.line(ind + 1, f"{bad} = True")
+        self.line(ind, "else:")
+        self.line(ind + 1, out(res))
 
     def var(self, prefix: str) -> str:
         self._counter += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Generic, Self, TypeVar
 
-from .codegen import Gen, Out, assign
+from .codegen import Gen, Out
 from .schema import Schema
 
 T = TypeVar("T")
@@ -74,6 +74,9 @@ class ObjectSchema(Schema[dict[str, Any]]):
         )
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
+        if g.too_deep(ind):
+            g.call(self.validator(), src, parts, ind, out, bad)
+            return
         # Subscripting is the fastest lookup, but a dict subclass (defaultdict) could answer
         # a missing key itself: such input is copied into a plain dict first.
         g.line(ind, f"if type({src}) is not dict and isinstance({src}, dict):")
@@ -125,7 +128,8 @@ class ObjectSchema(Schema[dict[str, Any]]):
         self, g: Gen, src: str, parts: tuple[str, ...], i: int, out: Out, bad: str
     ) -> bool:
         """The speculative path: fetch every required scalar field in one try block, test
-        them in one condition, build the output in one dict display. Any failure falls back
+        them in one condition, build them into one dict display (the output lists them first,
+        then the other fields in shape order). Any failure of a tested field falls back
         to `_emit_fields`, which reports the issues (emitted once, without fast paths below
         it, so the generated code stays linear in the schema's size)."""
         variables = {key: g.var("v") for key in self.shape}
@@ -147,36 +151,24 @@ class ObjectSchema(Schema[dict[str, Any]]):
         g.line(i, "else:")
         g.line(i + 1, "if " + " and ".join(f"({test})" for test in tests.values()) + ":")
         j = i + 2
-        # Fields without a test (objects, arrays, optional ones...) run normally; they
-        # report their own issues, which the fallback never repeats since it is not taken.
-        required = [k for k, f in self.shape.items() if k not in tests and not f.accepts_missing]
-        for key in required:
-            field = self.shape[key]
-            var = g.var("x")
-            g.line(j, f"{variables[key]} = None")
-            self._fetch(g, src, key, field, var, j)
-            emit_field(g, field, var, (*parts, repr(key)), j, assign(variables[key]), bad)
         obj = g.var("o")
         if self.mode == "passthrough":
             g.line(j, f"{obj} = dict({src})")
-            for key in required:
-                g.line(j, f"{obj}[{key!r}] = {variables[key]}")
         else:
-            items = ", ".join(
-                f"{key!r}: {variables[key]}"
-                for key, field in self.shape.items()
-                if not field.accepts_missing
-            )
+            items = ", ".join(f"{key!r}: {variables[key]}" for key in tests)
             g.line(j, f"{obj} = {{{items}}}")
+        # Fields without a test (objects, arrays, optional ones...) run as usual, in shape
+        # order; they report their own issues (the fallback is not taken, so never twice).
         for key, field in self.shape.items():
-            if field.accepts_missing:
-                var = g.var("x")
-                self._fetch(g, src, key, field, var, j)
+            if key in tests:
+                continue
+            var = g.var("x")
+            self._fetch(g, src, key, field, var, j)
 
-                def to_key(expr: str, key: str = key) -> str:
-                    return f"{obj}[{key!r}] = {expr}"
+            def to_key(expr: str, key: str = key) -> str:
+                return f"{obj}[{key!r}] = {expr}"
 
-                emit_field(g, field, var, (*parts, repr(key)), j, to_key, bad)
+            emit_field(g, field, var, (*parts, repr(key)), j, to_key, bad)
         self._emit_strict(g, src, parts, j, bad)
         g.line(j, out(obj))
         g.line(i + 1, "else:")
@@ -229,6 +221,9 @@ class ArraySchema(Schema[list[T]], Generic[T]):
         return self.min(1, message)
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
+        if g.too_deep(ind):
+            g.call(self.validator(), src, parts, ind, out, bad)
+            return
         g.line(ind, f"if not isinstance({src}, {g.const(_SEQUENCE, 'seq')}):")
         g.type_error(ind + 1, src, parts, "array", bad)
         g.line(ind, "else:")
@@ -248,7 +243,9 @@ class ArraySchema(Schema[list[T]], Generic[T]):
         # and only on the first failure run the item-by-item loop that reports issues.
         g.line(i, f"for {elem} in {src}:")
         g.line(i + 1, f"if not ({test}):")
+        g.loops += 1
         self._emit_loop(g, src, parts, i + 2, out, bad)
+        g.loops -= 1
         g.line(i + 2, "break")
         g.line(i, "else:")
         g.line(i + 1, out(f"list({src})"))
@@ -260,7 +257,9 @@ class ArraySchema(Schema[list[T]], Generic[T]):
         g.line(i, f"{arr} = []")
         g.line(i, f"{append} = {arr}.append")
         g.line(i, f"for {index}, {elem} in enumerate({src}):")
+        g.loops += 1
         self.item._emit(g, elem, (*parts, index), i + 1, lambda expr: f"{append}({expr})", bad)
+        g.loops -= 1
         g.line(i, out(arr))
 
     def _json(self) -> dict[str, Any]:
@@ -288,6 +287,9 @@ class TupleSchema(Schema[tuple[Any, ...]]):
         return clone
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
+        if g.too_deep(ind):
+            g.call(self.validator(), src, parts, ind, out, bad)
+            return
         count = len(self.items)
         g.line(ind, f"if not isinstance({src}, {g.const(_SEQUENCE, 'seq')}):")
         g.type_error(ind + 1, src, parts, "array", bad)
@@ -313,7 +315,9 @@ class TupleSchema(Schema[tuple[Any, ...]]):
             g.line(i, f"for {index} in range({count}, len({src})):")
             g.ns["range"] = range
             g.line(i + 1, f"{elem} = {src}[{index}]")
+            g.loops += 1
             self.rest_schema._emit(g, elem, (*parts, index), i + 1, lambda e: f"{append}({e})", bad)
+            g.loops -= 1
         g.line(i, out(f"tuple({arr})"))
 
     def _json(self) -> dict[str, Any]:
@@ -341,6 +345,9 @@ class RecordSchema(Schema[dict[str, T]], Generic[T]):
         self.values = values
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
+        if g.too_deep(ind):
+            g.call(self.validator(), src, parts, ind, out, bad)
+            return
         g.line(ind, f"if not isinstance({src}, dict):")
         g.type_error(ind + 1, src, parts, "object", bad)
         g.line(ind, "else:")
@@ -349,8 +356,10 @@ class RecordSchema(Schema[dict[str, T]], Generic[T]):
         g.line(i, f"{obj} = {{}}")
         g.line(i, f"for {key}, {elem} in {src}.items():")
         g.line(i + 1, f"{new_key} = {key}")
+        g.loops += 1
         self.keys._emit(g, key, (*parts, key), i + 1, lambda e: f"{new_key} = {e}", bad)
         self.values._emit(g, elem, (*parts, key), i + 1, lambda e: f"{obj}[{new_key}] = {e}", bad)
+        g.loops -= 1
         g.line(i, out(obj))
 
     def _json(self) -> dict[str, Any]:

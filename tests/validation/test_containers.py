@@ -172,3 +172,39 @@ def test_every_issue_in_a_large_input_is_collected() -> None:
     result = s.safe_parse(data)
     assert result.error is not None
     assert len(result.error.issues) == 100 + 60
+
+
+def test_deep_nesting_is_outlined_into_separate_functions() -> None:
+    deep_objects: v.Schema[Any] = v.int()
+    deep_value: Any = 1
+    for _ in range(60):
+        deep_objects = v.object({"a": deep_objects, "b": v.int()})
+        deep_value = {"a": deep_value, "b": 2}
+    assert deep_objects.parse(deep_value) == deep_value
+    bad = deep_value
+    for _ in range(59):
+        bad = bad["a"]
+    bad["a"] = "x"
+    [issue] = deep_objects.safe_parse(deep_value).error.issues  # type: ignore[union-attr]
+    assert issue.path == ("a",) * 60
+
+    deep_arrays: v.Schema[Any] = v.int()
+    nested: Any = 1
+    for _ in range(30):
+        deep_arrays = v.array(deep_arrays)
+        nested = [nested]
+    assert deep_arrays.parse(nested) == nested
+    deep_records: v.Schema[Any] = v.int()
+    table: Any = 1
+    for _ in range(30):
+        deep_records = v.record(v.tuple(deep_records).rest(v.int()))
+        table = {"k": [table, 5]}
+    assert deep_records.parse(table) == _as_tuples(table)
+
+
+def _as_tuples(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _as_tuples(item) for k, item in value.items()}
+    if isinstance(value, list):
+        return tuple(_as_tuples(item) for item in value)
+    return value
