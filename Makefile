@@ -16,7 +16,7 @@ install: $(STAMP)
 
 # Development mode: embedded Discord simulator + stand-in main app, no settings needed.
 run: $(STAMP)
-	APP_ENV=$${APP_ENV:-development} $(BIN)/uvicorn asgi_app:app --host 127.0.0.1 --port $${PORT:-8000}
+	APP_ENV=$${APP_ENV:-development} $(BIN)/uvicorn asgi_app:app --host 127.0.0.1 --port $${PORT:-8000} --timeout-graceful-shutdown 10
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent

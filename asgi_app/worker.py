@@ -11,5 +11,17 @@ from typing import Any
 from uvicorn_worker import UvicornWorker
 
 
+#: Seconds uvicorn waits for open connections at shutdown before it runs the lifespan
+#: shutdown (which closes the gateway resumably and saves its session). Socket.IO long-polls
+#: can stay open for 85 s; without this bound gunicorn's graceful timeout (30 s) would kill
+#: the worker before the session is saved.
+GRACEFUL_CONNECTIONS_SECONDS = 10
+
+
 class LifespanWorker(UvicornWorker):  # type: ignore[misc]
-    CONFIG_KWARGS: dict[str, Any] = {"loop": "auto", "http": "auto", "lifespan": "on"}
+    CONFIG_KWARGS: dict[str, Any] = {
+        "loop": "auto",
+        "http": "auto",
+        "lifespan": "on",
+        "timeout_graceful_shutdown": GRACEFUL_CONNECTIONS_SECONDS,
+    }
