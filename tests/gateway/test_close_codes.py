@@ -11,6 +11,8 @@ from gateway.simulator import DiscordSimulator
 
 from .conftest import eventually
 
+pytestmark = pytest.mark.timeout(60)
+
 MakeSim = Callable[..., Awaitable[DiscordSimulator]]
 MakeShard = Callable[..., Shard]
 
