@@ -41,7 +41,7 @@ def decode_json(raw: bytes, charset: str | None = None) -> Any:
         try:
             codec = codecs.lookup(charset)
         except LookupError:
-            raise HTTPError(415, f"Unsupported charset {charset[:40]!r} for JSON") from None
+            raise HTTPError(415, "Unsupported charset for JSON (use utf-8)") from None
         try:
             data = raw.decode(codec.name)
         except UnicodeDecodeError as exc:
@@ -63,7 +63,7 @@ def decode_form(raw: bytes, charset: str | None = None) -> dict[str, list[str]]:
     try:
         codecs.lookup(encoding)
     except LookupError:
-        raise HTTPError(415, f"Unsupported charset {encoding[:40]!r} for form data") from None
+        raise HTTPError(415, "Unsupported charset for form data (use utf-8)") from None
     try:
         text = raw.decode("ascii")
         if not text:
