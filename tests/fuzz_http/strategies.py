@@ -116,6 +116,33 @@ def overlay_like(marker: str) -> st.SearchStrategy[dict[str, JsonValue]]:
     )
 
 
+@st.composite
+def valid_overlays(draw: st.DrawFn, marker: str) -> dict[str, JsonValue]:
+    """OverlayData that passes every rule (so 200s are reached), the marker in its texts."""
+    max_score = draw(st.integers(1, 9))
+    text = st.one_of(st.just(marker), st.text(min_size=1, max_size=30))
+
+    def team(name: str) -> dict[str, JsonValue]:
+        return {
+            "score": draw(st.integers(0, max_score)),
+            "name": name,
+            "primaryColor": draw(text),
+            "secondaryColor": draw(text),
+            "logoUrl": draw(text),
+        }
+
+    state: dict[str, JsonValue] = {
+        "blue": team(marker + "-blue"),
+        "red": team(marker + "-red"),
+        "maxScore": max_score,
+    }
+    if draw(st.booleans()):
+        state["cameraControlsCover"] = draw(st.booleans())
+    if draw(st.booleans()):
+        state["mainAppField"] = draw(json_values(marker))
+    return state
+
+
 def presence_like(marker: str) -> st.SearchStrategy[dict[str, JsonValue]]:
     return st.fixed_dictionaries(
         {},
@@ -136,7 +163,14 @@ def _json_bytes(value: JsonValue) -> bytes:
 
 def raw_bodies(marker: str) -> st.SearchStrategy[bytes]:
     """JSON documents, near-valid bodies, broken JSON and arbitrary bytes, all with the marker."""
-    documents = st.one_of(json_values(marker), overlay_like(marker), presence_like(marker))
+    # Hypothesis leans towards the first branches of one_of: the bodies that reach the
+    # handlers come first.
+    documents = st.one_of(
+        valid_overlays(marker),
+        presence_like(marker),
+        overlay_like(marker),
+        json_values(marker),
+    )
     encoded = documents.map(_json_bytes)
     return st.one_of(
         encoded,
@@ -145,6 +179,8 @@ def raw_bodies(marker: str) -> st.SearchStrategy[bytes]:
         st.binary(max_size=200).map(lambda b: b + marker.encode() + b),
         documents.map(lambda d: orjson.dumps(d).decode().encode("utf-16")),
         st.integers(1, 200).map(lambda n: b"[" * n + marker.encode()),
+        st.integers(500, 5000).map(lambda n: b"[" * n + b'"' + marker.encode() + b'"' + b"]" * n),
+        st.integers(90_000, 160_000).map(lambda n: b'["' + marker.encode() * (n // 18) + b'"]'),
     )
 
 
@@ -165,14 +201,17 @@ CONTENT_TYPES = (
 
 
 def content_types(marker: str) -> st.SearchStrategy[str | None]:
-    return st.one_of(
-        st.sampled_from(CONTENT_TYPES),
-        st.none(),
-        st.just(f"application/json; charset={marker}"),
-        st.just(f"application/{marker}+json"),
-        st.just(f"{marker}/{marker}"),
-        st.just(f"application/json; {marker}={marker}"),
+    odd = st.sampled_from(
+        [
+            f"application/json; charset={marker}",
+            f"application/{marker}+json",
+            f"{marker}/{marker}",
+            f"application/json; {marker}={marker}",
+        ]
     )
+    json = st.sampled_from(["application/json", "application/json; charset=utf-8"])
+    # Half JSON (so that validation and the handlers are reached), half anything else.
+    return st.one_of(json, json, json, st.sampled_from(CONTENT_TYPES), st.none(), odd)
 
 
 # -- headers ------------------------------------------------------------------------------
@@ -262,19 +301,40 @@ def targets(marker: str) -> st.SearchStrategy[str]:
 
 # -- whole requests -----------------------------------------------------------------------
 @st.composite
-def body_requests(draw: st.DrawFn, token: str) -> FuzzRequest:
+def _any_body_requests(draw: st.DrawFn, token: str) -> FuzzRequest:
     """Body routes (and some others) with arbitrary bodies and content types, authenticated."""
     marker, path_marker = draw(markers()), draw(markers())
-    template = draw(st.sampled_from((*BODY_PATHS, "/discord", "/", "/overlay/view/{}")))
-    name = draw(st.sampled_from(["fuzz", path_marker, f"{path_marker}.x", f"a b{path_marker}"]))
+    body_path = st.sampled_from(BODY_PATHS)
+    other = st.sampled_from(["/discord", "/", "/overlay/view/{}"])
+    template = draw(st.one_of(body_path, body_path, body_path, other))
+    name = draw(
+        st.one_of(st.just(path_marker), st.sampled_from([f"{path_marker}.x", f"a b{path_marker}"]))
+    )
     target = template.replace("{}", quote(name, safe=""))
     headers = [("Authorization", token)]
     content_type = draw(content_types(marker))
     if content_type is not None:
         headers.append(("Content-Type", content_type))
     body = draw(raw_bodies(marker))
-    method = draw(st.sampled_from(["POST", "POST", "POST", "PUT", "PATCH"]))
+    method = draw(st.sampled_from(["POST"] * 8 + ["PUT", "PATCH"]))
     return FuzzRequest(method, target, headers, body, {"body": marker, "path": path_marker})
+
+
+@st.composite
+def _valid_overlay_requests(draw: st.DrawFn, token: str) -> FuzzRequest:
+    """Well-formed overlay posts (200s), the marker in the body and as the overlay name."""
+    marker, path_marker = draw(markers()), draw(markers())
+    target = draw(st.sampled_from(["/overlay", f"/overlay/{path_marker}"]))
+    content_type = draw(st.sampled_from(["application/json", "application/json; charset=utf-8"]))
+    headers = [("Authorization", token), ("Content-Type", content_type)]
+    body = orjson.dumps(draw(valid_overlays(marker)))
+    return FuzzRequest("POST", target, headers, body, {"body": marker, "path": path_marker})
+
+
+def body_requests(token: str) -> st.SearchStrategy[FuzzRequest]:
+    """Mostly hostile bodies; about a quarter well-formed overlay posts so handlers run."""
+    hostile = _any_body_requests(token)
+    return st.one_of(hostile, _valid_overlay_requests(token), hostile, hostile)
 
 
 @st.composite
