@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from asgi_app import validation as v
 from asgi_app.http import App, HTTPError, Request, Response
 from asgi_app.services import Services
 from gateway.shard import ShardNotReady
+
+#: How long a presence update may wait for the gateway's send limiter before answering 429.
+PRESENCE_SEND_WAIT_SECONDS = 2.0
+PRESENCE_RETRY_AFTER_SECONDS = 10
 
 PRESENCE = v.object(
     {
@@ -46,10 +51,19 @@ def register(app: App, services: Services) -> None:
 
     async def presence(req: Request, res: Response) -> None:
         body = req.body_value
+        update = gateway().update_presence(body["status"], body["type"], body["name"])
         try:
-            sent = await gateway().update_presence(body["status"], body["type"], body["name"])
+            # The gateway allows ~115 ordinary sends a minute per connection; past that the
+            # send waits for the window. An HTTP request is not held that long: 429 instead.
+            sent = await asyncio.wait_for(update, PRESENCE_SEND_WAIT_SECONDS)
         except ShardNotReady as exc:
             raise HTTPError(409, "No shard is ready to take a presence update") from exc
+        except TimeoutError as exc:
+            raise HTTPError(
+                429,
+                "The gateway's send limit is reached; retry the presence update later",
+                headers={"Retry-After": str(PRESENCE_RETRY_AFTER_SECONDS)},
+            ) from exc
         res.json({"ok": True, "shards": sent})
 
     common: dict[str, Any] = {"tags": ["discord"], "protected": True}
