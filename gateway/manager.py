@@ -27,6 +27,7 @@ FetchGatewayBot = Callable[[], Awaitable[dict[str, Any]]]
 AggregateStatus = Literal["idle", "connecting", "resuming", "ready", "failed"]
 
 MAX_HANDLER_TASKS = 1000
+LISTENER_GRACE = 2.0  # seconds stop() gives running status listeners before cancelling them
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ class GatewayManager:
         statuses = [shard.status for shard in self.shards]
         if any(s is ShardStatus.FAILED for s in statuses):
             return "failed"
-        if self._boot is None and all(s is ShardStatus.IDLE for s in statuses):
+        if self._boot is None and not any(shard.running for shard in self.shards):
             return "idle"
         if statuses and all(s is ShardStatus.READY for s in statuses):
             return "ready"
@@ -295,6 +296,8 @@ class GatewayManager:
                 log.info("gateway sessions saved for resume: %d", len(sessions))
             else:
                 self._store.clear()
+        if self._listener_tasks:  # let status listeners (audit log) finish, briefly
+            await asyncio.wait(list(self._listener_tasks), timeout=LISTENER_GRACE)
         pending = list(self._handler_tasks) + list(self._listener_tasks)
         for task in pending:
             task.cancel()
