@@ -37,17 +37,20 @@ class Figures:
     protocol_rejections: int = 0  # answered by uvicorn before the app (malformed HTTP)
     no_answer: int = 0  # connection closed without an answer (only allowed for huge bodies)
     hangs: int = 0
+    failed: int = 0  # cases with at least one problem (the first MAX_REPORTED in `failures`)
     failures: list[str] = field(default_factory=list)
     worst_latency: float = 0.0
+    latencies: list[float] = field(default_factory=list)
     elapsed: float = 0.0
 
     def record(self, request: object, problems: list[str], latency: float) -> None:
         self.cases += 1
         self.worst_latency = max(self.worst_latency, latency)
-        if problems and len(self.failures) < MAX_REPORTED:
-            self.failures.append(f"{'; '.join(problems)}\n    request: {request!r}")
-        elif problems:
-            self.failures.append("...")
+        self.latencies.append(latency)
+        if problems:
+            self.failed += 1
+            if len(self.failures) < MAX_REPORTED:
+                self.failures.append(f"{'; '.join(problems)}\n    request: {request!r}")
 
     def merge(self, other: Figures) -> None:
         self.cases += other.cases
@@ -55,15 +58,17 @@ class Figures:
         self.protocol_rejections += other.protocol_rejections
         self.no_answer += other.no_answer
         self.hangs += other.hangs
-        self.failures.extend(other.failures)
+        self.failed += other.failed
+        self.failures.extend(other.failures[: max(0, MAX_REPORTED - len(self.failures))])
         self.worst_latency = max(self.worst_latency, other.worst_latency)
+        self.latencies.extend(other.latencies)
         self.elapsed += other.elapsed
 
     def summary(self) -> str:
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items()))
         return (
             f"{self.name}: {self.cases} cases in {self.elapsed:.1f} s, "
-            f"{len(self.failures)} failures, {self.hangs} hangs, worst latency "
+            f"{self.failed} failures, {self.hangs} hangs, worst latency "
             f"{self.worst_latency * 1000:.0f} ms, protocol rejections {self.protocol_rejections}, "
             f"no answer {self.no_answer}; statuses {{{statuses}}}"
         )
