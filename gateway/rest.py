@@ -75,7 +75,7 @@ def avoid_sniffio_import_storm() -> None:
     1 ms of CPU per request here. Record the miss once (a None entry makes the import fail
     at once, as the import system documents). No effect when sniffio is installed."""
     if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 def install_log_redaction() -> None:
@@ -118,6 +118,7 @@ class DiscordRest:
         global_limit: int = 50,
         global_window: float = 1.0,
         backoff_base: float = 0.5,
+        max_in_flight: int = 1000,
     ) -> None:
         self._base = api_base.rstrip("/")
         self._token = token
@@ -129,6 +130,9 @@ class DiscordRest:
         self.global_limiter = GlobalLimiter(clock, sleep, global_limit, global_window)
         self.invalid = InvalidRequestCounter(clock)
         self.stats = RestStats()
+        # httpx's pool works in proportion to (requests x connections) on every request and
+        # answer; a few dozen in flight keep it cheap (thousands would starve the loop).
+        self._in_flight = asyncio.Semaphore(max_in_flight)
         self.failed = False
         self.failure_reason: str | None = None
         install_log_redaction()
@@ -190,7 +194,11 @@ class DiscordRest:
             attempt += 1
             self.stats.requests += 1
             try:
-                response = await self._client.request(method, url, content=content, headers=headers)
+                async with self._in_flight:
+                    response = await self._client.request(
+                        method, url, content=content, headers=headers
+                    )
+                    await response.aread()
             except httpx.TransportError as exc:
                 self.stats.connection_errors += 1
                 if attempt >= CONNECTION_ATTEMPTS:
@@ -204,7 +212,6 @@ class DiscordRest:
             self.buckets.update(route, response.headers)
 
             if status == 429:
-                await response.aread()
                 retry_after, is_global, scope = _retry_after(response)
                 if scope != "shared":
                     self.invalid.add()

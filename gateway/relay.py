@@ -1,0 +1,444 @@
+"""InteractionRelay: acknowledge within Discord's 3 s window, forward, tell the user on failure.
+
+CONTRACT.md "An interaction, from the gateway to the user":
+1. interactions of another application are ignored;
+2. acknowledge first (`POST /interactions/{id}/{token}/callback`): command -> type 5,
+   component -> type 6 (a second click on the same message within 3 s -> the ephemeral
+   cooldown reply, not forwarded), modal -> type 6 when it came from a message, else type 5;
+   autocomplete has no defer: it is answered with type 8 from the main app's choices;
+3. forward the interaction, exactly as received, signed with HMAC-SHA256 over
+   `timestamp + "." + body` keyed with AUTH_TOKEN;
+4. retry connection errors, timeouts, 502/503/504 (3 attempts within 60 s, same
+   X-Interaction-Id); on final failure edit @original (command, modal) or send an ephemeral
+   follow-up (component: the buttons message is left as it was).
+
+Each interaction runs in its own task, so nothing (a slow main app, other interactions, a
+rate-limited bucket of another route) delays an acknowledgement. Logs carry the interaction id
+and type only: never an interaction token or AUTH_TOKEN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import orjson
+
+from gateway.ratelimit import Clock, Sleep
+from gateway.rest import DiscordRest
+from gateway.stats import RelayStats
+
+log = logging.getLogger("gateway.relay")
+
+PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
+FORWARD_PATHS = {
+    APPLICATION_COMMAND: "/command",
+    MESSAGE_COMPONENT: "/component",
+    AUTOCOMPLETE: "/autocomplete",
+    MODAL_SUBMIT: "/modal",
+}
+COOLDOWN_MESSAGE = "Please wait a couple seconds before using another button on this message."
+EPHEMERAL = 64
+RETRY_STATUSES = frozenset({502, 503, 504})
+#: Forwards in flight at once. httpx's pool does work proportional to its connection count on
+#: every request, so thousands of open connections would starve the event loop (and the acks).
+MAX_CONCURRENT_FORWARDS = 100
+
+
+def sign(auth_token: str, timestamp: str, body: bytes) -> str:
+    """Hex HMAC-SHA256 keyed with AUTH_TOKEN over `timestamp + "." + body`."""
+    message = timestamp.encode("ascii") + b"." + body
+    return hmac.new(auth_token.encode(), message, hashlib.sha256).hexdigest()
+
+
+def verify_signature(
+    auth_token: str,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    *,
+    tolerance: float | None = 300.0,
+    now: float | None = None,
+) -> bool:
+    """True when `signature` (X-Signature-SHA256) signs `timestamp` + "." + `body`.
+
+    With `tolerance` (seconds), a timestamp further than that from `now` (default: time.time())
+    is refused, so a captured request cannot be replayed later.
+    """
+    if tolerance is not None:
+        try:
+            age = abs((time.time() if now is None else now) - int(timestamp))
+        except ValueError:
+            return False
+        if age > tolerance:
+            return False
+    try:
+        expected = sign(auth_token, timestamp, body)
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(expected, signature.strip().lower())
+
+
+def new_forward_client(max_connections: int = MAX_CONCURRENT_FORWARDS) -> httpx.AsyncClient:
+    """A client for the forwards: its own pool (never the REST client's), sized to the relay's
+    `max_concurrent_forwards` so forwards never queue inside httpx."""
+    return httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=50),
+    )
+
+
+class _Cooldown:
+    """Last forwarded click per message id, forgotten after `seconds` (bounded memory)."""
+
+    def __init__(self, seconds: float, clock: Clock, max_entries: int = 50_000) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._max = max_entries
+        self._last: OrderedDict[str, float] = OrderedDict()  # oldest first
+
+    def hit(self, message_id: str) -> bool:
+        """True when this message had a click within the window; else start a window."""
+        now = self._clock()
+        while self._last:  # drop expired entries (oldest first)
+            oldest_id, oldest_at = next(iter(self._last.items()))
+            if now - oldest_at < self.seconds and len(self._last) < self._max:
+                break
+            del self._last[oldest_id]
+        last = self._last.get(message_id)
+        if last is not None and now - last < self.seconds:
+            return True
+        self._last[message_id] = now
+        self._last.move_to_end(message_id)
+        return False
+
+    def __len__(self) -> int:
+        return len(self._last)
+
+
+class InteractionRelay:
+    #: How long a forward may wait for acknowledgements in flight to go first.
+    MAX_FORWARD_HOLD = 3.0
+
+    def __init__(
+        self,
+        rest: DiscordRest,
+        client: httpx.AsyncClient,
+        forward_url: str,
+        auth_token: str,
+        error_message: str,
+        forward_timeout: float = 10.0,
+        application_id: Callable[[], str | None] | str | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        sleep: Sleep = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+        cooldown_seconds: float = 3.0,
+        autocomplete_deadline: float = 2.5,
+        max_attempts: int = 3,
+        retry_budget: float = 60.0,
+        backoff_base: float = 1.0,
+        max_concurrent_forwards: int = MAX_CONCURRENT_FORWARDS,
+    ) -> None:
+        self._rest = rest
+        self._client = client
+        self._forward_url = forward_url.rstrip("/")
+        self._auth_token = auth_token
+        self._error_message = error_message
+        self._forward_timeout = forward_timeout
+        self._application_id = application_id
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._sleep = sleep
+        self._rng = rng
+        self._cooldown = _Cooldown(cooldown_seconds, clock)
+        self._autocomplete_deadline = autocomplete_deadline
+        self._max_attempts = max_attempts
+        self._retry_budget = retry_budget
+        self._backoff_base = backoff_base
+        self._tasks: set[asyncio.Task[str]] = set()
+        self._forward_slots = asyncio.Semaphore(max_concurrent_forwards)
+        self._acks_pending = 0
+        self._acks_idle = asyncio.Event()
+        self._acks_idle.set()
+        self.stats = RelayStats()
+
+    def __repr__(self) -> str:  # never the auth token
+        return f"InteractionRelay(forward_url={self._forward_url!r})"
+
+    # -- entry points ---------------------------------------------------------------------
+
+    async def handle(
+        self, interaction: dict[str, Any], shard: Any = None, *, raw: bytes | None = None
+    ) -> None:
+        """INTERACTION_CREATE handler (`manager.on("INTERACTION_CREATE", relay.handle)`).
+
+        Returns at once: the interaction is processed in its own task, so the caller (a shard's
+        dispatch loop) and other interactions never wait for it. `raw`: the interaction's JSON
+        bytes as received, forwarded byte for byte when given.
+        """
+        self.spawn(interaction, raw=raw)
+
+    def spawn(self, interaction: dict[str, Any], *, raw: bytes | None = None) -> asyncio.Task[str]:
+        task = asyncio.get_running_loop().create_task(
+            self.process(interaction, raw=raw, received_at=self._clock())
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drain(self, grace: float | None = None) -> None:
+        """Wait for the interactions in flight (at shutdown); cancel what is left after `grace`."""
+        if not self._tasks:
+            return
+        _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    async def process(
+        self,
+        interaction: dict[str, Any],
+        *,
+        raw: bytes | None = None,
+        received_at: float | None = None,
+    ) -> str:
+        """The whole path of one interaction; returns its outcome (a `stats.forwards` key)."""
+        received = self._clock() if received_at is None else received_at
+        self.stats.in_flight += 1
+        try:
+            outcome = await self._process(interaction, raw, received)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("interaction %s: relay error", _id(interaction))
+            outcome = "failed"
+        finally:
+            self.stats.in_flight -= 1
+        self.stats.forwards[outcome] += 1
+        return outcome
+
+    # -- the steps ------------------------------------------------------------------------
+
+    def _expected_application(self) -> str | None:
+        source = self._application_id
+        value = source() if callable(source) else source
+        return str(value) if value else None
+
+    async def _process(
+        self, interaction: dict[str, Any], raw: bytes | None, received: float
+    ) -> str:
+        kind = interaction.get("type")
+        interaction_id = _id(interaction)
+        expected = self._expected_application()
+        if (
+            kind not in FORWARD_PATHS
+            or not isinstance(interaction.get("token"), str)
+            or (expected is not None and str(interaction.get("application_id")) != expected)
+        ):
+            log.info("interaction %s type %s ignored", interaction_id, kind)
+            return "ignored"
+
+        if kind == AUTOCOMPLETE:
+            return await self._autocomplete(interaction, raw, received)
+
+        from_message = isinstance(interaction.get("message"), dict)
+        if kind == MESSAGE_COMPONENT:
+            message_id = str(interaction["message"]["id"]) if from_message else interaction_id
+            if self._cooldown.hit(message_id):
+                await self._callback(
+                    interaction,
+                    {"type": 4, "data": {"content": COOLDOWN_MESSAGE, "flags": EPHEMERAL}},
+                    received,
+                )
+                log.info("interaction %s type %s: cooldown", interaction_id, kind)
+                return "cooldown"
+            ack = {"type": 6}
+        elif kind == MODAL_SUBMIT and from_message:
+            ack = {"type": 6}
+        else:
+            ack = {"type": 5}
+        await self._callback(interaction, ack, received)
+        await self._acks_first()
+
+        response, retried = await self._forward(interaction, raw, self._retry_budget)
+        if response is not None:
+            return "retried_ok" if retried else "ok"
+        await self._tell_user(interaction, ephemeral_follow_up=from_message)
+        return "failed"
+
+    async def _acks_first(self) -> None:
+        """Let pending acknowledgements go before this forward (bounded wait): in a burst the
+        forwards' CPU would otherwise delay the acknowledgements behind them."""
+        if self._acks_pending:
+            try:
+                await asyncio.wait_for(self._acks_idle.wait(), self.MAX_FORWARD_HOLD)
+            except TimeoutError:
+                pass
+
+    async def _callback(
+        self, interaction: dict[str, Any], body: dict[str, Any], received: float
+    ) -> bool:
+        interaction_id = _id(interaction)
+        path = f"/interactions/{interaction_id}/{interaction['token']}/callback"
+        self._acks_pending += 1
+        self._acks_idle.clear()
+        try:
+            response = await self._rest.request("POST", path, json=body, essential=True)
+        except Exception as exc:
+            self.stats.ack_failures += 1
+            log.error("interaction %s: callback failed: %s", interaction_id, type(exc).__name__)
+            return False
+        finally:
+            self._acks_pending -= 1
+            if not self._acks_pending:
+                self._acks_idle.set()
+        self.stats.ack_latency.observe(self._clock() - received)
+        if not response.is_success:
+            self.stats.ack_failures += 1
+            log.error("interaction %s: callback answered %d", interaction_id, response.status_code)
+            return False
+        return True
+
+    async def _forward(
+        self, interaction: dict[str, Any], raw: bytes | None, budget: float
+    ) -> tuple[httpx.Response | None, bool]:
+        """POST the interaction to the main app; (2xx response or None, whether it was retried)."""
+        interaction_id = _id(interaction)
+        kind = interaction["type"]
+        url = self._forward_url + FORWARD_PATHS[kind]
+        body = raw if raw is not None else orjson.dumps(interaction)
+        start = self._clock()
+        deadline = start + budget
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - self._clock()
+            timestamp = str(int(self._wall_clock()))
+            headers = {
+                "Content-Type": "application/json",
+                "Authorization": self._auth_token,
+                "X-Interaction-Id": interaction_id,
+                "X-Signature-Timestamp": timestamp,
+                "X-Signature-SHA256": sign(self._auth_token, timestamp, body),
+            }
+            timeout = max(0.001, min(self._forward_timeout, remaining))
+            retryable: bool
+            try:
+                async with self._forward_slots:
+                    response = await self._client.post(
+                        url, content=body, headers=headers, timeout=httpx.Timeout(timeout)
+                    )
+                    await response.aread()
+            except httpx.HTTPError as exc:  # connection errors, timeouts, protocol garbage
+                retryable = True
+                problem = type(exc).__name__
+            else:
+                if response.is_success:
+                    return response, attempt > 1
+                retryable = response.status_code in RETRY_STATUSES
+                problem = str(response.status_code)
+            delay = self._backoff_base * 2 ** (attempt - 1) * (0.5 + self._rng() / 2)
+            if (
+                not retryable
+                or attempt >= self._max_attempts
+                or self._clock() + delay >= deadline - 0.001
+            ):
+                log.warning(
+                    "interaction %s type %s: forward failed (%s, attempt %d)",
+                    interaction_id,
+                    kind,
+                    problem,
+                    attempt,
+                )
+                return None, attempt > 1
+            self.stats.retries += 1
+            log.info(
+                "interaction %s type %s: forward %s, retry in %.2fs",
+                interaction_id,
+                kind,
+                problem,
+                delay,
+            )
+            await self._sleep(delay)
+
+    async def _autocomplete(
+        self, interaction: dict[str, Any], raw: bytes | None, received: float
+    ) -> str:
+        """Forward, then answer type 8 with the main app's choices (empty when late/failing)."""
+        budget = self._autocomplete_deadline - (self._clock() - received)
+        choices: list[Any] = []
+        ok = False
+        retried = False
+        if budget > 0:
+            try:
+                response, retried = await asyncio.wait_for(
+                    self._forward(interaction, raw, budget), timeout=budget
+                )
+            except TimeoutError:
+                response = None
+            if response is not None:
+                parsed = _choices(response.content)
+                if parsed is None:
+                    log.warning(
+                        "interaction %s: autocomplete answer without choices", _id(interaction)
+                    )
+                else:
+                    choices, ok = parsed, True
+        await self._callback(interaction, {"type": 8, "data": {"choices": choices}}, received)
+        if not ok:
+            return "failed"
+        return "retried_ok" if retried else "ok"
+
+    async def _tell_user(self, interaction: dict[str, Any], *, ephemeral_follow_up: bool) -> None:
+        app_id = interaction.get("application_id")
+        token = interaction["token"]
+        try:
+            if ephemeral_follow_up:
+                response = await self._rest.request(
+                    "POST",
+                    f"/webhooks/{app_id}/{token}",
+                    json={"content": self._error_message, "flags": EPHEMERAL},
+                    essential=True,
+                )
+            else:
+                response = await self._rest.request(
+                    "PATCH",
+                    f"/webhooks/{app_id}/{token}/messages/@original",
+                    json={"content": self._error_message},
+                    essential=True,
+                )
+        except Exception as exc:
+            log.error(
+                "interaction %s: error message not sent: %s", _id(interaction), type(exc).__name__
+            )
+            return
+        if response.is_success:
+            self.stats.user_errors += 1
+        else:
+            log.error(
+                "interaction %s: error message answered %d", _id(interaction), response.status_code
+            )
+
+
+def _id(interaction: dict[str, Any]) -> str:
+    return str(interaction.get("id", "?"))
+
+
+def _choices(content: bytes) -> list[Any] | None:
+    """The `choices` list of the main app's `{"choices": [...]}` (at most 25), else None."""
+    try:
+        data = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return None
+    choices = data.get("choices") if isinstance(data, dict) else None
+    return choices[:25] if isinstance(choices, list) else None

@@ -1,0 +1,175 @@
+"""The end-to-end stack of the relay tests: simulator + GatewayManager + DiscordRest + relay,
+and a scriptable stand-in main app on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.manager import GatewayConfig, GatewayManager
+from gateway.relay import InteractionRelay, new_forward_client
+from gateway.rest import DiscordRest, new_rest_client
+from gateway.simulator import DiscordSimulator
+from tests.support.server import free_port, serve
+
+AUTH = "main-app-shared-secret-0123456789abcdef"
+ERROR_MESSAGE = "Sorry, something went wrong. Please try again."
+FORWARD_PATH = "/api/discord/interactions"
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class Forwarded:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+@dataclass
+class MainApp:
+    """Stand-in main app: answers each request with the next scripted status (default 200)
+    after `delay` seconds, with `body`."""
+
+    delay: float = 0.0
+    statuses: deque[int] = field(default_factory=deque)
+    body: bytes = b'{"ok": true}'
+    requests: list[Forwarded] = field(default_factory=list)
+    finished: int = 0
+
+    def script(self, *statuses: int) -> None:
+        self.statuses.extend(statuses)
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        self.requests.append(Forwarded(scope["path"], headers, body, time.monotonic()))
+        status = self.statuses.popleft() if self.statuses else 200
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": self.body})
+        self.finished += 1
+
+
+@asynccontextmanager
+async def garbage_server() -> AsyncIterator[str]:
+    """A TCP server that answers every request with bytes that are not HTTP."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        writer.write(b"\x00\xffthis is not HTTP at all\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield f"http://127.0.0.1:{port}"
+
+
+@dataclass
+class Stack:
+    sim: DiscordSimulator
+    manager: GatewayManager
+    rest: DiscordRest
+    relay: InteractionRelay
+    main: MainApp
+
+    async def send(self, interaction: dict[str, Any]) -> dict[str, Any]:
+        return await self.sim.send_interaction(interaction)
+
+    async def settle(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until `count` interactions have been fully processed by the relay."""
+        await until(lambda: sum(self.relay.stats.forwards.values()) >= count, timeout)
+
+    def callbacks(self, interaction: dict[str, Any]) -> list[Any]:
+        record = self.sim.interaction(interaction["id"])
+        assert record is not None
+        return [req.json for req in record.callbacks]
+
+
+async def until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.005)
+
+
+@asynccontextmanager
+async def relay_stack(
+    main: MainApp | None = None,
+    *,
+    forward_base: str | None = None,
+    application_id: Callable[[], str | None] | str | None = None,
+    **relay_options: Any,
+) -> AsyncIterator[Stack]:
+    """Everything wired as asgi_app wires it; `forward_base` overrides the main app's URL
+    (e.g. a port nobody listens on)."""
+    main = main or MainApp()
+    async with DiscordSimulator() as sim, serve(main) as main_base:
+        base = forward_base or main_base
+        rest_client = new_rest_client()
+        forward_client = new_forward_client(relay_options.get("max_concurrent_forwards", 100))
+        rest = DiscordRest(sim.api_base, sim.token, rest_client)
+        manager = GatewayManager(
+            GatewayConfig(
+                token=sim.token, intents=5, compression="zlib-stream", api_base=sim.api_base
+            ),
+            rest.get_gateway_bot,
+        )
+        options: dict[str, Any] = {"backoff_base": 0.02, "rng": lambda: 1.0}
+        options.update(relay_options)
+        relay = InteractionRelay(
+            rest,
+            forward_client,
+            base + FORWARD_PATH,
+            AUTH,
+            ERROR_MESSAGE,
+            options.pop("forward_timeout", 2.0),
+            application_id=(lambda: manager.application_id)
+            if application_id is None
+            else application_id,
+            **options,
+        )
+        manager.on("INTERACTION_CREATE", relay.handle)
+        try:
+            await manager.start()
+            await asyncio.wait_for(manager.wait_for("ready"), 10)
+            yield Stack(sim, manager, rest, relay, main)
+        finally:
+            await relay.drain(grace=10)
+            await manager.stop(resumable=False)
+            await rest_client.aclose()
+            await forward_client.aclose()
+
+
+def nobody_listens() -> str:
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
