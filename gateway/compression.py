@@ -33,32 +33,38 @@ class PlainInflater:
 
 
 class ZlibStreamInflater:
-    """zlib-stream: one zlib context for the whole connection; payloads may span frames."""
+    """zlib-stream: one zlib context for the whole connection; payloads may span frames.
 
-    __slots__ = ("_buffer", "_inflater")
+    `feed` is a closure over the context and the join buffer (no attribute lookups): it runs
+    once per WebSocket message.
+    """
+
+    __slots__ = ("feed",)
 
     def __init__(self) -> None:
-        self._inflater = zlib.decompressobj()
-        self._buffer = bytearray()
+        decompress = zlib.decompressobj().decompress
+        buffer = bytearray()
+        suffix = ZLIB_SUFFIX
 
-    def feed(self, message: bytes | str) -> bytes | None:
-        if isinstance(message, str):
-            raise CompressionError("text frame on a zlib-stream connection")
-        buffer = self._buffer
-        if buffer:
-            # The suffix may itself be split across frames: test the joined bytes.
-            buffer += message
-            if not buffer.endswith(ZLIB_SUFFIX):
-                return None
-            message = bytes(buffer)
-            buffer.clear()
-        elif not message.endswith(ZLIB_SUFFIX):
-            buffer += message
-            return None
-        try:
-            return self._inflater.decompress(message)
-        except zlib.error as exc:
-            raise CompressionError(f"zlib-stream: {exc}") from None
+        def feed(message: bytes | str) -> bytes | None:
+            try:
+                if buffer:
+                    # The suffix may itself be split across frames: test the joined bytes.
+                    buffer.extend(message)  # type: ignore[arg-type]  # str: TypeError below
+                    if not buffer.endswith(suffix):
+                        return None
+                    message = bytes(buffer)
+                    buffer.clear()
+                elif not message.endswith(suffix):  # type: ignore[arg-type]
+                    buffer.extend(message)  # type: ignore[arg-type]
+                    return None
+                return decompress(message)  # type: ignore[arg-type]
+            except zlib.error as exc:
+                raise CompressionError(f"zlib-stream: {exc}") from None
+            except TypeError:
+                raise CompressionError("text frame on a zlib-stream connection") from None
+
+        self.feed = feed
 
 
 class ZstdStreamInflater:

@@ -55,6 +55,8 @@ log = logging.getLogger("gateway.shard")
 _ws_log = logging.getLogger("gateway.shard.websockets")
 _ws_log.setLevel(logging.INFO)
 
+_loads = orjson.loads
+_SESSION_EVENTS: Final = frozenset({"READY", "RESUMED"})
 USER_AGENT: Final = "DiscordBot (https://github.com/draft-league/companion, 0.1.0)"
 
 Dispatch = Callable[[str, Any, "Shard"], None]
@@ -121,6 +123,7 @@ class _Connection:
     __slots__ = (
         "awaiting_ack",
         "driver",
+        "feed",
         "generation",
         "heartbeat_sent_at",
         "inflater",
@@ -135,6 +138,7 @@ class _Connection:
     def __init__(self, generation: int, inflater: Inflater, limiter: SendLimiter) -> None:
         self.generation = generation
         self.inflater = inflater
+        self.feed = inflater.feed  # bound once: the receive path calls it per message
         self.limiter = limiter
         self.outcome: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
         self.ws: ClientConnection | None = None
@@ -496,37 +500,41 @@ class Shard:
     def _receive(self, conn: _Connection, message: bytes | str) -> None:
         if conn is not self._conn:
             return  # a stale connection never touches the shard
-        data = conn.inflater.feed(message)
+        data = conn.feed(message)
         if data is None:
             return
         try:
-            payload = orjson.loads(data)
+            payload = _loads(data)
             op = payload["op"]
         except (orjson.JSONDecodeError, KeyError, TypeError):
             raise _Signal(_Outcome(_Next.KEEP_SESSION, "undecodable payload")) from None
-        if op == 0:
-            self._on_dispatch(conn, payload)
-        elif op == 11:
-            conn.awaiting_ack = False
-            self.latency = asyncio.get_running_loop().time() - conn.heartbeat_sent_at
-            self.last_ack_at = self._wall()
-        else:
-            self._on_control(conn, op, payload.get("d"))
-
-    def _on_dispatch(self, conn: _Connection, payload: dict[str, Any]) -> None:
-        seq = payload.get("s")
+        if op != 0:
+            if op == 11:
+                conn.awaiting_ack = False
+                self.latency = asyncio.get_running_loop().time() - conn.heartbeat_sent_at
+                self.last_ack_at = self._wall()
+            else:
+                self._on_control(conn, op, payload.get("d"))
+            return
+        # op 0, the hot path: sequence only forward, only from dispatches
+        try:
+            seq = payload["s"]
+            event = payload["t"]
+            data = payload["d"]
+        except KeyError:
+            raise _Signal(_Outcome(_Next.KEEP_SESSION, "undecodable dispatch")) from None
         if seq is not None:
             last = self.seq
             if last is not None and seq <= last:
                 self.duplicates += 1  # replayed twice; already handled
                 return
             self.seq = seq
-        event = payload.get("t")
-        data = payload.get("d")
-        if event == "READY" and isinstance(data, dict):
-            self._on_ready(conn, data)
-        elif event == "RESUMED":
-            self._on_resumed()
+        if event in _SESSION_EVENTS:
+            if event == "READY":
+                if isinstance(data, dict):
+                    self._on_ready(conn, data)
+            else:
+                self._on_resumed()
         dispatch = self._dispatch
         if dispatch is not None and event is not None:
             try:
