@@ -118,13 +118,13 @@ class Services:
 
     async def stop(self) -> None:
         if self.audit is not None:
-            self.audit.stopping()
+            self.audit.shutdown()
         if self.gateway is not None:
             await self.gateway.stop(resumable=True)
         if self.relay is not None:
             await self.relay.drain(DRAIN_GRACE_SECONDS)
         if self.audit is not None:
-            await self.audit.flush()
+            await self.audit.aclose()
         for client in (self.forward_client, self.rest_client):
             if client is not None:
                 await client.aclose()

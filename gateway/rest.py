@@ -15,10 +15,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 import re
-import sys
 import time
 from typing import Any
 from urllib.parse import quote
@@ -69,13 +67,6 @@ class _RedactTokens(logging.Filter):
 _REDACT = _RedactTokens()
 
 
-def avoid_sniffio_import_storm() -> None:
-    """httpcore does `import sniffio` each time it makes a lock (several per request). Recent
-    anyio no longer installs sniffio, and a failed import rescans sys.path every time: about
-    1 ms of CPU per request here. Record the miss once (a None entry makes the import fail
-    at once, as the import system documents). No effect when sniffio is installed."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 def install_log_redaction() -> None:
@@ -136,7 +127,6 @@ class DiscordRest:
         self.failed = False
         self.failure_reason: str | None = None
         install_log_redaction()
-        avoid_sniffio_import_storm()
 
     def __repr__(self) -> str:  # never the token
         return f"DiscordRest({self._base!r}, failed={self.failed})"
