@@ -21,7 +21,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
-from gateway.rest import USER_AGENT, avoid_sniffio_import_storm
+from gateway.rest import USER_AGENT
 from gateway.simulator import factory
 from tests.relay.support import MainApp, percentile, relay_stack
 
@@ -37,7 +37,6 @@ async def paced(count: int, rate: float, one: object) -> None:
 
 
 async def main(count: int, rate: float, slow: float) -> None:
-    avoid_sniffio_import_storm()
     async with relay_stack(MainApp(delay=slow), forward_timeout=slow + 5) as stack:
         sim = stack.sim
         # -- peer: bare httpx POST to the same route ---------------------------------------
