@@ -37,5 +37,9 @@ def __getattr__(name: str) -> Any:
     if name == "app":
         if _app is None:
             _app = build_from_environment()
+            # Importing the submodule asgi_app.app (the factory) made `app` an attribute of
+            # this package; the built app must win, or a second lookup (uvicorn looks twice)
+            # would find the factory module instead.
+            globals()["app"] = _app
         return _app
     raise AttributeError(f"module 'asgi_app' has no attribute {name!r}")

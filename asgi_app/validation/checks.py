@@ -21,13 +21,19 @@ EMAIL = re.compile(
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
 
 
+#: Integral floats above this are not exact integers any more (2**53 - 1, JavaScript's
+#: Number.MAX_SAFE_INTEGER); a JSON integer too large for 64 bits is decoded as such a float.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
 def as_int(value: object) -> int | None:
-    """An int from an int (not bool) or an integral finite float; None otherwise."""
+    """An int from an int (not bool) or an integral float within the safe-integer range;
+    None otherwise."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return int(value)
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
         return int(value)
     return None
 

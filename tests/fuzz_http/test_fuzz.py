@@ -126,14 +126,6 @@ def test_presence_flood_is_answered_not_held() -> None:
         assert set(statuses) <= {200, 429, 503}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a JSON integer beyond 64 bits (orjson reads it as a float, e.g. 9.8e24) passes "
-    "v.int() (asgi_app/validation/checks.py as_int: any integral float -> Python int), so "
-    "OverlayData accepts it; FileStore.set (asgi_app/overlay/store.py) then fails in "
-    "orjson.dumps ('Integer exceeds 64-bit range'): 500, and the state kept in memory makes "
-    "every later GET of that overlay 500 too",
-)
 def test_integer_beyond_64_bits_is_refused_not_a_500(live: LiveServer) -> None:
     team = '"score": 0, "primaryColor": "#00f", "secondaryColor": "#fff", "logoUrl": "x"'
     body = (

@@ -155,3 +155,15 @@ def test_any_passes_everything() -> None:
         assert v.any().parse(value) == value
         assert v.unknown().parse(value) == value
     assert v.object({"x": v.any()}).parse({}) == {}
+
+
+def test_int_refuses_integral_floats_beyond_the_safe_integer_range() -> None:
+    """A JSON integer too large for 64 bits arrives as a float; it is not an exact integer."""
+    from asgi_app import validation as v
+
+    assert v.int().parse(2.0**53 - 1) == 2**53 - 1
+    assert v.int().parse(2**62) == 2**62
+    result = v.int().safe_parse(9.8e24)
+    assert not result.ok
+    assert result.error is not None
+    assert result.error.issues[0].code == "invalid_type"
