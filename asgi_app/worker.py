@@ -10,7 +10,6 @@ from typing import Any
 
 from uvicorn_worker import UvicornWorker
 
-
 #: Seconds uvicorn waits for open connections at shutdown before it runs the lifespan
 #: shutdown (which closes the gateway resumably and saves its session). Socket.IO long-polls
 #: can stay open for 85 s; without this bound gunicorn's graceful timeout (30 s) would kill

@@ -6,8 +6,8 @@ import os
 import platform
 import resource
 import sys
-from importlib import metadata
 from collections.abc import Awaitable, Callable
+from importlib import metadata
 from typing import Any
 
 from asgi_app.http import App, Request, Response
