@@ -57,6 +57,10 @@ _ws_log.setLevel(logging.INFO)
 
 _loads = orjson.loads
 _SESSION_EVENTS: Final = frozenset({"READY", "RESUMED"})
+# Discord numbers a session's dispatches 1, 2, 3...: a dispatch whose `s` skips ahead is
+# dropped (a bogus `s` must not move the sequence); this many in a row mean events were
+# really missed, and a resume has the server replay them.
+GAPS_BEFORE_RESUME: Final = 3
 USER_AGENT: Final = "DiscordBot (https://github.com/draft-league/companion, 0.1.0)"
 
 Dispatch = Callable[[str, Any, "Shard"], None]
@@ -121,9 +125,11 @@ class _Signal(Exception):  # internal control flow, never escapes the shard
 
 class _Connection:
     __slots__ = (
+        "accepting",
         "awaiting_ack",
         "driver",
         "feed",
+        "gaps",
         "generation",
         "heartbeat_sent_at",
         "inflater",
@@ -145,6 +151,8 @@ class _Connection:
         self.driver: asyncio.Task[None] | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.awaiting_ack = False
+        self.accepting = False  # dispatches are taken: after READY, or while resuming
+        self.gaps = 0  # dispatches in a row dropped for a sequence gap
         self.heartbeat_sent_at = 0.0
         self.ready_deadline: asyncio.Timeout | None = None
         self.stage = "connect"
@@ -223,6 +231,7 @@ class Shard:
         self.application_id: str | None = None
         self.stalls = 0
         self.duplicates = 0
+        self.dropped = 0  # dispatches dropped: wrong shape, out of place or a sequence gap
         self.generation = 0
         self._ready_at: float | None = None
         self._conn: _Connection | None = None
@@ -348,9 +357,10 @@ class Shard:
             self._set_status(ShardStatus.RECONNECTING)
             delay = outcome.delay if outcome.delay is not None else self._backoff.next_delay()
             log.info(
-                "shard %d: reconnecting (%s) in %.2f s, attempt %d",
+                "shard %d: reconnecting (%s) after %s in %.2f s, attempt %d",
                 self.shard_id,
                 "resume" if self.session_id else "identify",
+                outcome.reason,
                 delay,
                 self._backoff.attempt,
             )
@@ -467,6 +477,7 @@ class Shard:
         conn.spawn(self._heartbeat(conn, interval))
         if resume:
             conn.stage = "RESUME"
+            conn.accepting = True  # the replay comes before RESUMED
             self._set_status(ShardStatus.RESUMING)
             await self._send_priority(conn, self._resume_payload())
             deadline = asyncio.timeout(None)
@@ -476,6 +487,7 @@ class Shard:
             waited = await self._throttle.acquire(self.shard_id)
             if waited:
                 log.info("shard %d: identify throttled %.2f s", self.shard_id, waited)
+            self.seq = None  # a new session numbers its dispatches from READY on
             await self._send_priority(conn, self._identify_payload())
             conn.stage = "READY"
             deadline = asyncio.timeout(t.ready_timeout)
@@ -508,58 +520,105 @@ class Shard:
             op = payload["op"]
         except (orjson.JSONDecodeError, KeyError, TypeError):
             raise _Signal(_Outcome(_Next.KEEP_SESSION, "undecodable payload")) from None
-        if op != 0:
-            if op == 11:
+        if op != 0 or op.__class__ is not int:
+            if op == 11 and op.__class__ is int:
                 conn.awaiting_ack = False
                 self.latency = asyncio.get_running_loop().time() - conn.heartbeat_sent_at
                 self.last_ack_at = self._wall()
             else:
                 self._on_control(conn, op, payload.get("d"))
             return
-        # op 0, the hot path: sequence only forward, only from dispatches
-        try:
-            seq = payload["s"]
-            event = payload["t"]
-            data = payload["d"]
-        except KeyError:
-            raise _Signal(_Outcome(_Next.KEEP_SESSION, "undecodable dispatch")) from None
-        if seq is not None:
-            last = self.seq
-            if last is not None and seq <= last:
-                self.duplicates += 1  # replayed twice; already handled
-                return
-            self.seq = seq
-        if event in _SESSION_EVENTS:
-            if event == "READY":
-                if isinstance(data, dict):
-                    self._on_ready(conn, data)
-            else:
-                self._on_resumed()
+        # op 0, the hot path: the next dispatch of the session, in order
+        seq = payload.get("s")
+        event = payload.get("t")
+        last = self.seq
+        if (
+            seq.__class__ is not int
+            or last is None
+            or seq != last + 1
+            or event.__class__ is not str
+            or event in _SESSION_EVENTS
+            or not conn.accepting
+        ) and not self._admit(conn, payload, seq, event, last):
+            return
+        conn.gaps = 0
+        self.seq = seq
         dispatch = self._dispatch
-        if dispatch is not None and event is not None:
+        if dispatch is not None:
             try:
-                dispatch(event, data, self)
+                dispatch(event, payload.get("d"), self)
             except Exception:
                 log.exception("shard %d: dispatch of %s failed", self.shard_id, event)
 
-    def _on_ready(self, conn: _Connection, data: dict[str, Any]) -> None:
+    def _admit(
+        self, conn: _Connection, payload: dict[str, Any], seq: Any, event: Any, last: int | None
+    ) -> bool:
+        """The slow path of a dispatch: session events, duplicates, gaps and wrong shapes.
+        True when it is to be handled; a dropped dispatch never moves the sequence."""
+        if event.__class__ is not str or seq.__class__ is not int or seq < 1:
+            return self._drop("malformed dispatch (t=%s, s=%s)", _brief(event), _brief(seq))
+        if event == "READY":
+            if conn.accepting or conn.stage != "READY":
+                return self._drop("READY out of place (s=%d)", seq)
+            self._on_ready(conn, payload.get("d"))
+            return True
+        if not conn.accepting:
+            return self._drop("dispatch %s before READY (s=%d)", _brief(event), seq)
+        if event == "RESUMED" and conn.stage != "RESUME":
+            return self._drop("RESUMED out of place (s=%d)", seq)
+        if last is not None:
+            if seq <= last:
+                self.duplicates += 1  # replayed twice; already handled
+                return False
+            if seq != last + 1:
+                conn.gaps += 1
+                self._drop("dispatch %s with s=%d after s=%d (gap)", _brief(event), seq, last)
+                if conn.gaps >= GAPS_BEFORE_RESUME:
+                    log.warning("shard %d: sequence gaps: resuming to replay", self.shard_id)
+                    raise _Signal(_Outcome(_Next.KEEP_SESSION, "sequence gap"))
+                return False
+        if event == "RESUMED":
+            self._on_resumed(conn)
+        return True
+
+    def _drop(self, what: str, *args: Any) -> bool:
+        self.dropped += 1
+        log.warning("shard %d: dropped " + what, self.shard_id, *args)
+        return False
+
+    def _on_ready(self, conn: _Connection, data: Any) -> None:
+        session_id = data.get("session_id") if isinstance(data, dict) else None
+        if not isinstance(session_id, str) or not session_id:
+            log.warning("shard %d: invalid READY (no session_id): identifying again", self.shard_id)
+            raise _Signal(_Outcome(_Next.DROP_SESSION, "invalid READY"))
         if conn.ready_deadline is not None:
             conn.ready_deadline.reschedule(None)
-        self.session_id = data["session_id"]
-        self.resume_url = data.get("resume_gateway_url") or self._gateway_url()
-        application = data.get("application") or {}
-        if "id" in application:
-            self.application_id = str(application["id"])
+        conn.accepting = True
+        conn.stage = "ready"
+        self.session_id = session_id
+        resume_url = data.get("resume_gateway_url")
+        if not isinstance(resume_url, str) or not resume_url.startswith(("wss://", "ws://")):
+            if resume_url is not None:
+                log.warning("shard %d: READY: invalid resume_gateway_url ignored", self.shard_id)
+            resume_url = self._gateway_url()
+        self.resume_url = resume_url
+        application = data.get("application")
+        app_id = application.get("id") if isinstance(application, dict) else None
+        if isinstance(app_id, str | int) and not isinstance(app_id, bool):
+            self.application_id = str(app_id)
         self._ready_at = self._clock()
         log.info("shard %d: ready", self.shard_id)
         self._set_status(ShardStatus.READY)
 
-    def _on_resumed(self) -> None:
+    def _on_resumed(self, conn: _Connection) -> None:
+        conn.stage = "ready"
         self._ready_at = self._clock()
         log.info("shard %d: resumed at seq %s", self.shard_id, self.seq)
         self._set_status(ShardStatus.READY)
 
-    def _on_control(self, conn: _Connection, op: int, data: Any) -> None:
+    def _on_control(self, conn: _Connection, op: Any, data: Any) -> None:
+        if op.__class__ is not int:
+            op = _brief(op)  # "1" or true is no opcode: ignored below
         if op == Op.HEARTBEAT:
             conn.spawn(self._send_heartbeat(conn))
         elif op == Op.RECONNECT:
@@ -576,7 +635,7 @@ class Shard:
                 _Outcome(_Next.DROP_SESSION, "op 9 invalid session", delay=wait, send_code=1000)
             )
         else:
-            log.debug("shard %d: ignored op %s", self.shard_id, op)
+            log.info("shard %d: ignored op %s", self.shard_id, _brief(op))
 
     # ---- sending ------------------------------------------------------------------------
     def _identify_payload(self) -> dict[str, Any]:
@@ -640,3 +699,9 @@ class Shard:
             due += interval
             if due < now:
                 due = now + interval
+
+
+def _brief(value: Any) -> str:
+    """A short repr of a field the server sent, for a log line (never a whole payload)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
