@@ -12,6 +12,7 @@ from typing import Any
 from asgi_app import validation as v
 from asgi_app.devtools.standin import HANDLED_PREFIX, KINDS, StandIn
 from asgi_app.http import App, HTTPError, Request, Response
+from asgi_app.overlay.state import valid_name, view_url
 from asgi_app.services import Services
 from gateway.simulator import DiscordSimulator, factory
 
@@ -93,6 +94,12 @@ def register(app: App, services: Services, standin: StandIn) -> None:
     async def style(req: Request, res: Response) -> None:
         res.send(_static("console.css"), "text/css; charset=utf-8")
 
+    async def overlay_link(req: Request, res: Response) -> None:
+        name = req.query_param("name") or "default"
+        if not valid_name(name):
+            raise HTTPError(404, "No such overlay name")
+        res.json({"url": view_url(services.settings.auth_token.get(), name)})
+
     async def fire(req: Request, res: Response) -> None:
         sim = simulator()
         kind = req.body_value["kind"]
@@ -117,4 +124,5 @@ def register(app: App, services: Services, standin: StandIn) -> None:
     app.get("/dev", page, summary="Development console", tags=["dev"])
     app.get("/dev/console.js", script, summary="Development console script", tags=["dev"])
     app.get("/dev/console.css", style, summary="Development console style", tags=["dev"])
+    app.get("/dev/overlay-link", overlay_link, summary="OBS page URL with its key", tags=["dev"])
     app.post("/dev/fire", fire, body=FIRE_BODY, summary="Fire an interaction", tags=["dev"])

@@ -26,9 +26,9 @@ class _Server(uvicorn.Server):
 @asynccontextmanager
 async def serve(app: Any, **config: Any) -> AsyncIterator[str]:
     """Serve `app` on 127.0.0.1:<free port>; yields the base URL ("http://127.0.0.1:P")."""
-    port = free_port()
-    options: dict[str, Any] = {"host": "127.0.0.1", "port": port, "log_level": "warning"}
+    options: dict[str, Any] = {"host": "127.0.0.1", "port": free_port(), "log_level": "warning"}
     options.update(config)
+    port = options["port"]
     server = _Server(uvicorn.Config(app, **options))
     task = asyncio.create_task(server.serve())
     try:

@@ -37,4 +37,12 @@ async function fire(kind) {
 for (const button of document.querySelectorAll("button[data-kind]")) {
   button.onclick = () => fire(button.dataset.kind);
 }
+async function loadOverlayLink() {
+  const link = document.getElementById("overlay-link");
+  const { url } = await call("GET", "/dev/overlay-link");
+  link.href = url;
+  link.textContent = url;
+}
+
 loadMode();
+loadOverlayLink();

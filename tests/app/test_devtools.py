@@ -1,0 +1,88 @@
+"""Development mode: embedded simulator, stand-in main app and the console that fires
+interactions (the same loop `make run` gives a newcomer)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from asgi_app.app import ServerApp, create_app
+from asgi_app.settings import load_settings
+from tests.support.server import free_port, serve
+
+
+@pytest.fixture
+async def dev(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, ServerApp]]:
+    port = free_port()
+    env = {"APP_ENV": "development", "PORT": str(port), "STATE_DIR": str(tmp_path)}
+    app = create_app(load_settings(env, env_file=None))
+    assert app.settings.use_simulator
+    async with (
+        serve(app, port=port, lifespan="on") as url,
+        httpx.AsyncClient(base_url=url, timeout=40) as client,
+    ):
+        gateway = app.services.gateway
+        assert gateway is not None
+        await asyncio.wait_for(gateway.wait_for("ready"), 10)
+        yield client, app
+
+
+def _steps(result: dict[str, object]) -> list[str]:
+    steps = result["steps"]
+    assert isinstance(steps, list)
+    return [f"{s['step']}: {s['detail']}" for s in steps]
+
+
+async def test_fired_command_is_deferred_forwarded_and_edited(
+    dev: tuple[httpx.AsyncClient, ServerApp],
+) -> None:
+    client, _ = dev
+    result = (await client.post("/dev/fire", json={"kind": "command"})).json()
+    assert result["finished"] is True
+    steps = _steps(result)
+    assert steps[0] == "dispatched: INTERACTION_CREATE sent"
+    assert "acknowledged: deferred (type 5)" in steps
+    assert "forwarded: /command answered 200" in steps
+    assert any(s.startswith("outcome: response edited by the main app") for s in steps)
+
+
+async def test_autocomplete_gets_the_stand_in_choices(
+    dev: tuple[httpx.AsyncClient, ServerApp],
+) -> None:
+    client, _ = dev
+    result = (await client.post("/dev/fire", json={"kind": "autocomplete"})).json()
+    assert result["finished"] is True
+    assert any(s.startswith("acknowledged: autocomplete choices: 4") for s in _steps(result))
+
+
+async def test_main_app_down_shows_the_error_to_the_user(
+    dev: tuple[httpx.AsyncClient, ServerApp],
+) -> None:
+    client, _ = dev
+    assert (await client.post("/dev/main-app", json={"mode": "down"})).json() == {"mode": "down"}
+    result = (await client.post("/dev/fire", json={"kind": "component"})).json()
+    assert result["finished"] is True
+    steps = _steps(result)
+    assert steps.count("forwarded: /component answered 503") == 3  # retried
+    assert any(s.startswith("outcome: ephemeral follow-up: error shown") for s in steps)
+    bad = await client.post("/dev/main-app", json={"mode": "sideways"})
+    assert bad.status_code == 422
+
+
+async def test_console_page_and_overlay_link(dev: tuple[httpx.AsyncClient, ServerApp]) -> None:
+    client, app = dev
+    page = await client.get("/dev")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert "<script>" not in page.text  # scripts are files: the CSP allows no inline code
+    assert (await client.get("/dev/console.js")).status_code == 200
+    link = (await client.get("/dev/overlay-link")).json()["url"]
+    assert link.startswith("/overlay/view/default?key=")
+    assert app.settings.auth_token.get() not in link
+    view = await client.get(link)
+    assert view.status_code == 200
