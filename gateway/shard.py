@@ -471,9 +471,13 @@ class Shard:
         conn.stage = "HELLO"
         async with asyncio.timeout(t.hello_timeout):
             hello = await self._next_payload(conn, ws)
-        if hello.get("op") != Op.HELLO:
+        if not isinstance(hello, dict) or hello.get("op") != Op.HELLO:
+            log.warning("shard %d: first payload was not HELLO", self.shard_id)
             raise _Signal(_Outcome(_Next.KEEP_SESSION, "first payload was not HELLO"))
-        interval = float(hello["d"]["heartbeat_interval"]) / 1000.0
+        interval = _heartbeat_interval(hello.get("d"))
+        if interval is None:
+            log.warning("shard %d: invalid HELLO (heartbeat_interval)", self.shard_id)
+            raise _Signal(_Outcome(_Next.KEEP_SESSION, "invalid HELLO"))
         conn.spawn(self._heartbeat(conn, interval))
         if resume:
             conn.stage = "RESUME"
@@ -498,12 +502,12 @@ class Shard:
             while True:
                 receive(conn, await recv(decode=False))
 
-    async def _next_payload(self, conn: _Connection, ws: ClientConnection) -> dict[str, Any]:
+    async def _next_payload(self, conn: _Connection, ws: ClientConnection) -> Any:
         while True:
             data = conn.inflater.feed(await ws.recv(decode=False))
             if data is not None:
                 try:
-                    payload: dict[str, Any] = orjson.loads(data)
+                    payload = orjson.loads(data)
                 except orjson.JSONDecodeError:
                     raise _Signal(_Outcome(_Next.KEEP_SESSION, "undecodable payload")) from None
                 return payload
@@ -705,3 +709,11 @@ def _brief(value: Any) -> str:
     """A short repr of a field the server sent, for a log line (never a whole payload)."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _heartbeat_interval(hello: Any) -> float | None:
+    """HELLO's heartbeat_interval in seconds; None unless a positive finite number of ms."""
+    value = hello.get("heartbeat_interval") if isinstance(hello, dict) else None
+    if value.__class__ not in (int, float) or not 0 < value < float("inf"):
+        return None
+    return float(value) / 1000.0
