@@ -36,6 +36,11 @@ class Route:
         return self.template.startswith(("/interactions/", "/webhooks/{webhook_id}/{token}"))
 
     @property
+    def callback(self) -> bool:
+        """POST /interactions/{interaction_id}/{token}/callback: an acknowledgement."""
+        return self.template == "/interactions/{interaction_id}/{token}/callback"
+
+    @property
     def key(self) -> str:
         return f"{self.method} {self.template}"
 

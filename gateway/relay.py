@@ -45,11 +45,13 @@ FORWARD_PATHS = {
     AUTOCOMPLETE: "/autocomplete",
     MODAL_SUBMIT: "/modal",
 }
+#: Interaction types acknowledged before their forward (autocomplete is answered after it).
+ACK_FIRST = frozenset({APPLICATION_COMMAND, MESSAGE_COMPONENT, MODAL_SUBMIT})
 COOLDOWN_MESSAGE = "Please wait a couple seconds before using another button on this message."
 EPHEMERAL = 64
 RETRY_STATUSES = frozenset({502, 503, 504})
 #: Forwards in flight at once. httpx's pool does work proportional to its connection count on
-#: every request, so thousands of open connections would starve the event loop (and the acks).
+#: every request and answer, so thousands of open connections would starve the event loop.
 MAX_CONCURRENT_FORWARDS = 100
 
 
@@ -91,7 +93,9 @@ def new_forward_client(max_connections: int = MAX_CONCURRENT_FORWARDS) -> httpx.
     """A client for the forwards: its own pool (never the REST client's), sized to the relay's
     `max_concurrent_forwards` so forwards never queue inside httpx."""
     return httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=50),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
     )
 
 
@@ -123,8 +127,23 @@ class _Cooldown:
         return len(self._last)
 
 
+class _AckDue:
+    """An interaction counted in `InteractionRelay._acks_pending` until `settle()`."""
+
+    __slots__ = ("_relay", "open")
+
+    def __init__(self, relay: InteractionRelay, open_: bool) -> None:
+        self._relay = relay
+        self.open = open_
+
+    def settle(self) -> None:
+        if self.open:
+            self.open = False
+            self._relay._ack_settled()
+
+
 class InteractionRelay:
-    #: How long a forward may wait for acknowledgements in flight to go first.
+    #: How long a forward may wait for pending acknowledgements to go first.
     MAX_FORWARD_HOLD = 3.0
 
     def __init__(
@@ -188,8 +207,10 @@ class InteractionRelay:
         self.spawn(interaction, raw=raw)
 
     def spawn(self, interaction: dict[str, Any], *, raw: bytes | None = None) -> asyncio.Task[str]:
+        # Counted as a pending acknowledgement from now: forwards hold back until it is sent.
+        due = self._ack_due(interaction)
         task = asyncio.get_running_loop().create_task(
-            self.process(interaction, raw=raw, received_at=self._clock())
+            self.process(interaction, raw=raw, received_at=self._clock(), _due=due)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -211,18 +232,21 @@ class InteractionRelay:
         *,
         raw: bytes | None = None,
         received_at: float | None = None,
+        _due: _AckDue | None = None,
     ) -> str:
         """The whole path of one interaction; returns its outcome (a `stats.forwards` key)."""
         received = self._clock() if received_at is None else received_at
+        due = self._ack_due(interaction) if _due is None else _due
         self.stats.in_flight += 1
         try:
-            outcome = await self._process(interaction, raw, received)
+            outcome = await self._process(interaction, raw, received, due)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("interaction %s: relay error", _id(interaction))
             outcome = "failed"
         finally:
+            due.settle()
             self.stats.in_flight -= 1
         self.stats.forwards[outcome] += 1
         return outcome
@@ -234,8 +258,20 @@ class InteractionRelay:
         value = source() if callable(source) else source
         return str(value) if value else None
 
+    def _ack_due(self, interaction: dict[str, Any]) -> _AckDue:
+        owed = interaction.get("type") in ACK_FIRST
+        if owed:
+            self._acks_pending += 1
+            self._acks_idle.clear()
+        return _AckDue(self, owed)
+
+    def _ack_settled(self) -> None:
+        self._acks_pending -= 1
+        if not self._acks_pending:
+            self._acks_idle.set()
+
     async def _process(
-        self, interaction: dict[str, Any], raw: bytes | None, received: float
+        self, interaction: dict[str, Any], raw: bytes | None, received: float, due: _AckDue
     ) -> str:
         kind = interaction.get("type")
         interaction_id = _id(interaction)
@@ -245,6 +281,7 @@ class InteractionRelay:
             or not isinstance(interaction.get("token"), str)
             or (expected is not None and str(interaction.get("application_id")) != expected)
         ):
+            due.settle()
             log.info("interaction %s type %s ignored", interaction_id, kind)
             return "ignored"
 
@@ -260,6 +297,7 @@ class InteractionRelay:
                     {"type": 4, "data": {"content": COOLDOWN_MESSAGE, "flags": EPHEMERAL}},
                     received,
                 )
+                due.settle()
                 log.info("interaction %s type %s: cooldown", interaction_id, kind)
                 return "cooldown"
             ack = {"type": 6}
@@ -268,6 +306,7 @@ class InteractionRelay:
         else:
             ack = {"type": 5}
         await self._callback(interaction, ack, received)
+        due.settle()
         await self._acks_first()
 
         response, retried = await self._forward(interaction, raw, self._retry_budget)
@@ -277,11 +316,13 @@ class InteractionRelay:
         return "failed"
 
     async def _acks_first(self) -> None:
-        """Let pending acknowledgements go before this forward (bounded wait): in a burst the
-        forwards' CPU would otherwise delay the acknowledgements behind them."""
+        """Let every pending acknowledgement (interactions received, not yet acknowledged) go
+        before this forward, for at most MAX_FORWARD_HOLD s: on one event loop a forward's CPU
+        would otherwise delay the acknowledgements received after it."""
         if self._acks_pending:
             try:
-                await asyncio.wait_for(self._acks_idle.wait(), self.MAX_FORWARD_HOLD)
+                async with asyncio.timeout(self.MAX_FORWARD_HOLD):
+                    await self._acks_idle.wait()
             except TimeoutError:
                 pass
 
@@ -290,18 +331,12 @@ class InteractionRelay:
     ) -> bool:
         interaction_id = _id(interaction)
         path = f"/interactions/{interaction_id}/{interaction['token']}/callback"
-        self._acks_pending += 1
-        self._acks_idle.clear()
         try:
             response = await self._rest.request("POST", path, json=body, essential=True)
         except Exception as exc:
             self.stats.ack_failures += 1
             log.error("interaction %s: callback failed: %s", interaction_id, type(exc).__name__)
             return False
-        finally:
-            self._acks_pending -= 1
-            if not self._acks_pending:
-                self._acks_idle.set()
         self.stats.ack_latency.observe(self._clock() - received)
         if not response.is_success:
             self.stats.ack_failures += 1

@@ -162,6 +162,7 @@ async def relay_stack(
         finally:
             await relay.drain(grace=10)
             await manager.stop(resumable=False)
+            await rest.aclose()
             await rest_client.aclose()
             await forward_client.aclose()
 

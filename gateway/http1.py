@@ -1,0 +1,345 @@
+"""Http1Pool: a small HTTP/1.1 keep-alive client for one origin, for the acknowledgement path.
+
+Why not httpx here: on this machine an httpx request costs ~1 ms of CPU (anyio cancel scopes,
+h11, URL and header models) and its connection pool does work proportional to
+(queued requests x connections) whenever a request starts or ends, so a burst of interactions
+spent most of the event loop inside the pool. A request here is one `transport.write` and one
+parse of the answer in `data_received` (~0.1 ms). Interaction callbacks are the relay's only
+hard deadline (Discord's 3 s window); everything else stays on httpx.
+
+Scope: one origin (http or https, certificates checked as httpx does), a bytes body with
+Content-Length, answers with Content-Length, chunked or read-until-close bodies (1xx skipped).
+Idle connections are reused newest first; one the server closed while it was idle is noticed
+before reuse, and a reused connection that closes before any byte of the answer is retried
+once on a new connection. Failures raise httpx exceptions (`httpx.TransportError` family), so
+callers handle one family of errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+_NO_BODY_STATUSES = frozenset({204, 304})
+MAX_HEAD_BYTES = 64 * 1024
+
+
+@dataclass(slots=True)
+class Http1Response:
+    status: int
+    headers: list[tuple[str, str]]  # names lowercased, in order
+    content: bytes
+
+
+class _Stale(Exception):
+    """The connection closed before any byte of the answer (a keep-alive race)."""
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection; at most one request at a time."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.keep_alive = True
+        self.idle_since = 0.0
+        self._buffer = bytearray()
+        self._waiter: asyncio.Future[Http1Response] | None = None
+        self._head: tuple[int, list[tuple[str, str]], int] | None = None  # status, headers, end
+
+    # -- asyncio.Protocol ----------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        if self._waiter is None:  # bytes nobody asked for: this connection is not reusable
+            self.close()
+            return
+        try:
+            response = self._parse(eof=False)
+        except httpx.RemoteProtocolError as exc:
+            self._fail(exc)
+            return
+        if response is not None:
+            self._finish(response)
+
+    def eof_received(self) -> bool:
+        self._lost()
+        return False  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost()
+
+    # -- use -----------------------------------------------------------------------------
+    def usable(self) -> bool:
+        return not self.closed and self.keep_alive and not self._buffer
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    async def exchange(self, data: bytes, answer_within: float) -> Http1Response:
+        assert self.transport is not None and self._waiter is None
+        waiter: asyncio.Future[Http1Response] = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        self._head = None
+        self.transport.write(data)
+        try:
+            async with asyncio.timeout(answer_within):
+                return await waiter
+        except TimeoutError:
+            self.close()
+            raise httpx.ReadTimeout("no answer in time") from None
+        finally:
+            self._waiter = None
+
+    # -- parsing -------------------------------------------------------------------------
+    def _parse(self, *, eof: bool) -> Http1Response | None:
+        buf = self._buffer
+        while self._head is None:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > MAX_HEAD_BYTES:
+                    raise httpx.RemoteProtocolError("answer head too large")
+                return None
+            lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
+            version, _, rest = lines[0].partition(" ")
+            code = rest[:3]
+            if not version.startswith("HTTP/1.") or not code.isdigit():
+                raise httpx.RemoteProtocolError("not an HTTP/1.x answer")
+            status = int(code)
+            headers: list[tuple[str, str]] = []
+            for line in lines[1:]:
+                name, sep, value = line.partition(":")
+                if not sep:
+                    raise httpx.RemoteProtocolError("malformed header line")
+                headers.append((name.strip().lower(), value.strip()))
+            if 100 <= status < 200:  # informational: skip it, the real answer follows
+                del buf[: end + 4]
+                continue
+            connection = _get(headers, "connection").lower()
+            if connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive"):
+                self.keep_alive = False
+            self._head = (status, headers, end + 4)
+        status, headers, start = self._head
+        if status in _NO_BODY_STATUSES:
+            body: bytes | None = b""
+            consumed = start
+        elif "chunked" in _get(headers, "transfer-encoding").lower():
+            body, consumed = _dechunk(buf, start)
+        elif (length := _get(headers, "content-length")) != "":
+            if not length.isdigit():
+                raise httpx.RemoteProtocolError("bad Content-Length")
+            consumed = start + int(length)
+            body = bytes(buf[start:consumed]) if len(buf) >= consumed else None
+        else:  # the body ends with the connection
+            self.keep_alive = False
+            consumed = len(buf)
+            body = bytes(buf[start:]) if eof else None
+        if body is None:
+            return None
+        del buf[:consumed]
+        return Http1Response(status, headers, body)
+
+    def _finish(self, response: Http1Response) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(response)
+
+    def _fail(self, exc: Exception) -> None:
+        self.close()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+
+    def _lost(self) -> None:
+        self.closed = True
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        if not self._buffer and self._head is None:
+            waiter.set_exception(_Stale())
+            return
+        try:
+            response = self._parse(eof=True)
+        except httpx.RemoteProtocolError as exc:
+            waiter.set_exception(exc)
+            return
+        if response is None:
+            waiter.set_exception(httpx.RemoteProtocolError("connection closed mid-answer"))
+        else:
+            waiter.set_result(response)
+
+
+def _get(headers: list[tuple[str, str]], name: str) -> str:
+    for key, value in headers:
+        if key == name:
+            return value
+    return ""
+
+
+def _dechunk(buf: bytearray, start: int) -> tuple[bytes | None, int]:
+    """(body, end offset) of a complete chunked body from `start`, or (None, 0) for more."""
+    body = bytearray()
+    pos = start
+    while True:
+        line_end = buf.find(b"\r\n", pos)
+        if line_end < 0:
+            return None, 0
+        size_text = bytes(buf[pos:line_end]).split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise httpx.RemoteProtocolError("bad chunk size") from None
+        pos = line_end + 2
+        if size == 0:
+            while True:  # trailers, up to the empty line
+                line_end = buf.find(b"\r\n", pos)
+                if line_end < 0:
+                    return None, 0
+                if line_end == pos:
+                    return bytes(body), line_end + 2
+                pos = line_end + 2
+        if len(buf) < pos + size + 2:
+            return None, 0
+        body += buf[pos : pos + size]
+        pos += size + 2
+
+
+class Http1Pool:
+    """Keep-alive connections to the origin of `base_url`; requests take paths below it."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        max_connections: int = 16,
+        connect_timeout: float = 5.0,
+        timeout: float = 15.0,
+        keepalive_expiry: float = 60.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {base_url!r}")
+        self.host = parts.hostname
+        tls = parts.scheme == "https"
+        self.port = parts.port or (443 if tls else 80)
+        default_port = self.port == (443 if tls else 80)
+        host_header = self.host if default_port else f"{self.host}:{self.port}"
+        self._prefix = parts.path.rstrip("/")
+        self._ssl = (ssl_context or httpx.create_ssl_context()) if tls else None
+        self._host_line = f"Host: {host_header}\r\n"
+        self._connect_timeout = connect_timeout
+        self._timeout = timeout
+        self._keepalive_expiry = keepalive_expiry
+        self._slots = asyncio.Semaphore(max_connections)
+        self._idle: list[_Connection] = []  # newest last
+        self._open: set[_Connection] = set()
+        self.connects = 0  # connections opened (for tests and stats)
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"Http1Pool({self.host}:{self.port}, open={len(self._open)})"
+
+    @property
+    def open_connections(self) -> int:
+        return sum(1 for conn in self._open if not conn.closed)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes = b"",
+        *,
+        answer_within: float | None = None,
+    ) -> Http1Response:
+        """Send `method` `prefix + path` and return the whole answer."""
+        if self.closed:
+            raise httpx.ConnectError("the pool is closed")
+        head = [f"{method} {self._prefix}{path} HTTP/1.1\r\n", self._host_line]
+        head += [f"{name}: {value}\r\n" for name, value in headers.items()]
+        head.append(f"Content-Length: {len(body)}\r\n\r\n")
+        data = "".join(head).encode("latin-1") + body
+        limit = self._timeout if answer_within is None else answer_within
+        async with self._slots:
+            conn = self._take_idle()
+            if conn is not None:
+                try:
+                    return self._release(conn, await conn.exchange(data, limit))
+                except _Stale:
+                    pass  # the server had closed it: one more try on a new connection
+                except BaseException:
+                    conn.close()
+                    raise
+            conn = await self._connect()
+            try:
+                return self._release(conn, await conn.exchange(data, limit))
+            except _Stale:
+                raise httpx.RemoteProtocolError("server disconnected without an answer") from None
+            except BaseException:
+                conn.close()
+                raise
+
+    async def warm(self, count: int = 1) -> None:
+        """Open up to `count` idle connections ahead of time (TCP and TLS handshakes done)."""
+        wanted = max(0, count - len(self._idle))
+        conns = await asyncio.gather(*(self._connect() for _ in range(wanted)))
+        now = time.monotonic()
+        for conn in conns:
+            conn.idle_since = now
+            self._idle.append(conn)
+
+    async def aclose(self) -> None:
+        self.closed = True
+        for conn in list(self._open):
+            conn.close()
+        self._open.clear()
+        self._idle.clear()
+
+    def _take_idle(self) -> _Connection | None:
+        now = time.monotonic()
+        while self._idle:
+            conn = self._idle.pop()
+            if conn.usable() and now - conn.idle_since < self._keepalive_expiry:
+                return conn
+            conn.close()
+            self._open.discard(conn)
+        return None
+
+    def _release(self, conn: _Connection, response: Http1Response) -> Http1Response:
+        if conn.usable() and not self.closed:
+            conn.idle_since = time.monotonic()
+            self._idle.append(conn)
+        else:
+            conn.close()
+            self._open.discard(conn)
+        return response
+
+    async def _connect(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                _transport, conn = await loop.create_connection(
+                    _Connection,
+                    self.host,
+                    self.port,
+                    ssl=self._ssl,
+                    server_hostname=self.host if self._ssl is not None else None,
+                )
+        except TimeoutError:
+            raise httpx.ConnectTimeout(f"connecting to {self.host}:{self.port}") from None
+        except OSError as exc:
+            raise httpx.ConnectError(f"{self.host}:{self.port}: {exc}") from exc
+        self.connects += 1
+        self._open.add(conn)
+        return conn
