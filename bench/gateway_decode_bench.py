@@ -85,6 +85,7 @@ async def shard_path(messages: list[bytes]) -> tuple[float, int]:
     )
     conn = _Connection(1, make_inflater("zlib-stream"), SendLimiter())
     shard._conn = conn
+    conn.accepting = True  # as after READY: dispatches are taken
     receive = shard._receive
     start = time.perf_counter()
     for message in messages:

@@ -533,8 +533,12 @@ class Shard:
                 self._on_control(conn, op, payload.get("d"))
             return
         # op 0, the hot path: the next dispatch of the session, in order
-        seq = payload.get("s")
-        event = payload.get("t")
+        try:
+            seq = payload["s"]
+            event = payload["t"]
+            data = payload["d"]
+        except KeyError:
+            seq, event, data = payload.get("s"), payload.get("t"), payload.get("d")
         last = self.seq
         if (
             seq.__class__ is not int
@@ -543,20 +547,18 @@ class Shard:
             or event.__class__ is not str
             or event in _SESSION_EVENTS
             or not conn.accepting
-        ) and not self._admit(conn, payload, seq, event, last):
+        ) and not self._admit(conn, data, seq, event, last):
             return
         conn.gaps = 0
         self.seq = seq
         dispatch = self._dispatch
         if dispatch is not None:
             try:
-                dispatch(event, payload.get("d"), self)
+                dispatch(event, data, self)
             except Exception:
                 log.exception("shard %d: dispatch of %s failed", self.shard_id, event)
 
-    def _admit(
-        self, conn: _Connection, payload: dict[str, Any], seq: Any, event: Any, last: int | None
-    ) -> bool:
+    def _admit(self, conn: _Connection, data: Any, seq: Any, event: Any, last: int | None) -> bool:
         """The slow path of a dispatch: session events, duplicates, gaps and wrong shapes.
         True when it is to be handled; a dropped dispatch never moves the sequence."""
         if event.__class__ is not str or seq.__class__ is not int or seq < 1:
@@ -564,7 +566,7 @@ class Shard:
         if event == "READY":
             if conn.accepting or conn.stage != "READY":
                 return self._drop("READY out of place (s=%d)", seq)
-            self._on_ready(conn, payload.get("d"))
+            self._on_ready(conn, data)
             return True
         if not conn.accepting:
             return self._drop("dispatch %s before READY (s=%d)", _brief(event), seq)
