@@ -118,6 +118,58 @@ async def until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
         await asyncio.sleep(0.005)
 
 
+@dataclass
+class Wired:
+    manager: GatewayManager
+    rest: DiscordRest
+    relay: InteractionRelay
+
+
+@asynccontextmanager
+async def wired_relay(
+    api_base: str,
+    token: str,
+    forward_base: str,
+    *,
+    application_id: Callable[[], str | None] | str | None = None,
+    **relay_options: Any,
+) -> AsyncIterator[Wired]:
+    """GatewayManager + DiscordRest + InteractionRelay on a (simulated) Discord, wired as
+    asgi_app wires them, ready (shard 0 identified) when entered."""
+    rest_client = new_rest_client()
+    forward_client = new_forward_client(relay_options.get("max_concurrent_forwards", 100))
+    rest = DiscordRest(api_base, token, rest_client)
+    manager = GatewayManager(
+        GatewayConfig(token=token, intents=5, compression="zlib-stream", api_base=api_base),
+        rest.get_gateway_bot,
+    )
+    options: dict[str, Any] = {"backoff_base": 0.02, "rng": lambda: 1.0}
+    options.update(relay_options)
+    relay = InteractionRelay(
+        rest,
+        forward_client,
+        forward_base + FORWARD_PATH,
+        AUTH,
+        ERROR_MESSAGE,
+        options.pop("forward_timeout", 2.0),
+        application_id=(lambda: manager.application_id)
+        if application_id is None
+        else application_id,
+        **options,
+    )
+    manager.on("INTERACTION_CREATE", relay.handle)
+    try:
+        await manager.start()
+        await asyncio.wait_for(manager.wait_for("ready"), 10)
+        yield Wired(manager, rest, relay)
+    finally:
+        await relay.drain(grace=10)
+        await manager.stop(resumable=False)
+        await rest.aclose()
+        await rest_client.aclose()
+        await forward_client.aclose()
+
+
 @asynccontextmanager
 async def relay_stack(
     main: MainApp | None = None,
@@ -126,45 +178,18 @@ async def relay_stack(
     application_id: Callable[[], str | None] | str | None = None,
     **relay_options: Any,
 ) -> AsyncIterator[Stack]:
-    """Everything wired as asgi_app wires it; `forward_base` overrides the main app's URL
-    (e.g. a port nobody listens on)."""
+    """Everything in this process and loop: the simulator, the stand-in main app and the relay
+    (`forward_base` overrides the main app's URL, e.g. a port nobody listens on)."""
     main = main or MainApp()
     async with DiscordSimulator() as sim, serve(main) as main_base:
-        base = forward_base or main_base
-        rest_client = new_rest_client()
-        forward_client = new_forward_client(relay_options.get("max_concurrent_forwards", 100))
-        rest = DiscordRest(sim.api_base, sim.token, rest_client)
-        manager = GatewayManager(
-            GatewayConfig(
-                token=sim.token, intents=5, compression="zlib-stream", api_base=sim.api_base
-            ),
-            rest.get_gateway_bot,
-        )
-        options: dict[str, Any] = {"backoff_base": 0.02, "rng": lambda: 1.0}
-        options.update(relay_options)
-        relay = InteractionRelay(
-            rest,
-            forward_client,
-            base + FORWARD_PATH,
-            AUTH,
-            ERROR_MESSAGE,
-            options.pop("forward_timeout", 2.0),
-            application_id=(lambda: manager.application_id)
-            if application_id is None
-            else application_id,
-            **options,
-        )
-        manager.on("INTERACTION_CREATE", relay.handle)
-        try:
-            await manager.start()
-            await asyncio.wait_for(manager.wait_for("ready"), 10)
-            yield Stack(sim, manager, rest, relay, main)
-        finally:
-            await relay.drain(grace=10)
-            await manager.stop(resumable=False)
-            await rest.aclose()
-            await rest_client.aclose()
-            await forward_client.aclose()
+        async with wired_relay(
+            sim.api_base,
+            sim.token,
+            forward_base or main_base,
+            application_id=application_id,
+            **relay_options,
+        ) as wired:
+            yield Stack(sim, wired.manager, wired.rest, wired.relay, main)
 
 
 def nobody_listens() -> str:
