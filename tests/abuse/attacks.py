@@ -1,0 +1,330 @@
+"""Hostile clients, run in a process of their own: `python -m tests.abuse.attacks KIND JSON`.
+
+Each attack opens raw loopback sockets (from a source address of its own, so the server sees
+it as a separate client), does its harm, and prints one JSON summary line on stdout. Every byte
+the server sends back is searched for the strings in the environment variable ABUSE_SECRETS
+(newline-separated); the count of hits is part of every summary.
+
+Kinds:
+- slowloris_headers: connections that send header lines one at a time and never finish.
+- slow_body: full headers with a Content-Length, then the body one byte at a time.
+- huge_headers: one request whose header block keeps growing (up to `limit` bytes).
+- connections: `count` connections at once, each with one request, then held idle.
+- sio_unauth: Engine.IO handshakes then a Socket.IO CONNECT to /overlay without credentials.
+- spoof: protected requests with a new random X-Forwarded-For each time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+SECRETS = [s for s in os.environ.get("ABUSE_SECRETS", "").split("\n") if s]
+
+
+class Target:
+    def __init__(self, host: str, port: int, source: str) -> None:
+        self.host = host
+        self.port = port
+        self.source = source
+        self.secret_hits = 0
+
+    async def open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection(
+            self.host, self.port, local_addr=(self.source, 0), limit=1 << 20
+        )
+
+    def look(self, data: bytes) -> bytes:
+        text = data.decode("latin-1")
+        self.secret_hits += sum(1 for secret in SECRETS if secret in text)
+        return data
+
+
+async def read_response(target: Target, reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One HTTP/1.1 response with a Content-Length: (status, body)."""
+    head = target.look(await reader.readuntil(b"\r\n\r\n"))
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    length = 0
+    chunked = False
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name = name.strip().lower()
+        if name == "content-length":
+            length = int(value.strip())
+        elif name == "transfer-encoding" and "chunked" in value.lower():
+            chunked = True
+    if not chunked:
+        return status, target.look(await reader.readexactly(length)) if length else b""
+    body = b""
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        chunk = await reader.readexactly(size + 2)
+        if size == 0:
+            return status, body
+        body += target.look(chunk[:-2])
+
+
+async def _until_closed(reader: asyncio.StreamReader, target: Target) -> None:
+    while True:
+        data = await reader.read(65536)
+        if not data:
+            return
+        target.look(data)
+
+
+async def _trickle(
+    target: Target,
+    first: bytes,
+    piece: bytes,
+    *,
+    interval: float,
+    hold: float,
+    max_bytes: int = 1 << 30,
+) -> float | None:
+    """Send `first`, then `piece` every `interval` s for `hold` s: when the server closed the
+    connection (seconds after opening), or None if it was still open at the end."""
+    started = time.monotonic()
+    try:
+        reader, writer = await target.open()
+    except OSError:
+        return 0.0
+    closed = asyncio.ensure_future(_until_closed(reader, target))
+    sent = 0
+    try:
+        writer.write(first)
+        while time.monotonic() - started < hold and sent < max_bytes:
+            await asyncio.wait([closed], timeout=interval)
+            if closed.done():
+                return time.monotonic() - started
+            writer.write(piece)
+            sent += len(piece)
+            await writer.drain()
+        return None
+    except (OSError, asyncio.IncompleteReadError):
+        return time.monotonic() - started
+    finally:
+        closed.cancel()
+        writer.close()
+
+
+def _closing_summary(results: list[float | None], hold: float) -> dict[str, Any]:
+    closed = sorted(r for r in results if r is not None)
+    return {
+        "connections": len(results),
+        "closed_by_server": len(closed),
+        "still_open_at_end": len(results) - len(closed),
+        "max_close_s": round(closed[-1], 2) if closed else None,
+        "hold_s": hold,
+    }
+
+
+async def slowloris_headers(target: Target, count: int, hold: float, interval: float) -> Any:
+    first = b"GET / HTTP/1.1\r\nHost: victim\r\n"
+    results = await asyncio.gather(
+        *(
+            _trickle(target, first, b"X-Slow-%d: a\r\n" % i, interval=interval, hold=hold)
+            for i in range(count)
+        )
+    )
+    return _closing_summary(list(results), hold)
+
+
+async def slow_body(target: Target, count: int, hold: float, interval: float, path: str) -> Any:
+    first = (
+        b"POST " + path.encode() + b" HTTP/1.1\r\nHost: victim\r\n"
+        b"Content-Type: text/plain;charset=UTF-8\r\nContent-Length: 90000\r\n\r\n"
+    )
+    results = await asyncio.gather(
+        *(_trickle(target, first, b"1", interval=interval, hold=hold) for _ in range(count))
+    )
+    return _closing_summary(list(results), hold)
+
+
+async def huge_headers(target: Target, limit: int, hold: float) -> Any:
+    """One header value that keeps growing, 64 KiB at a time, up to `limit` bytes; stops
+    early when the server answers or closes."""
+    started = time.monotonic()
+    reader, writer = await target.open()
+    answer = asyncio.ensure_future(read_response(target, reader))
+    chunk = b"a" * 65536
+    sent = 0
+    status: int | None = None
+    try:
+        writer.write(b"GET / HTTP/1.1\r\nHost: victim\r\nX-Huge: ")
+        try:
+            while sent < limit and not answer.done() and time.monotonic() - started < hold:
+                writer.write(chunk)
+                await writer.drain()
+                sent += len(chunk)
+            if not answer.done():
+                writer.write(b"\r\n\r\n")
+        except OSError:  # the server closed: its answer may be waiting in our buffer
+            pass
+        status, _ = await asyncio.wait_for(answer, 10)
+    except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
+        pass
+    finally:
+        answer.cancel()
+        writer.close()
+    return {"header_bytes_sent": sent, "status": status, "limit": limit}
+
+
+async def connections(target: Target, count: int, hold: float) -> Any:
+    """`count` connections opened together, one keep-alive GET on each, then held idle."""
+    statuses: Counter[str] = Counter()
+    opened = asyncio.Event()
+    ready = 0
+    writers: list[asyncio.StreamWriter] = []
+
+    async def one() -> None:
+        nonlocal ready
+        try:
+            reader, writer = await target.open()
+            writers.append(writer)
+            writer.write(b"GET /livez HTTP/1.1\r\nHost: victim\r\n\r\n")
+            status, _ = await asyncio.wait_for(read_response(target, reader), 30)
+            statuses[str(status)] += 1
+        except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
+            statuses[type(exc).__name__] += 1
+        ready += 1
+        if ready == count:
+            opened.set()
+
+    started = time.monotonic()
+    tasks = [asyncio.ensure_future(one()) for _ in range(count)]
+    await opened.wait()
+    answered_in = time.monotonic() - started
+    await asyncio.sleep(max(0.0, hold - answered_in))
+    # Still open after the hold: the server kept them (idle keep-alive) or closed them.
+    still_open = sum(1 for w in writers if not w.transport.is_closing())
+    for writer in writers:
+        writer.close()
+    await asyncio.gather(*tasks)
+    return {
+        "connections": count,
+        "statuses": dict(statuses),
+        "all_answered_s": round(answered_in, 2),
+        "writers_open_after_hold": still_open,
+    }
+
+
+async def sio_unauth(target: Target, count: int, concurrency: int) -> Any:
+    """Engine.IO polling handshake, CONNECT to /overlay with no credentials and no Origin (a
+    foreign Origin is refused earlier, by Engine.IO's CORS check), read the answer, then walk
+    away without closing the Engine.IO session."""
+    outcomes: Counter[str] = Counter()
+    queue = iter(range(count))
+
+    async def request(reader: Any, writer: Any, raw: bytes) -> tuple[int, bytes]:
+        writer.write(raw)
+        return await asyncio.wait_for(read_response(target, reader), 30)
+
+    async def attempt() -> None:
+        reader, writer = await target.open()
+        try:
+            base = "/socket.io/?EIO=4&transport=polling"
+            status, body = await request(
+                reader, writer, f"GET {base} HTTP/1.1\r\nHost: victim\r\n\r\n".encode()
+            )
+            if status != 200 or not body.startswith(b"0"):
+                outcomes[f"handshake {status}"] += 1
+                return
+            sid = json.loads(body[1:])["sid"]
+            packet = b'40/overlay,{"overlay":"default"}'
+            status, _ = await request(
+                reader,
+                writer,
+                f"POST {base}&sid={sid} HTTP/1.1\r\nHost: victim\r\n"
+                f"Content-Type: text/plain;charset=UTF-8\r\n"
+                f"Content-Length: {len(packet)}\r\n\r\n".encode()
+                + packet,
+            )
+            status, body = await request(
+                reader, writer, f"GET {base}&sid={sid} HTTP/1.1\r\nHost: victim\r\n\r\n".encode()
+            )
+            if body.startswith(b"44/overlay,"):
+                outcomes["refused"] += 1
+            elif body.startswith(b"40/overlay,"):
+                outcomes["ADMITTED"] += 1
+            else:
+                outcomes[f"other {status} {body[:20]!r}"] += 1
+        finally:
+            writer.close()
+
+    async def worker() -> None:
+        for _ in queue:
+            try:
+                await attempt()
+            except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
+                outcomes[type(exc).__name__] += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.monotonic() - started
+    return {
+        "attempts": count,
+        "outcomes": dict(outcomes),
+        "elapsed_s": round(elapsed, 2),
+        "per_s": round(count / elapsed, 1),
+    }
+
+
+async def spoof(
+    target: Target, count: int, concurrency: int, path: str, chain_suffix: str | None
+) -> Any:
+    """Protected GETs, each with a fresh random X-Forwarded-For. With `chain_suffix`, the
+    random address is followed by it, as a trusted proxy that appends the peer would send."""
+    statuses: Counter[int] = Counter()
+    queue = iter(range(count))
+    rng = random.Random(7)
+
+    async def worker() -> None:
+        reader, writer = await target.open()
+        try:
+            for _ in queue:
+                fake = ".".join(str(rng.randrange(1, 255)) for _ in range(4))
+                xff = f"{fake}, {chain_suffix}" if chain_suffix else fake
+                writer.write(
+                    f"GET {path} HTTP/1.1\r\nHost: victim\r\nX-Forwarded-For: {xff}\r\n"
+                    f"X-Real-IP: {fake}\r\nForwarded: for={fake}\r\n\r\n".encode()
+                )
+                status, _ = await asyncio.wait_for(read_response(target, reader), 30)
+                statuses[status] += 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return {"requests": count, "statuses": {str(k): v for k, v in sorted(statuses.items())}}
+
+
+ATTACKS: dict[str, Callable[..., Awaitable[Any]]] = {
+    "slowloris_headers": slowloris_headers,
+    "slow_body": slow_body,
+    "huge_headers": huge_headers,
+    "connections": connections,
+    "sio_unauth": sio_unauth,
+    "spoof": spoof,
+}
+
+
+async def run(kind: str, options: dict[str, Any]) -> dict[str, Any]:
+    target = Target(options.pop("host"), options.pop("port"), options.pop("source"))
+    summary = await ATTACKS[kind](target, **options)
+    return {"kind": kind, **summary, "secret_hits": target.secret_hits}
+
+
+def main() -> None:
+    kind, options = sys.argv[1], json.loads(sys.argv[2])
+    print(json.dumps(asyncio.run(run(kind, options))), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""One abuse phase: an attack process against the server while a legitimate client measures
+its requests and the server's memory is sampled; the same probe without attack is the peer.
+
+Used by tests/abuse (short runs with generous bounds) and bench/abuse.py (long runs, figures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.abuse.attacks import Target, read_response
+from tests.abuse.server import GunicornServer
+from tests.support.app import AUTH_TOKEN
+from tests.support.process import ROOT, clean_env
+
+#: Source addresses: the server sees each role as a different client.
+LEGIT_SOURCE = "127.0.0.5"
+ATTACK_SOURCE = "127.0.0.2"
+#: The default trusted proxy (FORWARDED_ALLOW_IPS): a "proxy" attack comes from here.
+PROXY_SOURCE = "127.0.0.1"
+
+#: What a legitimate client asks, over a new connection each time: a public route that
+#: touches the gateway status and a protected one (rate limit, origin, token checks).
+LEGIT_REQUESTS = (
+    b"GET /health HTTP/1.1\r\nHost: legit\r\n\r\n",
+    b"GET /overlay HTTP/1.1\r\nHost: legit\r\nAuthorization: Bearer "
+    + AUTH_TOKEN.encode()
+    + b"\r\n\r\n",
+)
+LEGIT_TIMEOUT = 15.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Phase:
+    name: str
+    latencies_ms: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    rss_kib: list[int] = field(default_factory=list)
+    fds: list[int] = field(default_factory=list)
+    rss_after_kib: int = 0
+    fds_after: int = 0
+    attack: dict[str, Any] = field(default_factory=dict)
+    secret_hits: int = 0
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.latencies_ms, 50)
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.latencies_ms, 99)
+
+    @property
+    def rss_growth_kib(self) -> int:
+        """Peak RSS during the phase (or after it) above RSS at its start."""
+        return max([*self.rss_kib, self.rss_after_kib]) - self.rss_kib[0]
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "phase": self.name,
+            "legit": len(self.latencies_ms),
+            "legit_failed": len(self.failures),
+            "p50_ms": round(self.p50, 1),
+            "p99_ms": round(self.p99, 1),
+            "max_ms": round(max(self.latencies_ms, default=0.0), 1),
+            "rss_start_mib": round(self.rss_kib[0] / 1024, 1),
+            "rss_peak_mib": round(max(self.rss_kib) / 1024, 1),
+            "rss_after_mib": round(self.rss_after_kib / 1024, 1),
+            "fds_peak": max(self.fds),
+            "fds_after": self.fds_after,
+        }
+
+
+class Legit:
+    """The legitimate client: one request at a time, each on a new connection."""
+
+    def __init__(self, server: GunicornServer, secrets: list[str]) -> None:
+        self.target = Target("127.0.0.1", server.port, LEGIT_SOURCE)
+        self.secrets = secrets
+
+    async def request(self, raw: bytes) -> tuple[int, bytes]:
+        reader, writer = await self.target.open()
+        try:
+            writer.write(raw)
+            return await read_response(self.target, reader)
+        finally:
+            writer.close()
+
+    async def once(self, phase: Phase, raw: bytes) -> None:
+        started = time.perf_counter()
+        try:
+            status, _ = await asyncio.wait_for(self.request(raw), LEGIT_TIMEOUT)
+        except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
+            phase.failures.append(type(exc).__name__)
+            return
+        if status != 200:
+            phase.failures.append(f"status {status}")
+            return
+        phase.latencies_ms.append((time.perf_counter() - started) * 1000)
+
+
+def attack_env(secrets: list[str]) -> dict[str, str]:
+    return clean_env(ABUSE_SECRETS="\n".join(secrets))
+
+
+async def run_phase(
+    server: GunicornServer,
+    name: str,
+    *,
+    secrets: list[str],
+    attack: tuple[str, dict[str, Any]] | None = None,
+    probe_seconds: float = 2.0,
+    probe_interval: float = 0.1,
+    settle_seconds: float = 0.5,
+) -> Phase:
+    """Run `attack` (kind, options) in a process of its own while the legitimate client asks
+    its requests every `probe_interval` s (for at least `probe_seconds`, and as long as the
+    attack lasts) and the worker's RSS and open descriptors are sampled."""
+    phase = Phase(name)
+    legit = Legit(server, secrets)
+    phase.rss_kib.append(server.rss_kib())
+    phase.fds.append(server.open_fds())
+    proc: asyncio.subprocess.Process | None = None
+    if attack is not None:
+        kind, options = attack
+        options = {"host": "127.0.0.1", "port": server.port, "source": ATTACK_SOURCE, **options}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.abuse.attacks",
+            kind,
+            json.dumps(options),
+            cwd=Path(ROOT),
+            env=attack_env(secrets),
+            stdout=asyncio.subprocess.PIPE,
+        )
+    communicate = asyncio.ensure_future(proc.communicate()) if proc else None
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    tick = 0
+    while loop.time() - started < probe_seconds or (communicate and not communicate.done()):
+        await legit.once(phase, LEGIT_REQUESTS[tick % len(LEGIT_REQUESTS)])
+        tick += 1
+        phase.rss_kib.append(server.rss_kib())
+        phase.fds.append(server.open_fds())
+        await asyncio.sleep(probe_interval)
+    if communicate is not None and proc is not None:
+        out, _ = await communicate
+        assert proc.returncode == 0, f"attack {name} failed ({proc.returncode})"
+        phase.attack = json.loads(out.decode().strip().splitlines()[-1])
+        phase.secret_hits += int(phase.attack.get("secret_hits", 0))
+    await asyncio.sleep(settle_seconds)
+    phase.rss_after_kib = server.rss_kib()
+    phase.fds_after = server.open_fds()
+    phase.secret_hits += legit.target.secret_hits
+    return phase
+
+
+def report(phases: list[Phase]) -> str:
+    """A plain table: one row per phase, latency ratios against the first (the baseline)."""
+    base = phases[0]
+    lines = [
+        f"{'phase':<22}{'legit':>7}{'fail':>6}{'p50 ms':>9}{'p99 ms':>9}{'p99/base':>10}"
+        f"{'RSS start':>11}{'peak':>8}{'after':>8}{'fds pk':>8}"
+    ]
+    for phase in phases:
+        row = phase.row()
+        ratio = phase.p99 / base.p99 if base.p99 else float("nan")
+        lines.append(
+            f"{phase.name:<22}{row['legit']:>7}{row['legit_failed']:>6}{row['p50_ms']:>9}"
+            f"{row['p99_ms']:>9}{ratio:>10.2f}{row['rss_start_mib']:>11}"
+            f"{row['rss_peak_mib']:>8}{row['rss_after_mib']:>8}{row['fds_peak']:>8}"
+        )
+    return "\n".join(lines)
