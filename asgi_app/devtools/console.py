@@ -44,21 +44,21 @@ def _timeline(
     if start is None:
         return False, []
     steps.append((start, {"step": "dispatched", "detail": "INTERACTION_CREATE sent"}))
-    finished = False
+    acknowledged = answered = False
     for call in sim.rest.requests:
         if token not in call.path:
             continue
         body = call.json if isinstance(call.json, dict) else {}
         if call.path.endswith("/callback"):
+            acknowledged = True
             kind = int(body.get("type", 0))
             detail = {5: "deferred (type 5)", 6: "deferred update (type 6)"}.get(
                 kind, f"callback type {kind}"
             )
             if kind == 8:
                 detail = f"autocomplete choices: {len(body.get('data', {}).get('choices', []))}"
-                finished = True
-            if kind == 4:
-                finished = True
+            # An autocomplete answer or the cooldown reply is the whole exchange.
+            answered = answered or kind in (4, 8)
             steps.append((call.at, {"step": "acknowledged", "detail": detail}))
         else:
             content = str(body.get("content", ""))
@@ -67,7 +67,7 @@ def _timeline(
             if call.method == "POST":
                 label = "ephemeral follow-up: " + label
             steps.append((call.at, {"step": "outcome", "detail": f"{label}: {content}"}))
-            finished = True
+            answered = True
     for received in standin.for_interaction(str(interaction["id"])):
         steps.append(
             (
@@ -76,6 +76,7 @@ def _timeline(
             )
         )
     steps.sort(key=lambda item: item[0])
+    finished = acknowledged and answered
     return finished, [{"ms": round((at - start) * 1000, 1), **step} for at, step in steps]
 
 

@@ -20,6 +20,9 @@ from asgi_app.settings import Settings
 
 access_log = logging.getLogger("asgi_app.access")
 
+#: Paths are client input: a log line keeps this much of one.
+LOGGED_PATH_CHARS = 256
+
 
 def request_log(stats: HttpStats) -> Middleware:
     """One log line per request, with its request id, and the count by status."""
@@ -33,8 +36,8 @@ def request_log(stats: HttpStats) -> Middleware:
             stats.count(res.status_code)
             access_log.info(
                 "%s %s %d",
-                req.method,
-                req.path,
+                req.method[:16],
+                req.path[:LOGGED_PATH_CHARS],
                 res.status_code,
                 extra={
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
