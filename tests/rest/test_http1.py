@@ -1,0 +1,240 @@
+"""Http1Pool (the acknowledgement path's keep-alive client) against scripted loopback servers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from gateway.http1 import Http1Pool
+from tests.support.server import free_port
+
+Answer = Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]  # -> keep the connection
+
+
+class Scripted:
+    """A TCP server that reads one request at a time and answers with `answer`."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.writers.append(writer)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                request = head + await reader.readexactly(length)
+                self.requests.append(request)
+                if not await self.answer(request, writer):
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@asynccontextmanager
+async def scripted(answer: Answer) -> AsyncIterator[tuple[Scripted, str]]:
+    handler = Scripted(answer)
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield handler, f"http://127.0.0.1:{port}/api/v10"
+
+
+def fixed(raw: bytes, keep: bool = True) -> Answer:
+    async def answer(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(raw)
+        await writer.drain()
+        return keep
+
+    return answer
+
+
+NO_CONTENT = b"HTTP/1.1 204 No Content\r\nX-RateLimit-Bucket: abc\r\n\r\n"
+
+
+async def test_requests_reuse_one_keep_alive_connection_and_send_the_request_as_given() -> None:
+    async with scripted(fixed(NO_CONTENT)) as (server, base):
+        pool = Http1Pool(base)
+        for i in range(3):
+            answer = await pool.request(
+                "POST", f"/interactions/{i}/tok/callback", {"X-A": "1"}, b'{"type":5}'
+            )
+            assert answer.status == 204 and answer.content == b""
+            assert ("x-ratelimit-bucket", "abc") in answer.headers
+        assert server.connections == 1 and pool.connects == 1
+        port = base.split(":")[2].split("/")[0]
+        assert server.requests[2] == (
+            b"POST /api/v10/interactions/2/tok/callback HTTP/1.1\r\n"
+            + f"Host: 127.0.0.1:{port}\r\n".encode()
+            + b'X-A: 1\r\nContent-Length: 10\r\n\r\n{"type":5}'
+        )
+        await pool.aclose()
+
+
+@pytest.mark.parametrize(
+    ("raw", "body"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", b"hello"),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3;ext=1\r\nhel\r\n2\r\nlo\r\n0\r\nX-Trailer: 1\r\n\r\n",
+            b"hello",
+        ),
+        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", b"ok"),
+    ],
+    ids=["content-length", "chunked", "informational-skipped"],
+)
+async def test_bodies_are_read_whole_and_the_connection_kept(raw: bytes, body: bytes) -> None:
+    async def answer(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        for i in range(0, len(raw), 7):  # in small pieces: the parser must join them
+            writer.write(raw[i : i + 7])
+            await writer.drain()
+            await asyncio.sleep(0)
+        return True
+
+    async with scripted(answer) as (server, base):
+        pool = Http1Pool(base)
+        for _ in range(2):
+            got = await pool.request("GET", "/x", {})
+            assert (got.status, got.content) == (200, body)
+        assert server.connections == 1
+        await pool.aclose()
+
+
+async def test_a_body_without_length_ends_with_the_connection_which_is_not_reused() -> None:
+    async with scripted(fixed(b"HTTP/1.1 200 OK\r\n\r\nuntil close", keep=False)) as (srv, base):
+        pool = Http1Pool(base)
+        for _ in range(2):
+            got = await pool.request("GET", "/x", {})
+            assert got.content == b"until close"
+        assert srv.connections == 2
+        await pool.aclose()
+
+
+async def test_connection_close_answer_is_not_reused() -> None:
+    raw = b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
+    async with scripted(fixed(raw, keep=False)) as (server, base):
+        pool = Http1Pool(base)
+        await pool.request("POST", "/a", {})
+        await pool.request("POST", "/b", {})
+        assert server.connections == 2
+        await pool.aclose()
+
+
+async def test_an_idle_connection_the_server_closed_is_replaced_without_an_error() -> None:
+    async with scripted(fixed(NO_CONTENT)) as (server, base):
+        pool = Http1Pool(base)
+        await pool.request("POST", "/a", {})
+        server.writers[0].close()  # the server ends the idle keep-alive connection
+        await asyncio.sleep(0.05)
+        got = await pool.request("POST", "/b", {})
+        assert got.status == 204
+        assert server.connections == 2 and len(server.requests) == 2
+        await pool.aclose()
+
+
+async def test_a_reused_connection_closed_before_any_answer_is_retried_once() -> None:
+    calls = 0
+
+    async def answer(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the keep-alive race: the server closes instead of answering
+            return False
+        writer.write(NO_CONTENT)
+        await writer.drain()
+        return True
+
+    async with scripted(answer) as (server, base):
+        pool = Http1Pool(base)
+        await pool.request("POST", "/a", {})
+        assert (await pool.request("POST", "/b", {})).status == 204
+        assert calls == 3 and server.connections == 2
+        await pool.aclose()
+
+
+async def test_a_new_connection_closed_without_answer_raises_remote_protocol_error() -> None:
+    async with scripted(fixed(b"", keep=False)) as (_server, base):
+        pool = Http1Pool(base)
+        with pytest.raises(httpx.RemoteProtocolError):
+            await pool.request("POST", "/a", {})
+        await pool.aclose()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"SSH-2.0-OpenSSH\r\n\r\n", b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n"],
+    ids=["not-http", "bad-header"],
+)
+async def test_garbage_answers_raise_remote_protocol_error(raw: bytes) -> None:
+    async with scripted(fixed(raw)) as (_server, base):
+        pool = Http1Pool(base)
+        with pytest.raises(httpx.RemoteProtocolError):
+            await pool.request("GET", "/x", {})
+        assert pool.open_connections == 0
+        await pool.aclose()
+
+
+async def test_no_answer_in_time_raises_read_timeout_and_drops_the_connection() -> None:
+    async def silent(_request: bytes, _writer: asyncio.StreamWriter) -> bool:
+        await asyncio.sleep(10)
+        return False
+
+    async with scripted(silent) as (_server, base):
+        pool = Http1Pool(base)
+        with pytest.raises(httpx.ReadTimeout):
+            await pool.request("GET", "/x", {}, answer_within=0.05)
+        assert pool.open_connections == 0
+        await pool.aclose()
+
+
+async def test_nobody_listening_raises_connect_error() -> None:
+    pool = Http1Pool(f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(httpx.ConnectError):
+        await pool.request("GET", "/x", {})
+
+
+async def test_at_most_max_connections_at_once_and_all_requests_answered() -> None:
+    async def slow(_request: bytes, writer: asyncio.StreamWriter) -> bool:
+        await asyncio.sleep(0.01)
+        writer.write(NO_CONTENT)
+        await writer.drain()
+        return True
+
+    async with scripted(slow) as (server, base):
+        pool = Http1Pool(base, max_connections=3)
+        answers = await asyncio.gather(*(pool.request("POST", f"/{i}", {}) for i in range(20)))
+        assert [a.status for a in answers] == [204] * 20
+        assert server.connections == 3
+        await pool.aclose()
+
+
+async def test_warm_opens_connections_ahead_and_requests_use_them() -> None:
+    async with scripted(fixed(NO_CONTENT)) as (server, base):
+        pool = Http1Pool(base)
+        await pool.warm(2)
+        assert pool.open_connections == 2
+        await pool.request("POST", "/a", {})
+        assert server.connections == 2 and pool.connects == 2
+        await pool.aclose()
+        assert pool.open_connections == 0
+        with pytest.raises(httpx.ConnectError):
+            await pool.request("POST", "/b", {})
+
+
+def test_only_http_urls() -> None:
+    with pytest.raises(ValueError, match="not an http"):
+        Http1Pool("ws://127.0.0.1:1")
