@@ -1,0 +1,73 @@
+"""The long chaos soak (issue 7 item 1): `.venv/bin/python bench/chaos.py --duration 1800`.
+
+The same harness as tests/chaos/test_soak.py (tests/chaos/soak.py), for as long as asked:
+the simulator injects a random fault every 1-5 s while interactions arrive at 10/s, numbered
+dispatches at 5/s and overlay updates at 5/s go to 50 Socket.IO clients, and the main app fails
+10% of the time. Prints the figures as a Markdown table (docs/RELIABILITY.md "## Chaos soak")
+and exits 1 when an audit found a violation. Logs (WARNING and up) go to --log.
+
+The peer of this run is its own start: memory and task count at the start against the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.chaos.soak import SoakConfig, run_soak
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=1800.0, help="seconds of chaos")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--interaction-rate", type=float, default=10.0)
+    parser.add_argument("--overlay-rate", type=float, default=5.0)
+    parser.add_argument("--clients", type=int, default=50, help="Socket.IO clients (5 overlays)")
+    parser.add_argument("--failure-rate", type=float, default=0.10)
+    parser.add_argument(
+        "--real-timeouts",
+        action="store_true",
+        help="keep the protocol's HELLO (60 s) and READY (15 s) timeouts",
+    )
+    parser.add_argument("--no-tracemalloc", action="store_true")
+    parser.add_argument("--log", default="chaos.log", help="log file (WARNING and up)")
+    parser.add_argument("--out", help="also write the Markdown figures to this file")
+    args = parser.parse_args()
+
+    logging.basicConfig(
+        filename=args.log,
+        level=logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    config = SoakConfig(
+        duration=args.duration,
+        seed=args.seed,
+        interaction_rate=args.interaction_rate,
+        overlay_rate=args.overlay_rate,
+        overlays=5,
+        clients_per_overlay=max(1, args.clients // 5),
+        failure_rate=args.failure_rate,
+        hello_timeout=None if args.real_timeouts else 3.0,
+        ready_timeout=None if args.real_timeouts else 3.0,
+        trace_memory=not args.no_tracemalloc,
+    )
+    with tempfile.TemporaryDirectory(prefix="chaos-") as state_dir:
+        report = asyncio.run(run_soak(config, Path(state_dir)))
+    text = report.to_markdown()
+    violations = report.violations()
+    text += "\n\nViolations: " + ("none" if not violations else "; ".join(violations)) + "\n"
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+    return 1 if violations else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
