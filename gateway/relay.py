@@ -214,6 +214,8 @@ class InteractionRelay:
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if due.open:  # a task cancelled before it ran never reaches process()'s finally
+            task.add_done_callback(lambda _task: due.settle())
         return task
 
     async def drain(self, grace: float | None = None) -> None:

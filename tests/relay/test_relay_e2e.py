@@ -289,3 +289,25 @@ async def test_logs_never_carry_tokens(caplog: pytest.LogCaptureFixture) -> None
         assert AUTH not in text
         assert stack.sim.token not in text
         assert AUTH not in repr(stack.relay) and stack.sim.token not in repr(stack.rest)
+
+
+async def test_forwards_wait_for_pending_acks_and_cancelled_ones_release_them() -> None:
+    async with relay_stack() as stack:
+        relay = stack.relay
+        before = relay._acks_pending
+        # spawned but cancelled before it ran: its pending acknowledgement is released
+        task = relay.spawn(factory.command() | {"id": "1", "token": "t", "application_id": "x"})
+        assert relay._acks_pending == before + 1
+        task.cancel()
+        await asyncio.wait([task])
+        assert relay._acks_pending == before
+        assert relay._acks_idle.is_set()
+        # an acknowledgement pending: a forward waits for it, and goes once it is settled
+        due = relay._ack_due(factory.command())
+        waiting = asyncio.create_task(relay._acks_first())
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        due.settle()
+        await asyncio.wait_for(waiting, 1)
+        due.settle()  # settling twice counts once
+        assert relay._acks_pending == 0
