@@ -46,6 +46,28 @@ async def paced(count: int, rate: float, one: Callable[[int], Coroutine[Any, Any
     await asyncio.gather(*tasks)
 
 
+def schedstat(pid: int | str = "self") -> tuple[float, float]:
+    """(CPU seconds, seconds spent runnable but waiting for a CPU) of a process (Linux)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            cpu, wait, _slices = f.read().split()
+    except OSError:
+        return 0.0, 0.0
+    return int(cpu) / 1e9, int(wait) / 1e9
+
+
+def contention(before: dict[str, tuple[float, float]], pids: dict[str, int | str]) -> str:
+    """CPU used and CPU waited for (the machine's other load) per process since `before`."""
+    parts = []
+    for name, pid in pids.items():
+        cpu, wait = schedstat(pid)
+        cpu0, wait0 = before[name]
+        parts.append(
+            f"{name} cpu {(cpu - cpu0) * 1000:.0f} ms, waited {(wait - wait0) * 1000:.0f} ms"
+        )
+    return "during the relay run: " + "; ".join(parts)
+
+
 def ms(values: list[float], p: float) -> float:
     return percentile(values, p) * 1000
 
@@ -76,7 +98,10 @@ async def separate(count: int, rate: float, slow: float, burst: bool) -> None:
         async with wired_relay(
             sim.api_base, sim.token, sim.main_base, forward_timeout=slow + 5
         ) as wired:
+            pids: dict[str, int | str] = {"relay process": "self", "simulator": sim.proc.pid}
+            before = {name: schedstat(pid) for name, pid in pids.items()}
             answer = await sim.call("burst", count=count, rate=rate, mix=_mix(burst))
+            load = contention(before, pids)
             ids = answer["ids"]
             if not (await sim.call("wait_acked", ids=ids, timeout=30))["ok"]:
                 raise SystemExit("some interactions were never acknowledged")
@@ -84,6 +109,7 @@ async def separate(count: int, rate: float, slow: float, burst: bool) -> None:
             for task in list(wired.relay._tasks):  # the slow forwards are not measured
                 task.cancel()
         report(count, rate, slow, answer["took"], rows, bare, "separate processes")
+        print(load)
 
 
 async def in_process(count: int, rate: float, slow: float, burst: bool) -> None:
@@ -95,6 +121,7 @@ async def in_process(count: int, rate: float, slow: float, burst: bool) -> None:
             read = {r.path: r.at for r in sim.rest.requests}
             bare = [read[p] - t0 for p, t0 in calls]
         ids: list[str] = []
+        before = {"one process": schedstat()}
         loop = asyncio.get_running_loop()
         start = loop.time()
         for i in range(count):
@@ -102,6 +129,7 @@ async def in_process(count: int, rate: float, slow: float, burst: bool) -> None:
             payload = mixed(i) if burst else factory.command()
             ids.append(str((await stack.send(payload))["id"]))
         took = loop.time() - start
+        load = contention(before, {"one process": "self"})
         records = [sim.interaction(i) for i in ids]
         await until(lambda: all(r is not None and r.callbacks for r in records), 30)
         rows = [
@@ -110,6 +138,7 @@ async def in_process(count: int, rate: float, slow: float, burst: bool) -> None:
         for task in list(stack.relay._tasks):
             task.cancel()
     report(count, rate, slow, took, rows, bare, "one process")
+    print(load)
 
 
 def _mix(burst: bool) -> str:
