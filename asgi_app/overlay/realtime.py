@@ -10,6 +10,7 @@ as it is connected; everything a client emits is ignored.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -36,6 +37,13 @@ EVENT = "overlay"
 PING_INTERVAL = 25.0
 PING_TIMEOUT = 60.0
 MAX_CLIENT_MESSAGE_BYTES = 16 * 1024  # clients have nothing to send but the handshake
+# A refused client keeps its Engine.IO session this long (time to fetch the CONNECT_ERROR
+# over long-polling), then the session is closed; without this it would live until the ping
+# timeout (85 s) and unauthenticated attempts could pile up memory.
+REFUSED_SESSION_GRACE = 1.0
+# An Engine.IO session that joins no namespace within this time is closed (socket.io
+# clients send CONNECT at once; the JS client's own connect timeout is 45 s, ours is shorter).
+NAMESPACE_JOIN_DEADLINE = 10.0
 
 AfterConnect = Callable[[str, str], Awaitable[None]]
 
@@ -126,6 +134,9 @@ class OverlayRealtime:
         self._connecting: dict[str, str] = {}  # sid -> overlay, between admission and connect
         self._clients: Counter[str] = Counter()
         self._closed = False
+        self._reapers: set[asyncio.Task[None]] = set()
+        self._handle_eio_connect = self.sio.eio.handlers["connect"]
+        self.sio.eio.on("connect", self._on_eio_connect)
         self.sio.on("connect", self._on_connect, namespace="*")
         self.sio.on("disconnect", self._on_disconnect, namespace="*")
         self.sio.on("*", self._on_client_event, namespace="*")
@@ -148,6 +159,9 @@ class OverlayRealtime:
         if self._closed:
             return
         self._closed = True
+        for task in list(self._reapers):
+            task.cancel()
+        await asyncio.gather(*self._reapers, return_exceptions=True)
         for sid in list(self._overlay_of):
             await self.sio.disconnect(sid, namespace=NAMESPACE)
         await self.sio.shutdown()
@@ -180,10 +194,42 @@ class OverlayRealtime:
         raise Refused("unauthorized")
 
     # -- handlers ----------------------------------------------------------------------------
+    async def _on_eio_connect(self, eio_sid: str, environ: Mapping[str, Any]) -> None:
+        await self._handle_eio_connect(eio_sid, environ)
+        self._reap_later(eio_sid, NAMESPACE_JOIN_DEADLINE, only_if_idle=True)
+
+    def _reap_later(self, eio_sid: str, delay: float, *, only_if_idle: bool) -> None:
+        """Close the Engine.IO session after `delay` (if it joined no namespace, when asked)."""
+        if self._closed:
+            return
+        task = asyncio.get_running_loop().create_task(self._reap(eio_sid, delay, only_if_idle))
+        self._reapers.add(task)
+        task.add_done_callback(self._reapers.discard)
+
+    async def _reap(self, eio_sid: str, delay: float, only_if_idle: bool) -> None:
+        await asyncio.sleep(delay)
+        manager = self.sio.manager
+        joined = any(
+            manager.sid_from_eio_sid(eio_sid, namespace) is not None
+            for namespace in list(manager.rooms)
+        )
+        if only_if_idle and joined:
+            return
+        try:
+            await self.sio.eio.disconnect(eio_sid)
+        except Exception:  # already gone: nothing to reap
+            log.debug("engine.io session already closed")
+
     async def _on_connect(
         self, namespace: str, sid: str, environ: Mapping[str, Any], auth: object = None
     ) -> None:
-        name = self.admit(environ, auth)
+        try:
+            name = self.admit(environ, auth)
+        except Refused:
+            eio_sid = self.sio.manager.eio_sid_from_sid(sid, namespace)
+            if eio_sid is not None:
+                self._reap_later(eio_sid, REFUSED_SESSION_GRACE, only_if_idle=True)
+            raise
         if namespace == NAMESPACE:
             self._connecting[sid] = name
         elif namespace != "/":

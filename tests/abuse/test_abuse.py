@@ -135,11 +135,6 @@ async def test_socketio_connections_without_credentials_are_all_refused(abused: 
     assert phase.rss_growth_kib < 96 * MIB
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="asgi_app/overlay/realtime.py keeps the Engine.IO session of a refused client "
-    "alive until the ping timeout (85 s): 10,000 refused attempts hold ~150 MiB",
-)
 async def test_a_refused_socketio_client_loses_its_engineio_session(abused: Abused) -> None:
     target = Target("127.0.0.1", abused.server.port, "127.0.0.3")
     base = "/socket.io/?EIO=4&transport=polling"
@@ -160,8 +155,8 @@ async def test_a_refused_socketio_client_loses_its_engineio_session(abused: Abus
         )
         _, body = await ask(f"GET {base}&sid={sid} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
         assert body.startswith(b"44/overlay,")  # refused
-        # The session should be gone now: the next poll answers at once with a close packet
-        # ("1") or 400 Invalid session; today it long-polls until the next ping (25 s).
+        # The session is gone shortly after the refusal: the next poll answers at once with a
+        # close packet ("1") or 400 Invalid session, instead of long-polling until the ping.
         status, body = await asyncio.wait_for(
             ask(f"GET {base}&sid={sid} HTTP/1.1\r\nHost: t\r\n\r\n".encode()), 5
         )
