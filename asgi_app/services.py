@@ -6,6 +6,7 @@ on shutdown. Routes read these objects; nothing here knows about HTTP.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class Services:
         self.gateway: GatewayManager | None = None
         self.relay: InteractionRelay | None = None
         self.audit: AuditLog | None = None
+        self._warming: asyncio.Task[None] | None = None
 
     @property
     def uptime(self) -> float:
@@ -108,6 +110,8 @@ class Services:
             self.audit = AuditLog(self.rest, settings.audit_log_channel)
             self.audit.attach(self.gateway)
         await self.gateway.start()
+        # Open the acknowledgement connections (TLS to Discord) before the first interaction.
+        self._warming = asyncio.create_task(self.rest.warm_callbacks(2))
         if self.audit is not None:
             self.audit.started()
 
@@ -125,6 +129,10 @@ class Services:
             await self.relay.drain(DRAIN_GRACE_SECONDS)
         if self.audit is not None:
             await self.audit.aclose()
+        if self._warming is not None:
+            await asyncio.gather(self._warming, return_exceptions=True)
+        if self.rest is not None:
+            await self.rest.aclose()
         for client in (self.forward_client, self.rest_client):
             if client is not None:
                 await client.aclose()

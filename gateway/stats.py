@@ -12,6 +12,7 @@ from typing import Any
 
 #: Upper bounds (seconds) of the acknowledgement-latency histogram; +Inf is implicit.
 ACK_LATENCY_BUCKETS: tuple[float, ...] = (
+    0.0005,
     0.001,
     0.0025,
     0.005,
