@@ -17,13 +17,13 @@ from typing import Any
 
 import orjson
 
+from gateway.rest import redact_tokens
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
 
 MASK = "[redacted]"
-# Interaction and webhook tokens travel in URL paths; httpx logs those URLs at INFO.
-_PATH_TOKENS = re.compile(r"(/(?:interactions|webhooks)/\d+/)([A-Za-z0-9_.\-]{8,})")
 # Discord bot tokens have a recognisable shape even when we were not told the value.
 _BOT_TOKEN_SHAPE = re.compile(r"\b[MNO][A-Za-z\d_-]{23,27}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,}\b")
 # Interaction tokens are base64 of "interaction:...", so they start with this.
@@ -49,7 +49,8 @@ class Scrubber:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
-        text = _PATH_TOKENS.sub(lambda m: m.group(1) + MASK, text)
+        # Interaction and webhook tokens travel in URL paths (httpx logs URLs at INFO).
+        text = redact_tokens(text)
         text = _BOT_TOKEN_SHAPE.sub(MASK, text)
         return _INTERACTION_TOKEN_SHAPE.sub(MASK, text)
 
