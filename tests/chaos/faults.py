@@ -38,6 +38,8 @@ Recover = Callable[[], Awaitable[None]]
 class FaultLog:
     counts: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
+    #: faults the client did not get past within `hold_timeout` (a violation, not a crash)
+    stuck: list[str] = field(default_factory=list)
     timeline: list[tuple[float, str]] = field(default_factory=list)
 
     @property
@@ -56,7 +58,7 @@ class FaultInjector:
         rng: random.Random,
         interval: tuple[float, float] = (1.0, 5.0),
         heartbeat_interval: float = 1.0,
-        hold_timeout: float = 20.0,
+        hold_timeout: float = 90.0,
         before: Callable[[], None] = lambda: None,
     ) -> None:
         self.before = before
@@ -111,6 +113,10 @@ class FaultInjector:
                 # one that does not is injected instead.
                 self.log.skipped[name] += 1
                 detail = await self.faults[self.rng.choice(CONNECTIONLESS)]()
+            except TimeoutError as exc:
+                self.log.stuck.append(f"{name}: {exc}")
+                await self.heal()
+                continue
             self.log.counts[detail] += 1
             self.log.timeline.append((self._now(), detail))
 

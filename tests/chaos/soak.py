@@ -123,6 +123,8 @@ class SoakReport:
             found.append(f"dispatches lost: {[s.key for s in seq.lost[:10]]}")
         if seq.duplicates:
             found.append(f"dispatches handled twice: {list(seq.duplicates.items())[:10]}")
+        if self.faults.stuck:
+            found.append(f"client stuck after a fault: {self.faults.stuck[:10]}")
         if self.overlay_stale:
             found.append(f"overlay clients without the last state: {self.overlay_stale[:10]}")
         return found
