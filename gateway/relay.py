@@ -50,6 +50,9 @@ ACK_FIRST = frozenset({APPLICATION_COMMAND, MESSAGE_COMPONENT, MODAL_SUBMIT})
 COOLDOWN_MESSAGE = "Please wait a couple seconds before using another button on this message."
 EPHEMERAL = 64
 RETRY_STATUSES = frozenset({502, 503, 504})
+#: At shutdown, how long an interaction whose forward was cut short may take to show the user
+#: the error message.
+SHUTDOWN_TELL_TIMEOUT = 3.0
 #: Forwards in flight at once. httpx's pool does work proportional to its connection count on
 #: every request and answer, so thousands of open connections would starve the event loop.
 MAX_CONCURRENT_FORWARDS = 100
@@ -311,7 +314,13 @@ class InteractionRelay:
         due.settle()
         await self._acks_first()
 
-        response, retried = await self._forward(interaction, raw, self._retry_budget)
+        try:
+            response, retried = await self._forward(interaction, raw, self._retry_budget)
+        except asyncio.CancelledError:
+            # Shutdown cut the forward short (drain grace over). The user was shown "thinking"
+            # by the defer: tell them it failed rather than leave it pending until it expires.
+            await self._tell_user_on_shutdown(interaction, from_message)
+            raise
         if response is not None:
             return "retried_ok" if retried else "ok"
         await self._tell_user(interaction, ephemeral_follow_up=from_message)
@@ -435,6 +444,17 @@ class InteractionRelay:
         if not ok:
             return "failed"
         return "retried_ok" if retried else "ok"
+
+    async def _tell_user_on_shutdown(self, interaction: dict[str, Any], from_message: bool) -> None:
+        log.warning("interaction %s: forward cut short by shutdown", _id(interaction))
+        self.stats.forwards["failed"] += 1
+        try:
+            await asyncio.wait_for(
+                self._tell_user(interaction, ephemeral_follow_up=from_message),
+                SHUTDOWN_TELL_TIMEOUT,
+            )
+        except TimeoutError:
+            log.error("interaction %s: error message not sent before exit", _id(interaction))
 
     async def _tell_user(self, interaction: dict[str, Any], *, ephemeral_follow_up: bool) -> None:
         app_id = interaction.get("application_id")

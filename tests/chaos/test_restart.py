@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.chaos.restart import SlowMainApp, restart_during_burst
 
 
@@ -32,12 +30,6 @@ async def test_sigterm_during_burst_loses_nothing_acknowledged_and_resumes(
     assert result.error_shown >= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/relay.py InteractionRelay.drain cancels what is left after its grace "
-    "(asgi_app/services.py DRAIN_GRACE_SECONDS = 5) without telling the user: an interaction "
-    "acknowledged with a defer, whose forward is still being retried, is left half done",
-)
 async def test_sigterm_while_main_app_is_slow_tells_every_acknowledged_user(
     tmp_path: Path,
 ) -> None:
