@@ -6,6 +6,7 @@ import itertools
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, TypedDict
 
 from asgi_app.http.body import decode_json, is_json_type, media_type
 from asgi_app.http.chain import OnError, compose, compose_errors
@@ -25,7 +26,21 @@ from asgi_app.http.types import (
     Send,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 logger = logging.getLogger("asgi_app.http")
+
+
+class RouteOptions(TypedDict, total=False):
+    """What `App.route` takes besides path, methods and handler (for get/post/...)."""
+
+    middleware: Sequence[Middleware]
+    body: BodySchema | None
+    summary: str
+    tags: Sequence[str]
+    protected: bool
+
 
 DEFAULT_BODY_LIMIT = 102_400
 
@@ -137,115 +152,20 @@ class App:
         self._routes.append(route)
         return route
 
-    def get(
-        self,
-        path: str,
-        handler: Handler,
-        *,
-        middleware: Sequence[Middleware] = (),
-        body: BodySchema | None = None,
-        summary: str = "",
-        tags: Sequence[str] = (),
-        protected: bool = False,
-    ) -> Route:
-        return self.route(
-            path,
-            ("GET",),
-            handler,
-            middleware=middleware,
-            body=body,
-            summary=summary,
-            tags=tags,
-            protected=protected,
-        )
+    def get(self, path: str, handler: Handler, **options: Unpack[RouteOptions]) -> Route:
+        return self.route(path, ("GET",), handler, **options)
 
-    def post(
-        self,
-        path: str,
-        handler: Handler,
-        *,
-        middleware: Sequence[Middleware] = (),
-        body: BodySchema | None = None,
-        summary: str = "",
-        tags: Sequence[str] = (),
-        protected: bool = False,
-    ) -> Route:
-        return self.route(
-            path,
-            ("POST",),
-            handler,
-            middleware=middleware,
-            body=body,
-            summary=summary,
-            tags=tags,
-            protected=protected,
-        )
+    def post(self, path: str, handler: Handler, **options: Unpack[RouteOptions]) -> Route:
+        return self.route(path, ("POST",), handler, **options)
 
-    def put(
-        self,
-        path: str,
-        handler: Handler,
-        *,
-        middleware: Sequence[Middleware] = (),
-        body: BodySchema | None = None,
-        summary: str = "",
-        tags: Sequence[str] = (),
-        protected: bool = False,
-    ) -> Route:
-        return self.route(
-            path,
-            ("PUT",),
-            handler,
-            middleware=middleware,
-            body=body,
-            summary=summary,
-            tags=tags,
-            protected=protected,
-        )
+    def put(self, path: str, handler: Handler, **options: Unpack[RouteOptions]) -> Route:
+        return self.route(path, ("PUT",), handler, **options)
 
-    def patch(
-        self,
-        path: str,
-        handler: Handler,
-        *,
-        middleware: Sequence[Middleware] = (),
-        body: BodySchema | None = None,
-        summary: str = "",
-        tags: Sequence[str] = (),
-        protected: bool = False,
-    ) -> Route:
-        return self.route(
-            path,
-            ("PATCH",),
-            handler,
-            middleware=middleware,
-            body=body,
-            summary=summary,
-            tags=tags,
-            protected=protected,
-        )
+    def patch(self, path: str, handler: Handler, **options: Unpack[RouteOptions]) -> Route:
+        return self.route(path, ("PATCH",), handler, **options)
 
-    def delete(
-        self,
-        path: str,
-        handler: Handler,
-        *,
-        middleware: Sequence[Middleware] = (),
-        body: BodySchema | None = None,
-        summary: str = "",
-        tags: Sequence[str] = (),
-        protected: bool = False,
-    ) -> Route:
-        return self.route(
-            path,
-            ("DELETE",),
-            handler,
-            middleware=middleware,
-            body=body,
-            summary=summary,
-            tags=tags,
-            protected=protected,
-        )
+    def delete(self, path: str, handler: Handler, **options: Unpack[RouteOptions]) -> Route:
+        return self.route(path, ("DELETE",), handler, **options)
 
     def mount(self, prefix: str, app: ASGIApp) -> None:
         """Pass http and websocket scopes under `prefix` to `app` unchanged (full path)."""
