@@ -44,3 +44,13 @@ class Backoff:
 
     def reset(self) -> None:
         self.attempt = 0
+
+    def reached_ready(self, stable: bool) -> None:
+        """The last connection got to READY/RESUMED: the path to Discord works.
+
+        Stable (up `stable_after`): start over. Not stable (a fault soon after READY): keep
+        only the fast attempts' worth of escalation, so repeated short-lived faults cost a
+        few seconds each (the floor still bounds a flapping peer to one attempt a second)
+        instead of climbing to the cap while every reconnect succeeds.
+        """
+        self.attempt = 0 if stable else min(self.attempt, self.fast_attempts)

@@ -350,8 +350,9 @@ class Shard:
             if outcome.next is _Next.DROP_SESSION:
                 self._drop_session()
             ready_at = self._ready_at
-            if ready_at is not None and self._clock() - ready_at >= self.timings.stable_after:
-                self._backoff.reset()
+            if ready_at is not None:
+                stable = self._clock() - ready_at >= self.timings.stable_after
+                self._backoff.reached_ready(stable)
             self._ready_at = None
             self.reconnects += 1
             self._set_status(ShardStatus.RECONNECTING)

@@ -194,3 +194,14 @@ async def test_identify_throttle_per_bucket() -> None:
     assert ft.now == pytest.approx(10.0)
     ft.now = 100.0
     assert await throttle.acquire(4) == 0.0
+
+
+def test_backoff_after_ready_keeps_only_the_fast_attempts_escalation() -> None:
+    backoff = Backoff(base=1.0, cap=60.0, floor=1.0, fast_attempts=2, rng=lambda: 1.0)
+    assert [backoff.next_delay() for _ in range(6)] == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+    backoff.reached_ready(stable=False)
+    assert backoff.next_delay() == 4.0  # not 64 -> 60: the path worked a moment ago
+    backoff.reached_ready(stable=True)
+    assert backoff.next_delay() == 1.0
+    # Failed attempts in between (no READY) still escalate to the cap.
+    assert [backoff.next_delay() for _ in range(8)][-1] == 60.0
