@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import httpx
@@ -35,6 +37,8 @@ class ServerProcess:
         self.cwd = cwd
         self.proc: subprocess.Popen[bytes] | None = None
         self.output = ""
+        self._chunks: list[bytes] = []
+        self._reader: threading.Thread | None = None
 
     def start(self) -> ServerProcess:
         self.proc = subprocess.Popen(
@@ -45,7 +49,18 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        # Drain the pipe all along: a server that logs a lot would otherwise block on a full
+        # pipe and never get to shut down.
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
         return self
+
+    def _drain(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        stream = self.proc.stdout
+        assert isinstance(stream, io.BufferedReader)
+        for chunk in iter(lambda: stream.read1(65536), b""):
+            self._chunks.append(chunk)
 
     async def wait_http(self, url: str, *, status: int = 200, timeout: float = 60) -> None:
         loop = asyncio.get_running_loop()
@@ -64,9 +79,11 @@ class ServerProcess:
         raise AssertionError(f"{url} did not answer {status} in {timeout} s:\n{self.stop()}")
 
     def read_output(self) -> str:
-        assert self.proc is not None and self.proc.stdout is not None
-        if self.proc.poll() is not None:
-            self.output += self.proc.stdout.read().decode(errors="replace")
+        """Everything the server wrote so far (all of it once it has exited)."""
+        assert self.proc is not None
+        if self.proc.poll() is not None and self._reader is not None:
+            self._reader.join(timeout=10)
+        self.output = b"".join(self._chunks).decode(errors="replace")
         return self.output
 
     async def terminate(
