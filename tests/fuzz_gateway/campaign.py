@@ -62,8 +62,12 @@ def judge(rig: GatewayRig, step: Step, token: str) -> list[str]:
         is_dispatch = (
             isinstance(payload, dict) and type(payload.get("op")) is int and payload["op"] == 0
         )
-        if (fault.kind == "event" or is_dispatch) and step.reconnects:
-            problems.append("a dispatch (of the wrong shape) cost the connection")
+        timing = "zombie connection" in text or "stalled" in text  # load, not the input
+        if (fault.kind == "event" or is_dispatch) and step.reconnects and not timing:
+            causes = [
+                line.split(" after ", 1)[-1] for line in step.logs if "reconnecting (" in line
+            ]
+            problems.append(f"a dispatch (of the wrong shape) cost the connection: {causes}")
         if is_dispatch and not (step.dropped or step.duplicates) and "dropped" not in text:
             problems.append("a dispatch of the wrong shape was not logged as dropped")
     elif fault.kind == "corrupt":
