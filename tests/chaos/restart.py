@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -77,33 +76,6 @@ class SlowMainApp:
         return self.attempts.get(interaction_id, []).count(200)
 
 
-class DrainedProcess(ServerProcess):
-    """ServerProcess whose output is read while it runs: a burst logs more than a pipe holds,
-    and a server blocked on a full stdout pipe cannot shut down."""
-
-    def start(self) -> DrainedProcess:
-        super().start()
-        assert self.proc is not None and self.proc.stdout is not None
-        stdout = self.proc.stdout
-        chunks: list[bytes] = []
-        self._chunks = chunks
-
-        def pump() -> None:
-            for line in iter(stdout.readline, b""):
-                chunks.append(line)
-
-        self._reader = threading.Thread(target=pump, daemon=True)
-        self._reader.start()
-        return self
-
-    def read_output(self) -> str:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            self._reader.join(5)
-        self.output = b"".join(self._chunks).decode(errors="replace")
-        return self.output
-
-
 def gunicorn(sim: DiscordSimulator, state_dir: Path, port: int, forward_url: str) -> ServerProcess:
     env = clean_env(
         **production_env(
@@ -119,7 +91,7 @@ def gunicorn(sim: DiscordSimulator, state_dir: Path, port: int, forward_url: str
         GRACEFUL_TIMEOUT="30",
     )
     args = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "asgi_app:app"]
-    return DrainedProcess(args, env=env, cwd=state_dir).start()
+    return ServerProcess(args, env=env, cwd=state_dir).start()
 
 
 @dataclass
