@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import socketio
 
+from asgi_app.http.middleware import token_matches
 from asgi_app.overlay.state import (
     DEFAULT_OVERLAY,
     OverlayState,
@@ -83,12 +84,6 @@ def _auth_str(auth: object, name: str) -> str | None:
         if isinstance(value, str):
             return value
     return None
-
-
-def _strip_bearer(token: str | None) -> str | None:
-    if token is not None and token[:7].lower() == "bearer ":
-        return token[7:]
-    return token
 
 
 class Refused(socketio.exceptions.ConnectionRefusedError):  # type: ignore[misc]
@@ -182,8 +177,8 @@ class OverlayRealtime:
         name = _auth_str(auth, "overlay") or _first(query, "overlay") or DEFAULT_OVERLAY
         if not valid_name(name):
             raise Refused("invalid overlay name")
-        token = _strip_bearer(_auth_str(auth, "token") or _first(query, "authorization"))
-        if same_secret(token, self._auth_token):
+        token = _auth_str(auth, "token") or _first(query, "authorization")
+        if token_matches(token, self._auth_token):
             return name
         origin = environ.get("HTTP_ORIGIN")
         if origin is not None and origin == self._origin_url:

@@ -1,6 +1,6 @@
 """Generic middleware factories (nothing here knows about Discord or overlays)."""
 
-from asgi_app.http.middleware.auth import require_origin, require_token
+from asgi_app.http.middleware.auth import require_origin, require_token, token_matches
 from asgi_app.http.middleware.cors import cors
 from asgi_app.http.middleware.ratelimit import TokenBuckets, client_address, rate_limit
 from asgi_app.http.middleware.security import DEFAULT_CSP, security_headers
@@ -14,4 +14,5 @@ __all__ = [
     "require_origin",
     "require_token",
     "security_headers",
+    "token_matches",
 ]

@@ -10,22 +10,29 @@ from asgi_app.http.response import Response
 from asgi_app.http.types import Middleware, Next
 
 
+def token_matches(presented: str | None, expected: str) -> bool:
+    """True when `presented` is `<expected>` or `Bearer <expected>` (constant-time compare).
+
+    The one rule for shared-secret credentials, over HTTP and elsewhere (Socket.IO)."""
+    if presented is None:
+        return False
+    scheme, _, rest = presented.partition(" ")
+    if rest and scheme.lower() == "bearer":
+        presented = rest.strip()
+    return hmac.compare_digest(
+        presented.encode("utf-8", "surrogateescape"), expected.encode("utf-8")
+    )
+
+
 def require_token(token: str, *, header: str = "authorization", realm: str = "api") -> Middleware:
     """401 unless `header` is `<token>` or `Bearer <token>` (constant-time comparison)."""
     if not token:
         raise ValueError("require_token() needs a non-empty token")
-    expected = token.encode("utf-8")
     name = header.lower()
     challenge = f'Bearer realm="{realm}"'
 
     async def check_token(req: Request, res: Response, next: Next) -> None:
-        presented = req.headers.get(name)
-        if presented is not None:
-            scheme, _, rest = presented.partition(" ")
-            if rest and scheme.lower() == "bearer":
-                presented = rest.strip()
-        candidate = (presented or "").encode("utf-8", "surrogateescape")
-        if presented is None or not hmac.compare_digest(candidate, expected):
+        if not token_matches(req.headers.get(name), token):
             raise HTTPError(
                 401,
                 "A valid token is required",
