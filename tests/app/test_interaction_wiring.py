@@ -7,30 +7,9 @@ from typing import Any
 
 from gateway.relay import verify_signature
 from gateway.simulator import factory
+from tests.relay.support import MainApp
 from tests.support.app import AUTH_TOKEN, running_app
 from tests.support.server import serve
-
-
-class MainApp:
-    """A stand-in main app: records forwards, answers with `status`."""
-
-    def __init__(self) -> None:
-        self.status = 200
-        self.received: list[tuple[str, dict[str, str], bytes]] = []
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
-        self.received.append((scope["path"], headers, body))
-        await send({"type": "http.response.start", "status": self.status, "headers": []})
-        await send({"type": "http.response.body", "body": b"{}"})
 
 
 async def test_command_is_deferred_then_forwarded_signed(tmp_path: Path) -> None:
@@ -39,11 +18,12 @@ async def test_command_is_deferred_then_forwarded_signed(tmp_path: Path) -> None
         forward = main_url + "/api/discord/interactions"
         async with running_app(tmp_path, FORWARD_URL=forward) as srv:
             sent = await srv.sim.send_interaction(factory.command("draft"))
-            await srv.sim.wait_for(lambda: main.received, 5)
+            await srv.sim.wait_for(lambda: main.requests, 5)
             record = srv.sim.interaction(sent["id"])
             assert record is not None and record.ack_type == 5
-            path, headers, body = main.received[0]
-            assert path == "/api/discord/interactions/command"
+            forwarded = main.requests[0]
+            headers, body = forwarded.headers, forwarded.body
+            assert forwarded.path == "/api/discord/interactions/command"
             assert headers["authorization"] == AUTH_TOKEN
             assert headers["x-interaction-id"] == sent["id"]
             assert verify_signature(
@@ -53,7 +33,7 @@ async def test_command_is_deferred_then_forwarded_signed(tmp_path: Path) -> None
 
 async def test_failed_forward_edits_the_deferred_response(tmp_path: Path) -> None:
     main = MainApp()
-    main.status = 500
+    main.script(500)
     async with serve(main) as main_url:
         forward = main_url + "/api/discord/interactions"
         async with running_app(
