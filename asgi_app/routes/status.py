@@ -38,6 +38,12 @@ def _memory() -> dict[str, int]:
     return {"rss_bytes": rss, "peak_rss_bytes": peak}
 
 
+def _public(discord: dict[str, Any]) -> dict[str, Any]:
+    """The gateway summary for the public /health: each shard's id and status only."""
+    shards = [{"id": s["shard_id"], "status": s["status"]} for s in discord["shards"]]
+    return {k: v for k, v in discord.items() if k != "shards"} | {"shards": shards}
+
+
 HealthProbe = Callable[[], Awaitable[dict[str, Any]]]
 
 
@@ -52,7 +58,7 @@ def register(app: App, services: Services, extra_health: dict[str, HealthProbe])
     async def livez(req: Request, res: Response) -> None:
         res.json({"status": "ok"})
 
-    async def health_body() -> tuple[int, dict[str, Any]]:
+    async def health_body(*, detailed: bool = False) -> tuple[int, dict[str, Any]]:
         discord = services.discord_summary()
         others = {name: await probe() for name, probe in extra_health.items()}
         gateway_down = discord["configured"] and discord["status"] != "ready"
@@ -60,8 +66,7 @@ def register(app: App, services: Services, extra_health: dict[str, HealthProbe])
         body = {
             "status": "degraded" if gateway_down or service_down else "ok",
             "uptime": round(services.uptime, 3),
-            "discord": {k: v for k, v in discord.items() if k != "shards"}
-            | {"shards": [{"id": s["shard_id"], "status": s["status"]} for s in discord["shards"]]},
+            "discord": discord if detailed else _public(discord),
             "services": others,
         }
         return (503 if gateway_down else 200), body
@@ -71,8 +76,7 @@ def register(app: App, services: Services, extra_health: dict[str, HealthProbe])
         res.status(status).json(body)
 
     async def health_detailed(req: Request, res: Response) -> None:
-        status, body = await health_body()
-        body["discord"]["shards"] = services.discord_summary()["shards"]
+        status, body = await health_body(detailed=True)
         if services.rest is not None:
             body["discord"]["rest"] = services.rest.stats.snapshot()
         if services.relay is not None:
