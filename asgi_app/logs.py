@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from gateway.rest import redact_tokens
+from gateway.rest.client import redact_tokens
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from gateway.audit import AuditLog
-from gateway.manager import GatewayConfig, GatewayManager
-from gateway.relay import InteractionRelay, new_forward_client
-from gateway.rest import DiscordRest, new_rest_client
+from gateway.audit.log import AuditLog
+from gateway.connection.manager import GatewayConfig, GatewayManager
+from gateway.interactions.forward import new_forward_client
+from gateway.interactions.relay import InteractionRelay
+from gateway.rest.client import DiscordRest, new_rest_client
 
 if TYPE_CHECKING:
     from asgi_app.settings import Settings

@@ -19,9 +19,9 @@ from typing import Any
 
 import orjson
 
-from gateway.compression import make_inflater
-from gateway.limiter import SendLimiter
-from gateway.shard import Shard, _Connection
+from gateway.connection.compression import make_inflater
+from gateway.connection.limiter import SendLimiter
+from gateway.connection.shard import Shard, _Connection
 
 
 def record_stream(events: int, seed: int = 1) -> list[bytes]:

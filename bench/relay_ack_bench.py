@@ -30,7 +30,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
-from gateway.rest import USER_AGENT
+from gateway.rest.client import USER_AGENT
 from gateway.simulator import factory
 from tests.relay.sim_process import mixed, sim_process
 from tests.relay.support import MainApp, percentile, relay_stack, until, wired_relay

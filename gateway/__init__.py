@@ -1,28 +1,11 @@
-"""The Discord side of the server: gateway client (shards, manager) and its helpers.
+"""The Discord side of the server, one sub-package per job.
+
+- `gateway.connection`: the gateway connection (shards, manager, protocol, compression,
+  limiters, backoff, sessions);
+- `gateway.rest`: the REST client (rate-limit buckets, global limit, HTTP/1.1 transport);
+- `gateway.interactions`: the interaction relay (pipeline, first responses, signatures);
+- `gateway.audit`: the audit log;
+- `gateway.simulator`: a Discord stand-in for tests and benchmarks.
 
 `gateway` never imports `asgi_app`.
 """
-
-from gateway.limiter import IdentifyThrottle, SendLimiter
-from gateway.manager import GatewayConfig, GatewayManager
-from gateway.protocol import CloseAction, Op, ShardStatus, close_rule
-from gateway.session import SessionState, SessionStore
-from gateway.shard import PayloadTooLarge, Shard, ShardError, ShardNotReady, ShardTimings
-
-__all__ = [
-    "CloseAction",
-    "GatewayConfig",
-    "GatewayManager",
-    "IdentifyThrottle",
-    "Op",
-    "PayloadTooLarge",
-    "SendLimiter",
-    "SessionState",
-    "SessionStore",
-    "Shard",
-    "ShardError",
-    "ShardNotReady",
-    "ShardStatus",
-    "ShardTimings",
-    "close_rule",
-]

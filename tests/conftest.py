@@ -15,7 +15,8 @@ from tests.support import logcapture
 def _note_secrets() -> None:
     """Wrap the constructors that receive secrets so their values are known to the check."""
     from asgi_app import settings
-    from gateway import relay, rest
+    from gateway.interactions import relay
+    from gateway.rest import client as rest
     from gateway.simulator import DiscordSimulator, interaction_log
 
     def wrap(cls: Any, pick: Any) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from asgi_app import validation as v
 from asgi_app.http import App, HTTPError, Request, Response
 from asgi_app.services import Services
-from gateway.relay import verify_signature
+from gateway.interactions.signatures import verify_signature
 
 log = logging.getLogger("asgi_app.devtools")
 

@@ -8,7 +8,7 @@ from typing import Any
 from asgi_app import validation as v
 from asgi_app.http import App, HTTPError, Request, Response
 from asgi_app.services import Services
-from gateway.shard import ShardNotReady
+from gateway.connection.shard import ShardNotReady
 
 #: How long a presence update may wait for the gateway's send limiter before answering 429.
 PRESENCE_SEND_WAIT_SECONDS = 2.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gateway.relay import verify_signature
+from gateway.interactions.signatures import verify_signature
 from gateway.simulator import factory
 from tests.relay.support import MainApp
 from tests.support.app import AUTH_TOKEN, running_app

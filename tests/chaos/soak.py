@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.manager import GatewayManager
+from gateway.connection.manager import GatewayManager
 from gateway.simulator import DiscordSimulator, NoSessionError, factory
 from tests.chaos.audit import (
     InteractionAudit,

@@ -1,5 +1,5 @@
 """The production worker runs on uvloop (gunicorn.conf.py -> asgi_app.worker, loop "auto"):
-the acknowledgement pool (gateway/http1.py) must work there too, not only on asyncio's loop.
+the acknowledgement pool (gateway/rest/http1.py) must work there too, not only on asyncio's loop.
 Found by the restart-safety test: under gunicorn every callback raised AssertionError."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import asyncio
 
 import uvloop
 
-from gateway.http1 import Http1Pool
+from gateway.rest.http1 import Http1Pool
 from gateway.simulator import DiscordSimulator
 
 

@@ -17,7 +17,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from gateway import GatewayConfig, GatewayManager, Shard, ShardStatus
+from gateway.connection import GatewayConfig, GatewayManager, Shard, ShardStatus
 from gateway.simulator import DiscordSimulator
 from gateway.simulator.compression import Identity
 from tests.gateway.conftest import FAST, fetcher

@@ -16,8 +16,8 @@ from collections.abc import Callable
 import pytest
 import zstandard
 
-from gateway import Shard, ShardStatus
-from gateway.compression import MAX_INFLATED_BYTES
+from gateway.connection import Shard, ShardStatus
+from gateway.connection.compression import MAX_INFLATED_BYTES
 from gateway.simulator import DiscordSimulator
 from tests.gateway.conftest import eventually
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gateway import Shard, ShardStatus
+from gateway.connection import Shard, ShardStatus
 from gateway.simulator import DiscordSimulator
 from tests.gateway.conftest import eventually
 

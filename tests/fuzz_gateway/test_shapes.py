@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gateway import Shard, ShardStatus
+from gateway.connection import Shard, ShardStatus
 from gateway.simulator import DiscordSimulator
 from tests.gateway.conftest import Recorder, eventually
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway import GatewayConfig, GatewayManager, IdentifyThrottle, Shard, ShardTimings
+from gateway.connection import GatewayConfig, GatewayManager, IdentifyThrottle, Shard, ShardTimings
 from gateway.simulator import DiscordSimulator
 
 # Everything short so the suite is fast; each test overrides what it is about.

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gateway import GatewayManager, PayloadTooLarge, Shard, ShardStatus
+from gateway.connection import GatewayManager, PayloadTooLarge, Shard, ShardStatus
 from gateway.simulator import DiscordSimulator
 
 from .conftest import FAST, Recorder, eventually, fetcher

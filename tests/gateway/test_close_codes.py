@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from gateway import Shard, ShardStatus
+from gateway.connection import Shard, ShardStatus
 from gateway.simulator import DiscordSimulator
 
 from .conftest import eventually

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from gateway import GatewayManager, Shard, ShardStatus
-from gateway.compression import ZlibStreamInflater
+from gateway.connection import GatewayManager, Shard, ShardStatus
+from gateway.connection.compression import ZlibStreamInflater
 from gateway.simulator import DiscordSimulator
 
 from .conftest import FAST, eventually

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.session import FILE_NAME, SessionState, SessionStore
+from gateway.connection.session import FILE_NAME, SessionState, SessionStore
 
 
 def _state(shard: int = 0, count: int = 1) -> SessionState:

@@ -8,16 +8,16 @@ import orjson
 import pytest
 import zstandard
 
-from gateway.backoff import Backoff
-from gateway.compression import (
+from gateway.connection.backoff import Backoff
+from gateway.connection.compression import (
     CompressionError,
     PlainInflater,
     ZlibStreamInflater,
     ZstdStreamInflater,
     make_inflater,
 )
-from gateway.limiter import IdentifyThrottle, SendLimiter
-from gateway.protocol import CLOSE_CODES, CloseAction, close_rule, gateway_url
+from gateway.connection.limiter import IdentifyThrottle, SendLimiter
+from gateway.connection.protocol import CLOSE_CODES, CloseAction, close_rule, gateway_url
 
 from .fakes import FakeTime
 

@@ -7,7 +7,7 @@ import json
 import signal
 from pathlib import Path
 
-from gateway.session import FILE_NAME
+from gateway.connection.session import FILE_NAME
 from gateway.simulator import DiscordSimulator
 from tests.support.app import production_env
 from tests.support.process import ROOT, VENV_BIN, ServerProcess, clean_env

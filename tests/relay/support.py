@@ -11,9 +11,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.manager import GatewayConfig, GatewayManager
-from gateway.relay import InteractionRelay, new_forward_client
-from gateway.rest import DiscordRest, new_rest_client
+from gateway.connection.manager import GatewayConfig, GatewayManager
+from gateway.interactions.forward import new_forward_client
+from gateway.interactions.relay import InteractionRelay
+from gateway.rest.client import DiscordRest, new_rest_client
 from gateway.simulator import DiscordSimulator
 from tests.support.server import free_port, serve
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from gateway.audit import GUILD_EVENTS, AuditLog, clamp_embed, guild_event_embed
-from gateway.rest import DiscordRest, new_rest_client
+from gateway.audit.log import GUILD_EVENTS, AuditLog, clamp_embed, guild_event_embed
+from gateway.rest.client import DiscordRest, new_rest_client
 from gateway.simulator import DiscordSimulator
 
 CHANNEL = "555"

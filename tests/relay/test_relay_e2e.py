@@ -10,7 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.relay import COOLDOWN_MESSAGE, verify_signature
+from gateway.interactions.first_response import COOLDOWN_MESSAGE
+from gateway.interactions.signatures import verify_signature
 from gateway.simulator import factory
 from tests.relay.support import (
     AUTH,
@@ -269,7 +270,7 @@ async def test_ack_is_not_delayed_by_a_rate_limited_bucket_or_a_global_pause() -
 
 
 def _route(method: str, path: str) -> Any:
-    from gateway.ratelimit import route_for
+    from gateway.rest.ratelimit import route_for
 
     return route_for(method, path)
 

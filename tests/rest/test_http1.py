@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from gateway.http1 import Http1Pool
+from gateway.rest.http1 import Http1Pool
 from tests.support.server import free_port
 
 Answer = Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]  # -> keep the connection

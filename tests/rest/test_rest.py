@@ -7,14 +7,14 @@ import asyncio
 import httpx
 import pytest
 
-from gateway.ratelimit import BucketRegistry, route_for
-from gateway.rest import (
+from gateway.rest.client import (
     INVALID_SOFT_LIMIT,
     USER_AGENT,
     DiscordAuthFailed,
     DiscordRest,
     InvalidRequestBudget,
 )
+from gateway.rest.ratelimit import BucketRegistry, route_for
 from tests.rest.conftest import FakeClock
 from tests.rest.discord_stub import DiscordStub, Reply
 from tests.support.server import free_port

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.ratelimit import InvalidRequestCounter, route_for
+from gateway.rest.ratelimit import InvalidRequestCounter, route_for
 
 
 @pytest.mark.parametrize(
@@ -62,7 +62,7 @@ def test_invalid_counter_forgets_after_ten_minutes() -> None:
 
 
 def test_tokens_are_redacted_from_log_lines() -> None:
-    from gateway.rest import redact_tokens
+    from gateway.rest.client import redact_tokens
 
     line = 'HTTP Request: POST http://x/api/v10/interactions/123/aW50-_x.y/callback "HTTP/1.1 204"'
     assert redact_tokens(line) == (

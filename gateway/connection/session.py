@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from gateway.protocol import SESSION_MAX_AGE
+from gateway.connection.protocol import SESSION_MAX_AGE
 
 log = logging.getLogger("gateway.manager")
 

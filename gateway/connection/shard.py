@@ -22,10 +22,10 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
-from gateway.backoff import Backoff
-from gateway.compression import CompressionError, Inflater, make_inflater
-from gateway.limiter import IdentifyThrottle, SendLimiter
-from gateway.protocol import (
+from gateway.connection.backoff import Backoff
+from gateway.connection.compression import CompressionError, Inflater, make_inflater
+from gateway.connection.limiter import IdentifyThrottle, SendLimiter
+from gateway.connection.protocol import (
     BACKOFF_BASE,
     BACKOFF_CAP,
     BACKOFF_FAST_ATTEMPTS,
@@ -47,7 +47,7 @@ from gateway.protocol import (
     close_rule,
     gateway_url,
 )
-from gateway.session import SessionState
+from gateway.connection.session import SessionState
 
 log = logging.getLogger("gateway.shard")
 # websockets logs every frame at DEBUG, IDENTIFY and RESUME (the token) included: its logger

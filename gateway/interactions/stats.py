@@ -1,4 +1,4 @@
-"""Plain-Python stats of the REST client and the interaction relay (no prometheus objects).
+"""Plain-Python stats of the interaction relay (no prometheus objects).
 
 `asgi_app/metrics.py` reads `snapshot()` of these at scrape time and turns them into metrics.
 """
@@ -81,32 +81,4 @@ class RelayStats:
             "user_errors": self.user_errors,
             "ack_failures": self.ack_failures,
             "in_flight": self.in_flight,
-        }
-
-
-@dataclass
-class RestStats:
-    """What the Discord REST client counts."""
-
-    requests: int = 0  # HTTP requests sent (each retry counts)
-    responses: dict[int, int] = field(default_factory=dict)  # by status code
-    rate_limited: int = 0  # 429 answers
-    global_rate_limited: int = 0  # 429 answers with the global flag
-    bucket_waits: int = 0  # times a request waited for its bucket to reset
-    global_waits: int = 0  # times a request waited for the global limit
-    retries: int = 0  # 5xx / connection-error retries
-    connection_errors: int = 0
-    refused: int = 0  # requests refused locally (invalid-request budget, failed token)
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "responses": dict(self.responses),
-            "rate_limited": self.rate_limited,
-            "global_rate_limited": self.global_rate_limited,
-            "bucket_waits": self.bucket_waits,
-            "global_waits": self.global_waits,
-            "retries": self.retries,
-            "connection_errors": self.connection_errors,
-            "refused": self.refused,
         }

@@ -12,7 +12,7 @@
   request raises `DiscordAuthFailed`.
 - Interaction callbacks (`POST /interactions/{id}/{token}/callback`, the 3 s acknowledgements)
   skip httpx: they go on `self.callbacks`, a small keep-alive pool of their own
-  (gateway/http1.py), so they are never queued behind other requests and cost ~10x less CPU.
+  (gateway/rest/http1.py), so they are never queued behind other requests and cost ~10x less CPU.
   The same bucket/429/retry rules apply to them.
 """
 
@@ -28,8 +28,8 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from gateway.http1 import Http1Pool
-from gateway.ratelimit import (
+from gateway.rest.http1 import Http1Pool
+from gateway.rest.ratelimit import (
     BucketRegistry,
     Clock,
     GlobalLimiter,
@@ -37,7 +37,7 @@ from gateway.ratelimit import (
     Sleep,
     route_for,
 )
-from gateway.stats import RestStats
+from gateway.rest.stats import RestStats
 
 log = logging.getLogger("gateway.rest")
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from gateway.rest import DiscordRest
+from gateway.rest.client import DiscordRest
 
 log = logging.getLogger("gateway.audit")
 

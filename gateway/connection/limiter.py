@@ -7,7 +7,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from gateway.protocol import (
+from gateway.connection.protocol import (
     IDENTIFY_INTERVAL,
     SEND_LIMIT,
     SEND_LIMIT_ORDINARY,

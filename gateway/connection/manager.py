@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from gateway.backoff import Backoff
-from gateway.limiter import IdentifyThrottle
-from gateway.protocol import IDENTIFY_INTERVAL, ShardStatus
-from gateway.session import SessionState, SessionStore
-from gateway.shard import Shard, ShardNotReady, ShardTimings
+from gateway.connection.backoff import Backoff
+from gateway.connection.limiter import IdentifyThrottle
+from gateway.connection.protocol import IDENTIFY_INTERVAL, ShardStatus
+from gateway.connection.session import SessionState, SessionStore
+from gateway.connection.shard import Shard, ShardNotReady, ShardTimings
 
 log = logging.getLogger("gateway.manager")
 

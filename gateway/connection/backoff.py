@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from gateway.protocol import BACKOFF_BASE, BACKOFF_CAP, BACKOFF_FAST_ATTEMPTS
+from gateway.connection.protocol import BACKOFF_BASE, BACKOFF_CAP, BACKOFF_FAST_ATTEMPTS
 
 
 class Backoff:

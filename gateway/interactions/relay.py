@@ -1,133 +1,41 @@
-"""InteractionRelay: acknowledge within Discord's 3 s window, forward, tell the user on failure.
+"""InteractionRelay: the pipeline of one interaction (acknowledge, forward, tell the user).
 
-CONTRACT.md "An interaction, from the gateway to the user":
-1. interactions of another application are ignored;
-2. acknowledge first (`POST /interactions/{id}/{token}/callback`): command -> type 5,
-   component -> type 6 (a second click on the same message within 3 s -> the ephemeral
-   cooldown reply, not forwarded), modal -> type 6 when it came from a message, else type 5;
-   autocomplete has no defer: it is answered with type 8 from the main app's choices;
-3. forward the interaction, exactly as received, signed with HMAC-SHA256 over
-   `timestamp + "." + body` keyed with AUTH_TOKEN;
-4. retry connection errors, timeouts, 502/503/504 (3 attempts within 60 s, same
-   X-Interaction-Id); on final failure edit @original (command, modal) or send an ephemeral
-   follow-up (component: the buttons message is left as it was).
-
-Each interaction runs in its own task, so nothing (a slow main app, other interactions, a
-rate-limited bucket of another route) delays an acknowledgement. Logs carry the interaction id
-and type only: never an interaction token or AUTH_TOKEN.
+The path it follows is described in `gateway/interactions/__init__.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 import random
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import orjson
 
-from gateway.ratelimit import Clock, Sleep
-from gateway.rest import DiscordRest
-from gateway.stats import RelayStats
+from gateway.interactions.cooldown import Cooldown
+from gateway.interactions.first_response import (
+    ACK_FIRST,
+    AUTOCOMPLETE,
+    COOLDOWN_MESSAGE,
+    EPHEMERAL,
+    FORWARD_PATHS,
+    MESSAGE_COMPONENT,
+    MODAL_SUBMIT,
+)
+from gateway.interactions.forward import MAX_CONCURRENT_FORWARDS, RETRY_STATUSES, parse_choices
+from gateway.interactions.signatures import sign
+from gateway.interactions.stats import RelayStats
+from gateway.rest.client import DiscordRest
+from gateway.rest.ratelimit import Clock, Sleep
 
 log = logging.getLogger("gateway.relay")
 
-PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
-FORWARD_PATHS = {
-    APPLICATION_COMMAND: "/command",
-    MESSAGE_COMPONENT: "/component",
-    AUTOCOMPLETE: "/autocomplete",
-    MODAL_SUBMIT: "/modal",
-}
-#: Interaction types acknowledged before their forward (autocomplete is answered after it).
-ACK_FIRST = frozenset({APPLICATION_COMMAND, MESSAGE_COMPONENT, MODAL_SUBMIT})
-COOLDOWN_MESSAGE = "Please wait a couple seconds before using another button on this message."
-EPHEMERAL = 64
-RETRY_STATUSES = frozenset({502, 503, 504})
 #: At shutdown, how long an interaction whose forward was cut short may take to show the user
 #: the error message.
 SHUTDOWN_TELL_TIMEOUT = 3.0
-#: Forwards in flight at once. httpx's pool does work proportional to its connection count on
-#: every request and answer, so thousands of open connections would starve the event loop.
-MAX_CONCURRENT_FORWARDS = 100
-
-
-def sign(auth_token: str, timestamp: str, body: bytes) -> str:
-    """Hex HMAC-SHA256 keyed with AUTH_TOKEN over `timestamp + "." + body`."""
-    message = timestamp.encode("ascii") + b"." + body
-    return hmac.new(auth_token.encode(), message, hashlib.sha256).hexdigest()
-
-
-def verify_signature(
-    auth_token: str,
-    timestamp: str,
-    body: bytes,
-    signature: str,
-    *,
-    tolerance: float | None = 300.0,
-    now: float | None = None,
-) -> bool:
-    """True when `signature` (X-Signature-SHA256) signs `timestamp` + "." + `body`.
-
-    With `tolerance` (seconds), a timestamp further than that from `now` (default: time.time())
-    is refused, so a captured request cannot be replayed later.
-    """
-    if tolerance is not None:
-        try:
-            age = abs((time.time() if now is None else now) - int(timestamp))
-        except ValueError:
-            return False
-        if age > tolerance:
-            return False
-    try:
-        expected = sign(auth_token, timestamp, body)
-    except UnicodeEncodeError:
-        return False
-    return hmac.compare_digest(expected, signature.strip().lower())
-
-
-def new_forward_client(max_connections: int = MAX_CONCURRENT_FORWARDS) -> httpx.AsyncClient:
-    """A client for the forwards: its own pool (never the REST client's), sized to the relay's
-    `max_concurrent_forwards` so forwards never queue inside httpx."""
-    return httpx.AsyncClient(
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
-    )
-
-
-class _Cooldown:
-    """Last forwarded click per message id, forgotten after `seconds` (bounded memory)."""
-
-    def __init__(self, seconds: float, clock: Clock, max_entries: int = 50_000) -> None:
-        self.seconds = seconds
-        self._clock = clock
-        self._max = max_entries
-        self._last: OrderedDict[str, float] = OrderedDict()  # oldest first
-
-    def hit(self, message_id: str) -> bool:
-        """True when this message had a click within the window; else start a window."""
-        now = self._clock()
-        while self._last:  # drop expired entries (oldest first)
-            oldest_id, oldest_at = next(iter(self._last.items()))
-            if now - oldest_at < self.seconds and len(self._last) < self._max:
-                break
-            del self._last[oldest_id]
-        last = self._last.get(message_id)
-        if last is not None and now - last < self.seconds:
-            return True
-        self._last[message_id] = now
-        self._last.move_to_end(message_id)
-        return False
-
-    def __len__(self) -> int:
-        return len(self._last)
 
 
 class _AckDue:
@@ -181,7 +89,7 @@ class InteractionRelay:
         self._wall_clock = wall_clock
         self._sleep = sleep
         self._rng = rng
-        self._cooldown = _Cooldown(cooldown_seconds, clock)
+        self._cooldown = Cooldown(cooldown_seconds, clock)
         self._autocomplete_deadline = autocomplete_deadline
         self._max_attempts = max_attempts
         self._retry_budget = retry_budget
@@ -433,7 +341,7 @@ class InteractionRelay:
             except TimeoutError:
                 response = None
             if response is not None:
-                parsed = _choices(response.content)
+                parsed = parse_choices(response.content)
                 if parsed is None:
                     log.warning(
                         "interaction %s: autocomplete answer without choices", _id(interaction)
@@ -489,13 +397,3 @@ class InteractionRelay:
 
 def _id(interaction: dict[str, Any]) -> str:
     return str(interaction.get("id", "?"))
-
-
-def _choices(content: bytes) -> list[Any] | None:
-    """The `choices` list of the main app's `{"choices": [...]}` (at most 25), else None."""
-    try:
-        data = orjson.loads(content)
-    except orjson.JSONDecodeError:
-        return None
-    choices = data.get("choices") if isinstance(data, dict) else None
-    return choices[:25] if isinstance(choices, list) else None

@@ -1,0 +1,26 @@
+"""The gateway connection: shards, their manager, the protocol table, compression, the
+send/identify limiters, reconnect backoff and session persistence."""
+
+from gateway.connection.limiter import IdentifyThrottle, SendLimiter
+from gateway.connection.manager import GatewayConfig, GatewayManager
+from gateway.connection.protocol import CloseAction, Op, ShardStatus, close_rule
+from gateway.connection.session import SessionState, SessionStore
+from gateway.connection.shard import PayloadTooLarge, Shard, ShardError, ShardNotReady, ShardTimings
+
+__all__ = [
+    "CloseAction",
+    "GatewayConfig",
+    "GatewayManager",
+    "IdentifyThrottle",
+    "Op",
+    "PayloadTooLarge",
+    "SendLimiter",
+    "SessionState",
+    "SessionStore",
+    "Shard",
+    "ShardError",
+    "ShardNotReady",
+    "ShardStatus",
+    "ShardTimings",
+    "close_rule",
+]
