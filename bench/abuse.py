@@ -35,11 +35,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.campaigns.abuse.campaign import PROXY_SOURCE, Phase, report, run_phase  # noqa: E402
+from bench.campaigns.abuse.server import GunicornServer  # noqa: E402
+from bench.harness.app import AUTH_TOKEN, production_env  # noqa: E402
+from bench.harness.server import free_port  # noqa: E402
 from gateway.simulator import DiscordSimulator  # noqa: E402
-from tests.abuse.campaign import PROXY_SOURCE, Phase, report, run_phase  # noqa: E402
-from tests.abuse.server import GunicornServer  # noqa: E402
-from tests.support.app import AUTH_TOKEN, production_env  # noqa: E402
-from tests.support.server import free_port  # noqa: E402
 
 RATE_LIMIT = 600
 

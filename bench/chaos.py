@@ -1,6 +1,6 @@
 """The long chaos soak (issue 7 item 1): `.venv/bin/python bench/chaos.py --duration 1800`.
 
-The same harness as tests/chaos/test_soak.py (tests/chaos/soak.py), for as long as asked:
+The same harness as tests/chaos/test_soak.py (bench/campaigns/chaos/soak.py), for as long as asked:
 the simulator injects a random fault every 1-5 s while interactions arrive at 10/s, numbered
 dispatches at 5/s and overlay updates at 5/s go to 50 Socket.IO clients, and the main app fails
 10% of the time. Prints the figures as a Markdown table (docs/RELIABILITY.md "## Chaos soak")
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.chaos.soak import SoakConfig, run_soak
+from bench.campaigns.chaos.soak import SoakConfig, run_soak
 
 
 def main() -> int:

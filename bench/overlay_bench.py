@@ -207,7 +207,7 @@ async def run_clients(url: str, count: int) -> None:
 async def fan_out(clients: int, rounds: int) -> tuple[float, float]:
     import httpx
 
-    from tests.support.server import serve
+    from bench.harness.server import serve
 
     with tempfile.TemporaryDirectory() as tmp:
         app, realtime = our_app(Path(tmp))
@@ -297,7 +297,7 @@ async def hammer(port: int, requests: int, connections: int) -> float:
 
 
 async def throughput(kind: str, requests: int, connections: int) -> float:
-    from tests.support.server import free_port
+    from bench.harness.server import free_port
 
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:

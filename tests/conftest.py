@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import logcapture
+from bench.harness import logcapture
 
 
 def _note_secrets() -> None:

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from bench.campaigns.abuse.attacks import Target, read_response
+from bench.campaigns.abuse.campaign import PROXY_SOURCE, Phase, run_phase
+from bench.campaigns.abuse.server import GunicornServer
+from bench.harness.app import AUTH_TOKEN, production_env
+from bench.harness.server import free_port
 from gateway.simulator import DiscordSimulator
-from tests.abuse.attacks import Target, read_response
-from tests.abuse.campaign import PROXY_SOURCE, Phase, run_phase
-from tests.abuse.server import GunicornServer
-from tests.support.app import AUTH_TOKEN, production_env
-from tests.support.server import free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

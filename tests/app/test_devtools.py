@@ -12,7 +12,7 @@ import pytest
 
 from asgi_app.app import ServerApp, create_app
 from asgi_app.settings import load_settings
-from tests.support.server import free_port, serve
+from bench.harness.server import free_port, serve
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.support.app import running_app
+from bench.harness.app import running_app
 
 
 async def test_status_disconnect_and_connect(tmp_path: Path) -> None:

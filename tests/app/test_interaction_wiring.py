@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench.harness.app import AUTH_TOKEN, running_app
+from bench.harness.main_app import MainApp
+from bench.harness.server import serve
 from gateway.interactions.signatures import verify_signature
 from gateway.simulator import factory
-from tests.relay.support import MainApp
-from tests.support.app import AUTH_TOKEN, running_app
-from tests.support.server import serve
 
 
 async def test_command_is_deferred_then_forwarded_signed(tmp_path: Path) -> None:

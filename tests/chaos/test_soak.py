@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.chaos.soak import SoakConfig, run_soak
+from bench.campaigns.chaos.soak import SoakConfig, run_soak
 
 
 async def test_chaos_soak_60s(tmp_path: Path) -> None:

@@ -19,8 +19,8 @@ from asgi_app import validation as v
 from asgi_app.http import App, Request, Response
 from asgi_app.overlay.schema import OVERLAY_DATA
 from asgi_app.routes.discord import PRESENCE
-from tests.fuzz_http.live import LiveServer
-from tests.support.server import serve
+from bench.campaigns.fuzz_http.live import LiveServer
+from bench.harness.server import serve
 
 
 @pytest.fixture(scope="module")

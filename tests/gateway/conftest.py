@@ -6,27 +6,11 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import httpx
 import pytest
 
-from gateway.connection import GatewayConfig, GatewayManager, IdentifyThrottle, Shard, ShardTimings
+from bench.harness.shards import FAST, fetcher
+from gateway.connection import GatewayConfig, GatewayManager, IdentifyThrottle, Shard
 from gateway.simulator import DiscordSimulator
-
-# Everything short so the suite is fast; each test overrides what it is about.
-FAST = ShardTimings(
-    connect_timeout=2.0,
-    hello_timeout=2.0,
-    ready_timeout=2.0,
-    backoff_base=0.002,
-    backoff_cap=0.02,
-    backoff_floor=0.0,
-    stable_after=3600.0,
-    invalid_session_wait=(0.001, 0.005),
-    stall_warning=2.0,
-    ping_interval=None,
-    ping_timeout=None,
-    close_timeout=1.0,
-)
 
 
 async def eventually(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
@@ -38,25 +22,6 @@ async def eventually(predicate: Callable[[], Any], timeout: float = 5.0, what: s
                 return value
             await asyncio.sleep(0.002)
     raise AssertionError(what)  # pragma: no cover
-
-
-def fetcher(
-    sim: DiscordSimulator, calls: list[float] | None = None
-) -> Callable[[], Awaitable[dict[str, Any]]]:
-    async def fetch() -> dict[str, Any]:
-        if calls is not None:
-            calls.append(asyncio.get_running_loop().time())
-        headers = {
-            "Authorization": f"Bot {sim.token}",
-            "User-Agent": "DiscordBot (https://example.invalid, 0.1)",
-        }
-        async with httpx.AsyncClient() as client:
-            response = await client.get(f"{sim.api_base}/gateway/bot", headers=headers)
-            response.raise_for_status()
-            body: dict[str, Any] = response.json()
-            return body
-
-    return fetch
 
 
 class Recorder:

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
+from bench.harness.shards import FAST, fetcher
 from gateway.connection import GatewayManager, PayloadTooLarge, Shard, ShardStatus
 from gateway.simulator import DiscordSimulator
 
-from .conftest import FAST, Recorder, eventually, fetcher
+from .conftest import Recorder, eventually
 
 pytestmark = pytest.mark.timeout(60)
 

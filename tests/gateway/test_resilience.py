@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection
 
+from bench.harness.shards import FAST
 from gateway.connection import GatewayManager, Shard, ShardStatus
 from gateway.connection.compression import ZlibStreamInflater
 from gateway.simulator import DiscordSimulator
 
-from .conftest import FAST, eventually
+from .conftest import eventually
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from asgi_app.http import App, Request, Response
+from bench.harness.server import serve
 from tests.http.helpers import TeamSchema, open_raw, read_response
-from tests.support.server import serve
 
 LIMIT = 1024
 

@@ -9,7 +9,7 @@ import pytest
 
 from asgi_app.http import App, HTTPError, Next, Request, Response
 from asgi_app.http.types import Middleware
-from tests.support.server import serve
+from bench.harness.server import serve
 
 
 def tracer(name: str, log: list[str]) -> Middleware:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from asgi_app.http import App, HTTPError, Request, Response
-from tests.support.server import serve
+from bench.harness.server import serve
 
 
 def _app() -> App:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.server import free_port
+from bench.harness.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "short-but-secret-value"

@@ -7,7 +7,7 @@ import runpy
 import subprocess
 from pathlib import Path
 
-from tests.support.process import ROOT, VENV_BIN
+from bench.harness.process import ROOT, VENV_BIN
 from tests.support.tools import require_tool
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()

@@ -9,8 +9,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from tests.support.process import ROOT, VENV_BIN, ServerProcess, clean_env
-from tests.support.server import free_port
+from bench.harness.process import ROOT, VENV_BIN, ServerProcess, clean_env
+from bench.harness.server import free_port
 from tests.support.tools import require_tool
 
 CLI = (str(VENV_BIN / "python"), "-m", "asgi_app.devtools")

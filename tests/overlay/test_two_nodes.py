@@ -14,9 +14,9 @@ import httpx
 import redis.asyncio as aioredis
 
 from asgi_app.overlay.state import DEFAULT_STATE
+from bench.harness.server import free_port
 from tests.overlay.app_factory import TOKEN
 from tests.overlay.helpers import AUTH, connected, overlay_data
-from tests.support.server import free_port
 from tests.support.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.relay.sim_process import mixed, sim_process
-from tests.relay.support import MainApp, percentile, relay_stack, until, wired_relay
+from bench.harness.main_app import MainApp
+from bench.harness.relay_stack import percentile, relay_stack, until, wired_relay
+from bench.harness.sim_process import mixed, sim_process
 
 BURST = 1000
 WINDOW = 3.0

@@ -10,19 +10,19 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.interactions.first_response import COOLDOWN_MESSAGE
-from gateway.interactions.signatures import verify_signature
-from gateway.simulator import factory
-from tests.relay.support import (
+from bench.harness.main_app import MainApp
+from bench.harness.relay_stack import (
     AUTH,
     ERROR_MESSAGE,
     FORWARD_PATH,
-    MainApp,
     garbage_server,
     nobody_listens,
     relay_stack,
     until,
 )
+from gateway.interactions.first_response import COOLDOWN_MESSAGE
+from gateway.interactions.signatures import verify_signature
+from gateway.simulator import factory
 
 
 def _webhook_calls(stack: Any, interaction: dict[str, Any]) -> list[Any]:

@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.rest.discord_stub import DiscordStub
-from tests.support.server import serve
+from bench.harness.server import serve
+from tests.support.discord_rest import DiscordStub
 
 
 class FakeClock:

@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
+from bench.harness.server import free_port
 from gateway.rest.http1 import Http1Pool
-from tests.support.server import free_port
 
 Answer = Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]  # -> keep the connection
 

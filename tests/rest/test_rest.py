@@ -7,6 +7,7 @@ import asyncio
 import httpx
 import pytest
 
+from bench.harness.server import free_port
 from gateway.rest.client import (
     INVALID_SOFT_LIMIT,
     USER_AGENT,
@@ -16,8 +17,7 @@ from gateway.rest.client import (
 )
 from gateway.rest.ratelimit import BucketRegistry, route_for
 from tests.rest.conftest import FakeClock
-from tests.rest.discord_stub import DiscordStub, Reply
-from tests.support.server import free_port
+from tests.support.discord_rest import DiscordStub, Reply
 
 Stub = tuple[DiscordStub, str]
 

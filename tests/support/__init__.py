@@ -1,1 +1,2 @@
-"""Helpers shared by the test areas: loopback ports, a real uvicorn server, tool checks."""
+"""Test-only helpers: the scripted Discord REST stand-in, tool checks (shared with the
+benchmarks: bench/harness/)."""

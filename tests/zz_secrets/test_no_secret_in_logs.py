@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from bench.harness import logcapture
+from bench.harness.app import running_app
 from gateway.simulator import factory
-from tests.support import logcapture
-from tests.support.app import running_app
 
 # Interaction tokens are base64 of "interaction:..."; the simulator makes them the same way.
 INTERACTION_TOKEN = re.compile(r"aW50ZXJhY3Rpb246[A-Za-z0-9_\-]{16,}")

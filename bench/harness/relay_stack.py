@@ -1,76 +1,25 @@
-"""The end-to-end stack of the relay tests: simulator + GatewayManager + DiscordRest + relay,
-and a scriptable stand-in main app on loopback."""
+"""The end-to-end stack of the relay tests and benchmarks: simulator + GatewayManager +
+DiscordRest + relay, and the stand-in main app (bench/harness/main_app.py) on loopback."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from bench.harness.main_app import MainApp
+from bench.harness.server import free_port, serve
 from gateway.connection.manager import GatewayConfig, GatewayManager
 from gateway.interactions.forward import new_forward_client
 from gateway.interactions.relay import InteractionRelay
 from gateway.rest.client import DiscordRest, new_rest_client
 from gateway.simulator import DiscordSimulator
-from tests.support.server import free_port, serve
 
 AUTH = "main-app-shared-secret-0123456789abcdef"
 ERROR_MESSAGE = "Sorry, something went wrong. Please try again."
 FORWARD_PATH = "/api/discord/interactions"
-
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-@dataclass
-class Forwarded:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    at: float
-
-
-@dataclass
-class MainApp:
-    """Stand-in main app: answers each request with the next scripted status (default 200)
-    after `delay` seconds, with `body`."""
-
-    delay: float = 0.0
-    statuses: deque[int] = field(default_factory=deque)
-    body: bytes = b'{"ok": true}'
-    requests: list[Forwarded] = field(default_factory=list)
-    finished: int = 0
-
-    def script(self, *statuses: int) -> None:
-        self.statuses.extend(statuses)
-
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        self.requests.append(Forwarded(scope["path"], headers, body, time.monotonic()))
-        status = self.statuses.popleft() if self.statuses else 200
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": self.body})
-        self.finished += 1
 
 
 @asynccontextmanager

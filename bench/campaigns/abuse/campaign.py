@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.abuse.attacks import Target, read_response
-from tests.abuse.server import GunicornServer
-from tests.support.app import AUTH_TOKEN
-from tests.support.process import ROOT, clean_env
+from bench.campaigns.abuse.attacks import Target, read_response
+from bench.campaigns.abuse.server import GunicornServer
+from bench.harness.app import AUTH_TOKEN
+from bench.harness.process import ROOT, clean_env
 
 #: Source addresses: the server sees each role as a different client.
 LEGIT_SOURCE = "127.0.0.5"
@@ -143,7 +143,7 @@ async def run_phase(
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tests.abuse.attacks",
+            "bench.campaigns.abuse.attacks",
             kind,
             json.dumps(options),
             cwd=Path(ROOT),

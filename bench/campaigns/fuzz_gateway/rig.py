@@ -17,10 +17,10 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from bench.harness.shards import FAST, fetcher
 from gateway.connection import GatewayConfig, GatewayManager, Shard, ShardStatus
 from gateway.simulator import DiscordSimulator
 from gateway.simulator.compression import Identity
-from tests.gateway.conftest import FAST, fetcher
 
 from .raw import compress_only, encode, newest, send_frame, send_json
 from .strategies import Fault

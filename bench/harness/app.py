@@ -12,8 +12,8 @@ import httpx
 
 from asgi_app.app import ServerApp, create_app
 from asgi_app.settings import load_settings
+from bench.harness.server import serve
 from gateway.simulator import DiscordSimulator
-from tests.support.server import serve
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef-XYZ"
 ORIGIN = "https://app.example.com"

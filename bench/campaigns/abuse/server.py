@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import logcapture
-from tests.support.process import ROOT, VENV_BIN, clean_env
+from bench.harness import logcapture
+from bench.harness.process import ROOT, VENV_BIN, clean_env
 
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 

@@ -19,10 +19,16 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisDeprecationWarning
 
-from tests.fuzz_http.live import LiveServer
-from tests.fuzz_http.rawhttp import DEFAULT_TIMEOUT, Hang, NoAnswer, encode_request, exchange
-from tests.fuzz_http.strategies import FuzzRequest
-from tests.fuzz_http.verdict import Answer, judge
+from bench.campaigns.fuzz_http.live import LiveServer
+from bench.campaigns.fuzz_http.rawhttp import (
+    DEFAULT_TIMEOUT,
+    Hang,
+    NoAnswer,
+    encode_request,
+    exchange,
+)
+from bench.campaigns.fuzz_http.strategies import FuzzRequest
+from bench.campaigns.fuzz_http.verdict import Answer, judge
 
 MAX_REPORTED = 20
 

@@ -24,10 +24,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.fuzz_http.campaign import Figures, run_examples
-from tests.fuzz_http.live import LiveServer
-from tests.fuzz_http.rawhttp import DEFAULT_TIMEOUT
-from tests.fuzz_http.verdict import Answer, judge
+from bench.campaigns.fuzz_http.campaign import Figures, run_examples
+from bench.campaigns.fuzz_http.live import LiveServer
+from bench.campaigns.fuzz_http.rawhttp import DEFAULT_TIMEOUT
+from bench.campaigns.fuzz_http.verdict import Answer, judge
 
 CHECKS: list[CheckFunction] = [
     status_code_conformance,

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from tests.fuzz_http.verdict import Answer
+from bench.campaigns.fuzz_http.verdict import Answer
 
 DEFAULT_TIMEOUT = 10.0
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import logcapture
+from bench.harness import logcapture
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"

@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from bench.harness.server import read_request
+
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -58,14 +60,8 @@ class DiscordStub:
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body, headers = await read_request(scope, receive)
         method, path = scope["method"], scope["path"]
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         self.requests.append(Recorded(method, path, headers, body, time.monotonic()))
         self.arrived.set()
         reply = Reply()

@@ -1,6 +1,6 @@
 """A stand-in main app that fails at random: 500, 503 or a dropped connection.
 
-Served with tests/support/server.py `serve`. Every attempt is recorded by X-Interaction-Id
+Served with bench/harness/server.py `serve`. Every attempt is recorded by X-Interaction-Id
 with what the app did, so an audit can tell which interactions finally failed (no attempt
 answered 200) and must therefore show the user the error message.
 """

@@ -7,7 +7,7 @@ per line; both instants of an acknowledgement (dispatch frame written, callback 
 are still taken by the simulator, on its monotonic clock (CLOCK_MONOTONIC, the same in every
 process of the machine, so the relay's process can compare its own instants with them).
 
-    python -m tests.relay.sim_process --main-delay 5
+    python -m bench.harness.sim_process --main-delay 5
 prints {"api_base", "token", "main_base"}, then answers one line per command:
     {"op": "burst", "count": N, "rate": R, "mix": "mixed"|"command"} -> {"ids": [...], "took": s}
     {"op": "wait_acked", "ids": [...], "timeout": s}                  -> {"ok": bool}
@@ -30,9 +30,9 @@ from typing import Any
 
 import orjson
 
+from bench.harness.main_app import MainApp
+from bench.harness.server import serve
 from gateway.simulator import DiscordSimulator, factory
-from tests.relay.support import MainApp
-from tests.support.server import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -144,7 +144,7 @@ async def sim_process(main_delay: float = 0.0) -> AsyncIterator[SimProcess]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.relay.sim_process",
+        "bench.harness.sim_process",
         "--main-delay",
         str(main_delay),
         cwd=ROOT,

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tests.support.server import serve
+from bench.harness.server import serve
 
 TOKEN = "fuzz-auth-token-" + "t" * 32
 ORIGIN = "https://app.example.com"

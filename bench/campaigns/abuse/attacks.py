@@ -1,4 +1,5 @@
-"""Hostile clients, run in a process of their own: `python -m tests.abuse.attacks KIND JSON`.
+"""Hostile clients, run in a process of their own:
+`python -m bench.campaigns.abuse.attacks KIND JSON`.
 
 Each attack opens raw loopback sockets (from a source address of its own, so the server sees
 it as a separate client), does its harm, and prints one JSON summary line on stdout. Every byte

@@ -20,25 +20,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.connection.manager import GatewayManager
-from gateway.simulator import DiscordSimulator, NoSessionError, factory
-from tests.chaos.audit import (
+from bench.campaigns.chaos.audit import (
     InteractionAudit,
     Sent,
     SequenceAudit,
     audit_interactions,
     audit_sequence,
 )
-from tests.chaos.faults import FaultInjector, FaultLog
-from tests.chaos.mainapp import FlakyMainApp
-from tests.chaos.overlays import OverlayFleet
-from tests.support.app import AUTH_TOKEN, running_app
-from tests.support.server import serve
+from bench.campaigns.chaos.faults import FaultInjector, FaultLog
+from bench.campaigns.chaos.mainapp import FlakyMainApp
+from bench.campaigns.chaos.overlays import OverlayFleet
+from bench.harness.app import AUTH_TOKEN, running_app
+from bench.harness.server import serve
+from gateway.connection.manager import GatewayManager
+from gateway.simulator import DiscordSimulator, NoSessionError, factory
 
 ERROR_MESSAGE = "Chaos: the draft app could not answer, please try again."
 #: Allocation sites that belong to the server (not the simulator, the clients or this harness).
 SERVER_FILES = ("*/asgi_app/*", "*/gateway/*")
-NOT_SERVER_FILES = ("*/gateway/simulator/*", "*/tests/*")
+NOT_SERVER_FILES = ("*/gateway/simulator/*", "*/tests/*", "*/bench/*")
 
 
 @dataclass

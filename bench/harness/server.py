@@ -1,4 +1,5 @@
-"""Run an ASGI app under a real uvicorn server on a loopback port, inside the test's loop."""
+"""Run an ASGI app under a real uvicorn server on a loopback port, inside the caller's loop;
+read a request in an ASGI stand-in."""
 
 from __future__ import annotations
 
@@ -16,6 +17,17 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+async def read_request(scope: Any, receive: Any) -> tuple[bytes, dict[str, str]]:
+    """The whole body of an ASGI http request and its headers (names lower-cased)."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    return body, {k.decode().lower(): v.decode() for k, v in scope["headers"]}
 
 
 class _Server(uvicorn.Server):

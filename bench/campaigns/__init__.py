@@ -1,0 +1,1 @@
+"""Campaigns run short by the tests and long by the benchmarks."""

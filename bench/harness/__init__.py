@@ -1,0 +1,1 @@
+"""What the tests and the benchmarks share: loopback server, stand-ins, stacks, processes."""
