@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from asgi_app import openapi
 from asgi_app.http import App
+from asgi_app.logs import configure_logging
 from asgi_app.metrics import build_registry
 from asgi_app.overlay import routes as overlay_routes
 from asgi_app.overlay.realtime import OverlayRealtime
 from asgi_app.overlay.store import build_store
 from asgi_app.routes import access, discord, metrics, status
 from asgi_app.services import Services
-from asgi_app.settings import Settings
+from asgi_app.settings import Settings, load_settings
 
 log = logging.getLogger("asgi_app")
 
@@ -85,3 +90,19 @@ def create_app(settings: Settings) -> ServerApp:
     app.on_startup(startup)
     app.on_shutdown(shutdown)
     return app
+
+
+def build_from_environment(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> ServerApp:
+    """What `asgi_app:app` serves: settings from the environment (and `.env`), logging as
+    configured there, then the app. Raises SettingsError (every problem, no value)."""
+    settings = load_settings(os.environ if environ is None else environ, env_file)
+    configure_logging(settings.log_level, settings.log_format, settings.secret_values())
+    if settings.dev_defaults:
+        # Printed once, on purpose and outside the (scrubbed) logs: a developer needs the
+        # generated AUTH_TOKEN to call protected routes. Only development mode generates any.
+        values = {"AUTH_TOKEN": settings.auth_token.get(), "ORIGIN_URL": settings.origin_url}
+        for name in settings.dev_defaults:
+            print(f"development default {name}={values.get(name, '')}", file=sys.stderr)
+    return create_app(settings)
