@@ -43,6 +43,11 @@ class RouteOptions(TypedDict, total=False):
 
 
 DEFAULT_BODY_LIMIT = 102_400
+#: A body cut short by the limit is read on (and thrown away) up to this much more, for this
+#: long, before the 413 goes out: a client still sending would otherwise have the connection
+#: reset under it and never read the answer. Past that the connection is closed.
+DRAIN_BYTES = 1024 * 1024
+DRAIN_SECONDS = 2.0
 
 
 def request_id_generator() -> Callable[[], str]:
@@ -206,15 +211,12 @@ class App:
     def _report(self, exc: Exception, req: Request) -> None:
         if isinstance(exc, HTTPError | ClientDisconnect) or getattr(exc, "_reported", False):
             return
-        logger.error(
-            "unhandled %s in %s %s (request_id=%s)",
-            type(exc).__name__,
-            req.method,
-            req.path,
-            req.request_id,
-            exc_info=exc,
-            extra={"request_id": req.request_id},
-        )
+        args = (type(exc).__name__, req.method, req.path[:256], req.request_id)
+        message = "unhandled %s in %s %s (request_id=%s)"
+        try:
+            logger.error(message, *args, exc_info=exc, extra={"request_id": req.request_id})
+        except KeyError:  # a record factory that sets request_id itself: no `extra` then
+            logger.error(message, *args, exc_info=exc)
         try:
             exc._reported = True  # type: ignore[attr-defined]
         except AttributeError:  # pragma: no cover - exceptions with __slots__
@@ -315,4 +317,9 @@ class App:
             await chain(req, res)
         except Exception as exc:
             await self._on_error(exc, req, res)
+        if req.body_cut_short:
+            if await req.drain(DRAIN_BYTES, DRAIN_SECONDS):
+                res.headers.pop("connection", None)  # the whole body arrived: keep-alive is fine
+            else:
+                res.headers["connection"] = "close"
         await res.send_to(send, request_id=request_id, head=req.method == "HEAD")
