@@ -49,7 +49,8 @@ def create_app(settings: Settings) -> ServerApp:
         redis_url=redis_url,
     )
     app.mount("/socket.io", realtime.asgi)
-    access.install(app, settings, services.http_stats)
+    http_stats = access.HttpStats()
+    guarded = access.install(app, settings, http_stats)
 
     async def overlay_health() -> dict[str, Any]:
         counts = realtime.client_counts()
@@ -62,10 +63,10 @@ def create_app(settings: Settings) -> ServerApp:
                 health.update(ok=False, error=type(exc).__name__)
         return health
 
-    status.register(app, services, extra_health={"overlay": overlay_health})
-    discord.register(app, services)
-    overlay_routes.register(app, store=store, realtime=realtime)
-    metrics.register(app, build_registry(services, overlay_clients=realtime.client_counts))
+    status.register(app, guarded, services, http_stats, extra_health={"overlay": overlay_health})
+    discord.register(guarded, services)
+    overlay_routes.register(app, guarded=guarded, store=store, realtime=realtime)
+    metrics.register(guarded, build_registry(services, http_stats, realtime.client_counts))
     if settings.is_development:
         from asgi_app.devtools.register import register as register_devtools
 

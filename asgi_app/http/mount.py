@@ -1,0 +1,75 @@
+"""A mounted ASGI app run as the endpoint of the middleware chain.
+
+The mounted app writes to a `send` of ours: its response start becomes `res.status` and
+`res.headers` (so the middleware above can still add to them when the chain unwinds), and
+its body is handed on as `res.stream`, chunk by chunk, as it comes. Websocket scopes do not
+come here: they have no HTTP answer to decorate and go to the mounted app directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from asgi_app.http.request import Request
+from asgi_app.http.response import Response
+from asgi_app.http.types import ASGIApp, Handler, Message
+
+
+def mounted_endpoint(app: ASGIApp) -> Handler:
+    async def call_mounted(req: Request, res: Response) -> None:
+        started: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        body: asyncio.Queue[Message] = asyncio.Queue(maxsize=1)
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                if not started.done():
+                    started.set_result(message)
+            elif message["type"] == "http.response.body":
+                await body.put(message)
+
+        task: asyncio.Task[None] = asyncio.ensure_future(app(req.scope, req.receive, capture))
+        try:
+            waiting: set[asyncio.Future[Any]] = {started, task}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if not started.done():
+            started.cancel()
+            task.result()  # the mounted app's own error, answered 500 by the chain
+            raise RuntimeError("the mounted app returned without a response")
+        start = started.result()
+        res.status(start["status"])
+        for raw_name, raw_value in start.get("headers", ()):
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            if name == "set-cookie":
+                res.raw_headers.append((b"set-cookie", raw_value))
+            elif name in res.headers:
+                res.headers[name] = f"{res.headers[name]}, {value}"
+            else:
+                res.headers[name] = value
+        res.stream = _body(body, task)
+
+    return call_mounted
+
+
+async def _body(queue: asyncio.Queue[Message], task: asyncio.Task[None]) -> AsyncIterator[bytes]:
+    try:
+        while True:
+            getter = asyncio.ensure_future(queue.get())
+            waiting: set[asyncio.Future[Any]] = {getter, task}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if not getter.done():
+                getter.cancel()
+                task.result()  # raises the app's error; else the body just ended early
+                return
+            message = getter.result()
+            yield message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        await task
+    finally:
+        if not task.done():
+            task.cancel()
