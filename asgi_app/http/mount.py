@@ -50,25 +50,42 @@ def mounted_endpoint(app: ASGIApp) -> Handler:
                 res.headers[name] = f"{res.headers[name]}, {value}"
             else:
                 res.headers[name] = value
-        res.stream = _body(body, task)
+        first = await _next_body(body, task)
+        if first is not None and not first.get("more_body", False):
+            # The whole body in one message (Engine.IO's answers): say how long it is.
+            if "content-length" not in res.headers and req.method != "HEAD":
+                res.headers["content-length"] = str(len(first.get("body", b"")))
+        res.stream = _body(first, body, task)
 
     return call_mounted
 
 
-async def _body(queue: asyncio.Queue[Message], task: asyncio.Task[None]) -> AsyncIterator[bytes]:
+async def _next_body(queue: asyncio.Queue[Message], task: asyncio.Task[None]) -> Message | None:
+    """The next body message, or None when the app ended without one (its error raised)."""
+    getter = asyncio.ensure_future(queue.get())
+    waiting: set[asyncio.Future[Any]] = {getter, task}
     try:
-        while True:
-            getter = asyncio.ensure_future(queue.get())
-            waiting: set[asyncio.Future[Any]] = {getter, task}
-            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            if not getter.done():
-                getter.cancel()
-                task.result()  # raises the app's error; else the body just ended early
-                return
-            message = getter.result()
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        getter.cancel()
+        task.cancel()
+        raise
+    if getter.done():
+        return getter.result()
+    getter.cancel()
+    task.result()
+    return None
+
+
+async def _body(
+    message: Message | None, queue: asyncio.Queue[Message], task: asyncio.Task[None]
+) -> AsyncIterator[bytes]:
+    try:
+        while message is not None:
             yield message.get("body", b"")
             if not message.get("more_body", False):
                 break
+            message = await _next_body(queue, task)
         await task
     finally:
         if not task.done():

@@ -24,5 +24,6 @@ async def test_socketio_polling_gets_request_id_headers_and_access_log(
     assert r.headers["x-request-id"] == "sio-1"
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["content-length"] == str(len(r.content))  # one body message: sized
     lines = [rec.getMessage() for rec in caplog.records if rec.name == "asgi_app.access"]
     assert "GET /socket.io/ 200" in lines
