@@ -178,6 +178,10 @@ class App(RouteRegistrar):
 
     async def _on_error(self, exc: Exception, req: Request, res: Response) -> None:
         self._report(exc, req)
+        stream, res.stream = res.stream, None
+        close = getattr(stream, "aclose", None)
+        if close is not None:  # a streamed answer replaced by the error: stop its source
+            await close()
         self._render(exc, req, res)
 
     def _render(self, exc: Exception, req: Request, res: Response) -> None:
@@ -189,7 +193,6 @@ class App(RouteRegistrar):
         if isinstance(exc, ClientDisconnect):
             res.problem(400, "The client disconnected")
             return
-        res.stream = None
         res.problem(
             500,
             f"An unexpected error occurred; request id {req.request_id}",

@@ -55,7 +55,7 @@ def mounted_endpoint(app: ASGIApp) -> Handler:
             # The whole body in one message (Engine.IO's answers): say how long it is.
             if "content-length" not in res.headers and req.method != "HEAD":
                 res.headers["content-length"] = str(len(first.get("body", b"")))
-        res.stream = _body(first, body, task)
+        res.stream = MountedBody(first, body, task)
 
     return call_mounted
 
@@ -75,6 +75,23 @@ async def _next_body(queue: asyncio.Queue[Message], task: asyncio.Task[None]) ->
     getter.cancel()
     task.result()
     return None
+
+
+class MountedBody:
+    """The rest of a mounted app's body; `aclose()` stops the app when it is not sent."""
+
+    def __init__(
+        self, first: Message | None, queue: asyncio.Queue[Message], task: asyncio.Task[None]
+    ) -> None:
+        self._first, self._queue, self._task = first, queue, task
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return _body(self._first, self._queue, self._task)
+
+    async def aclose(self) -> None:
+        if not self._task.done():
+            self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
 
 
 async def _body(

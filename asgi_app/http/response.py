@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -34,7 +34,7 @@ class Response:
         self.status_code = 200
         self.headers: dict[str, str] = {}
         self.body = b""
-        self.stream: AsyncIterator[bytes] | None = None
+        self.stream: AsyncIterable[bytes] | None = None
         self.raw_headers: list[tuple[bytes, bytes]] = []
 
     def status(self, code: int) -> Response:

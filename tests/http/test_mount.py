@@ -119,3 +119,28 @@ async def test_websockets_still_reach_the_mount_directly() -> None:
         async with connect(base.replace("http://", "ws://") + "/io/ws") as ws:
             assert await ws.recv() == "hello"
     assert seen == []
+
+
+async def test_an_error_after_the_mount_answered_stops_the_mounted_app() -> None:
+    stopped = asyncio.Event()
+
+    async def endless(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        try:
+            while True:
+                await send({"type": "http.response.body", "body": b"x", "more_body": True})
+        except asyncio.CancelledError:
+            stopped.set()
+            raise
+
+    async def fails_after(req: Request, res: Response, next: Next) -> None:
+        await next()
+        raise RuntimeError("after the mount")
+
+    app = App()
+    app.use(fails_after)
+    app.mount("/io", endless)
+    async with serve(app) as base, httpx.AsyncClient(base_url=base) as c:
+        r = await c.get("/io/x")
+        assert r.status_code == 500 and r.json()["status"] == 500
+        await asyncio.wait_for(stopped.wait(), 5)
