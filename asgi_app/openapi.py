@@ -1,7 +1,9 @@
 """GET /openapi.json: an OpenAPI 3.1 document generated from `app.routes` and their schemas.
 
 Everything comes from what the routes declare (path, methods, body schema, summary, tags,
-protected); nothing is written by hand per route. Mounts (/socket.io) are not routes and so
+and `meta["security"]`, which the app's guarded route group sets: `SECURED`); nothing is
+written by hand per route. Path parameters follow the router's own grammar and convertor
+schemas (asgi_app.http.routing). Mounts (/socket.io) are not routes and so
 are not listed. The document is built on the first request, after every route is registered,
 and the same bytes are served from then on.
 """
@@ -16,22 +18,15 @@ from typing import Any, Final
 import orjson
 
 from asgi_app.http import App, Request, Response, Route
+from asgi_app.http.routing import PARAM, path_parameters
 
 OPENAPI_VERSION: Final = "3.1.0"
 DEFAULT_TITLE: Final = "Draft League companion server"
 DISTRIBUTION: Final = "draft-league-companion"
 SECURITY_SCHEME: Final = "authToken"
+#: Route meta of the routes that need AUTH_TOKEN (the app's guarded group carries it).
+SECURED: Final[dict[str, Any]] = {"security": (SECURITY_SCHEME,)}
 PROBLEM_JSON: Final = "application/problem+json"
-
-#: `{name}` / `{name:kind}` as the router reads them (asgi_app.http.routing).
-_PARAM: Final = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?}")
-
-#: JSON Schema of a path parameter per router convertor.
-PARAM_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
-    "str": {"type": "string", "minLength": 1, "pattern": "^[^/]+$"},
-    "int": {"type": "integer", "minimum": 0},
-    "path": {"type": "string"},
-}
 
 #: Documented methods; HEAD (answered for every GET) and OPTIONS (CORS) are implied.
 _DOCUMENTED: Final = ("GET", "PUT", "POST", "DELETE", "PATCH")
@@ -89,15 +84,12 @@ def package_version() -> str:
 
 def split_path(path: str) -> tuple[str, list[dict[str, Any]]]:
     """`/items/{id:int}` -> (`/items/{id}`, [the `id` path parameter, an integer])."""
-    params: list[dict[str, Any]] = []
-
-    def plain(match: re.Match[str]) -> str:
-        name, kind = match.group(1), match.group(2) or "str"
-        schema = dict(PARAM_SCHEMAS.get(kind, PARAM_SCHEMAS["str"]))
-        params.append({"name": name, "in": "path", "required": True, "schema": schema})
-        return "{" + name + "}"
-
-    return _PARAM.sub(plain, path), params
+    template, found = path_parameters(path)
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": dict(convertor.schema)}
+        for name, convertor in found
+    ]
+    return template, params
 
 
 def body_schema(schema: object) -> dict[str, Any]:
@@ -111,7 +103,7 @@ def body_schema(schema: object) -> dict[str, Any]:
 
 
 def operation_id(method: str, path: str, taken: set[str]) -> str:
-    words = [w for w in re.split(r"[^A-Za-z0-9]+", _PARAM.sub(r"\1", path)) if w]
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", PARAM.sub(r"\1", path)) if w]
     base = "_".join([method.lower(), *words]) if words else f"{method.lower()}_root"
     candidate, n = base, 2
     while candidate in taken:
@@ -142,8 +134,9 @@ def operation(
             "content": {"application/json": {"schema": body_schema(route.body)}},
         }
         statuses.extend(BODY_STATUSES)
-    if route.protected:
-        op["security"] = [{SECURITY_SCHEME: []}]
+    security = route.meta.get("security")
+    if security:
+        op["security"] = [{scheme: []} for scheme in security]
         statuses.extend(PROTECTED_STATUSES)
     responses: dict[str, Any] = {"200": {"description": "OK"}}
     responses.update({str(s): _ref(s) for s in sorted(statuses)})
