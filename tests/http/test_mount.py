@@ -11,7 +11,7 @@ from websockets.asyncio.client import connect
 from asgi_app.http import App, Next, Request, Response
 from asgi_app.http.middleware import security_headers
 from asgi_app.http.types import Receive, Scope, Send
-from tests.support.server import serve
+from bench.harness.server import serve
 
 
 async def mounted(scope: Scope, receive: Receive, send: Send) -> None:
