@@ -22,8 +22,17 @@ log = logging.getLogger(__name__)
 
 THEMES: Final = ("transparent", "dark", "light")
 KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{43}")
-CLIENT_JS: Final = Path(__file__).resolve().parents[2] / (
+#: The socket.io browser client: package data (`make node` and the Dockerfile copy it there from
+#: npm, so an editable install, a wheel built after `make node` and the image all carry it),
+#: else the checkout's node_modules (a checkout where only `npm ci` ran).
+PACKAGED_CLIENT_JS: Final = Path(__file__).resolve().parent / "static" / "socket.io.min.js"
+CHECKOUT_CLIENT_JS: Final = Path(__file__).resolve().parents[2] / (
     "node_modules/socket.io-client/dist/socket.io.min.js"
+)
+CLIENT_JS: Final = (
+    CHECKOUT_CLIENT_JS
+    if not PACKAGED_CLIENT_JS.is_file() and CHECKOUT_CLIENT_JS.is_file()
+    else PACKAGED_CLIENT_JS
 )
 VIEW_CSP: Final = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src http: https: data:; "
@@ -33,7 +42,8 @@ JS_TYPE: Final = "text/javascript; charset=utf-8"
 CSS_TYPE: Final = "text/css; charset=utf-8"
 STATIC_CACHE: Final = "public, max-age=300"
 MISSING_CLIENT: Final = (
-    "The socket.io client is not installed (node_modules is missing): run `make node`"
+    "The socket.io client is not installed (not in the package nor in node_modules): "
+    "run `make node`"
 )
 
 

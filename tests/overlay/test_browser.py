@@ -90,3 +90,38 @@ async def test_page_without_key_says_access_refused(server: Served) -> None:
             assert server.parts.realtime.client_counts() == {}
         finally:
             await browser.close()
+
+
+async def test_a_logo_that_fails_to_load_is_hidden_and_a_good_one_shown(server: Served) -> None:
+    require_tool("chromium")
+    broken = "http://127.0.0.1:9/missing-logo.png"  # discard port: the load fails at once
+    await server.post(
+        {
+            "blue": team("Blue", 0, logoUrl=LOGO),
+            "red": team("Red", 0, logoUrl=broken),
+            "maxScore": 2,
+        },
+        name="logos",
+    )
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page()
+            key = view_key(TOKEN, "logos")
+            await page.goto(f"{server.url}/overlay/view/logos?key={key}")
+            await page.wait_for_selector('#scoreboard[data-status="live"]', timeout=15000)
+            await page.wait_for_function(
+                "!document.querySelector('.team--blue .team__logo').hidden", timeout=15000
+            )
+            red_logo = page.locator(".team--red .team__logo")
+            await page.wait_for_function(
+                "(() => { const img = document.querySelector('.team--red .team__logo');"
+                " return img.complete && img.naturalWidth === 0; })()",
+                timeout=15000,
+            )
+            assert await red_logo.get_attribute("src") == broken
+            assert await red_logo.is_hidden()
+        finally:
+            await browser.close()
