@@ -57,3 +57,34 @@ def test_readme_documents_the_two_commands_first() -> None:
     ci = Path(ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, re.M)
     assert re.search(r"^export REQUIRE_ALL=1$", ci, re.M)
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {
+        re.split(r"[\[<>=~! ;]", r, maxsplit=1)[0].lower().replace("_", "-") for r in requirements
+    }
+
+
+def test_the_lock_files_pin_every_dependency_and_make_and_the_image_use_them() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for lock, extra in (("prod", "prod"), ("dev", "dev")):
+        text = (ROOT / "requirements" / f"{lock}.txt").read_text()
+        pinned = dict(re.findall(r"^([a-z0-9._-]+)==(\S+)", text, re.M | re.I))
+        pinned = {name.lower().replace("_", "-"): v for name, v in pinned.items()}
+        wanted = _names(project["dependencies"] + project["optional-dependencies"][extra])
+        assert wanted <= set(pinned), wanted - set(pinned)
+        # Nothing but exact pins (and the comments uv writes).
+        for line in text.splitlines():
+            assert not line.strip() or line.lstrip().startswith("#") or "==" in line, line
+    assert "pip install --no-compile -r requirements/prod.txt" in DOCKERFILE
+    makefile = (ROOT / "Makefile").read_text()
+    assert "LOCK_DEV := requirements/dev.txt" in makefile
+    assert "pip install --quiet -r $(LOCK_DEV)" in makefile
+
+
+def test_dockerfile_builds_offline_and_serves_the_client_script() -> None:
+    assert not re.search(r"^# *syntax=", DOCKERFILE, re.M)  # BuildKit would fetch an image
+    assert "socket.io.min.js ./asgi_app/overlay/static/" in DOCKERFILE
+    assert re.search(r"^USER 10001:10001$", DOCKERFILE, re.M)
