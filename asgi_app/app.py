@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -17,9 +16,6 @@ from asgi_app.services import Services
 from asgi_app.settings import Settings
 
 log = logging.getLogger("asgi_app")
-
-#: How long /health waits for Redis to answer a PING.
-HEALTH_PROBE_TIMEOUT = 1.0
 
 
 class ServerApp(App):
@@ -48,14 +44,7 @@ def create_app(settings: Settings) -> ServerApp:
 
     async def overlay_health() -> dict[str, Any]:
         counts = realtime.client_counts()
-        health: dict[str, Any] = {"ok": True, "clients": sum(counts.values())}
-        health["store"] = "redis" if redis_url else "file"
-        if redis_url:
-            try:
-                await asyncio.wait_for(store.open(), HEALTH_PROBE_TIMEOUT)
-            except Exception as exc:
-                health.update(ok=False, error=type(exc).__name__)
-        return health
+        return {"clients": sum(counts.values())} | await store.health()
 
     status.register(app, services, extra_health={"overlay": overlay_health})
     discord.register(app, services)

@@ -16,7 +16,7 @@ from asgi_app.http import App, HTTPError, Middleware, Request, Response
 from asgi_app.overlay.realtime import OverlayRealtime
 from asgi_app.overlay.schema import OVERLAY_DATA
 from asgi_app.overlay.state import DEFAULT_OVERLAY, OverlayState, valid_name
-from asgi_app.overlay.store import OverlayStore
+from asgi_app.overlay.store import RETRY_AFTER_SECONDS, OverlayStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,14 @@ def register(
     async def write_state(req: Request, res: Response) -> None:
         name = _overlay_name(req)
         state: OverlayState = req.body_value
-        await store.set(name, state)
+        try:
+            await store.set(name, state)
+        except StoreUnavailable as exc:
+            raise HTTPError(
+                503,
+                f"The overlay state could not be stored: {exc}. Nothing was changed; retry.",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ) from None
         clients = await realtime.publish(name, state)
         res.json({"ok": True, "overlay": name, "clients": clients})
 
