@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgi_app import openapi
@@ -25,6 +26,13 @@ class ServerApp(App):
         super().__init__(body_limit=settings.body_limit_bytes)
         self.settings = settings
         self.services = Services(settings)
+        self._before_shutdown: list[Callable[[], Awaitable[None]]] = []
+
+    async def before_shutdown(self) -> None:
+        """Called by the gunicorn worker (asgi_app.worker) once it stops accepting and before
+        it closes the connections: the Socket.IO clients are disconnected properly."""
+        for hook in self._before_shutdown:
+            await hook()
 
 
 def create_app(settings: Settings) -> ServerApp:
@@ -40,6 +48,7 @@ def create_app(settings: Settings) -> ServerApp:
         redis_url=redis_url,
     )
     app.mount("/socket.io", realtime.asgi)
+    app._before_shutdown.append(realtime.close)
     access.install(app, settings, services.http_stats)
 
     async def overlay_health() -> dict[str, Any]:

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 from playwright.async_api import async_playwright
 
 from asgi_app.overlay.state import view_key
 from tests.overlay.app_factory import TOKEN
 from tests.overlay.helpers import Served, team
+from tests.support.browser import ARTIFACTS, CHROMIUM_ARGS
 from tests.support.tools import require_tool
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LOGO = (
     "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 10 10'%3E"
     "%3Ccircle cx='5' cy='5' r='5' fill='%23facc15'/%3E%3C/svg%3E"
