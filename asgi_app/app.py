@@ -28,6 +28,10 @@ class ServerApp(App):
         self.services = Services(settings)
         self._before_shutdown: list[Callable[[], Awaitable[None]]] = []
 
+    def on_before_shutdown(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run `hook` in before_shutdown (it must also be safe to run again at shutdown)."""
+        self._before_shutdown.append(hook)
+
     async def before_shutdown(self) -> None:
         """Called by the gunicorn worker (asgi_app.worker) once it stops accepting and before
         it closes the connections: the Socket.IO clients are disconnected properly."""
@@ -48,7 +52,7 @@ def create_app(settings: Settings) -> ServerApp:
         redis_url=redis_url,
     )
     app.mount("/socket.io", realtime.asgi)
-    app._before_shutdown.append(realtime.close)
+    app.on_before_shutdown(realtime.close)
     access.install(app, settings, services.http_stats)
 
     async def overlay_health() -> dict[str, Any]:

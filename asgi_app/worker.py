@@ -16,6 +16,7 @@ from typing import Any
 
 import uvicorn
 from gunicorn.arbiter import Arbiter
+from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn_worker import UvicornWorker
 
@@ -165,9 +166,24 @@ class DrainingServer(uvicorn.Server):
         if hook is not None:
             try:
                 await asyncio.wait_for(hook(), BEFORE_SHUTDOWN_SECONDS)
+                # The clients answer the WebSocket close handshake: let them, or uvicorn would
+                # cut those connections (a reset) while their close frames are on the way.
+                await asyncio.wait_for(self._websockets_closed(), BEFORE_SHUTDOWN_SECONDS)
+            except TimeoutError:
+                log.warning(
+                    "before_shutdown: WebSockets still open after %s s", BEFORE_SHUTDOWN_SECONDS
+                )
             except Exception:
                 log.exception("before_shutdown failed")
         await super().shutdown(sockets)
+
+    async def _websockets_closed(self) -> None:
+        # uvicorn's connection set signals nothing when it changes: polled, as uvicorn does.
+        while any(  # noqa: ASYNC110
+            not isinstance(connection, HttpToolsProtocol | H11Protocol)
+            for connection in self.server_state.connections
+        ):
+            await asyncio.sleep(0.02)
 
 
 class LifespanWorker(UvicornWorker):  # type: ignore[misc]
