@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import runpy
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -88,3 +89,25 @@ def test_dockerfile_builds_offline_and_serves_the_client_script() -> None:
     assert not re.search(r"^# *syntax=", DOCKERFILE, re.M)  # BuildKit would fetch an image
     assert "socket.io.min.js ./asgi_app/overlay/static/" in DOCKERFILE
     assert re.search(r"^USER 10001:10001$", DOCKERFILE, re.M)
+
+
+def test_a_wheel_carries_the_socketio_client_as_package_data(tmp_path: Path) -> None:
+    """What `make node` put in the package reaches a wheel (and so the image's install)."""
+    import zipfile
+
+    assert (ROOT / "asgi_app/overlay/static/socket.io.min.js").is_file(), "run `make node`"
+    source = tmp_path / "src"  # what the Dockerfile copies, so the build writes nothing here
+    for part in ("asgi_app", "gateway"):
+        shutil.copytree(ROOT / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for part in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / part, source / part)
+    done = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path),
+         str(source)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "asgi_app/overlay/static/socket.io.min.js" in names
+    assert "asgi_app/overlay/static/overlay.js" in names
