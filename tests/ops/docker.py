@@ -109,6 +109,6 @@ class Containers:
 
     async def remove_all(self) -> None:
         for name in self.names:
-            await run(self.docker, "rm", "-f", name)
+            await run(self.docker, "rm", "-f", "-v", name)  # -v: its anonymous volume too
         for volume in self.volumes:
             await run(self.docker, "volume", "rm", "-f", volume)
