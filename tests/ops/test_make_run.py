@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import httpx
+from playwright.async_api import expect
 
 from asgi_app.overlay.state import view_key
 from tests.overlay.helpers import overlay_data
@@ -53,10 +54,7 @@ async def _obs_page_follows_a_post(base: str, output: str) -> None:
         state = overlay_data(blue=2, red=1, max_score=3)
         posted = await http.post("/overlay", json=state, headers={"Authorization": token})
         assert posted.status_code == 200 and posted.json()["clients"] == 1, posted.text
-        await page.wait_for_function(
-            "document.querySelector('.team--blue .team__score').textContent === '2'",
-            timeout=15000,
-        )
+        await expect(page.locator(".team--blue .team__score")).to_have_text("2", timeout=15000)
         assert await page.locator(".team--blue .team__name").text_content() == "Blue Team"
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "make-run-overlay.png"))

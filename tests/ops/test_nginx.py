@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import socketio
+from playwright.async_api import expect
 
 from asgi_app.overlay.state import view_key
 from tests.ops.nginx import AUTH_TOKEN, Nginx, client_from, start_node
@@ -85,9 +86,8 @@ async def _page_shows(browser: Any, url: str, post: Any, score: int) -> None:
         await page.goto(url)
         await page.wait_for_selector('#scoreboard[data-status="live"]', timeout=15000)
         await post(overlay_data(blue=score, max_score=10))
-        await page.wait_for_function(
-            f"document.querySelector('.team--blue .team__score').textContent === '{score}'",
-            timeout=15000,
+        await expect(page.locator(".team--blue .team__score")).to_have_text(
+            str(score), timeout=15000
         )
     finally:
         await page.close()
@@ -107,10 +107,7 @@ async def test_the_obs_page_through_nginx_in_chromium(
         await page.goto(url)
         await page.wait_for_selector('#scoreboard[data-status="live"]', timeout=15000)
         await post(overlay_data(blue=2, max_score=3))
-        await page.wait_for_function(
-            "document.querySelector('.team--blue .team__score').textContent === '2'",
-            timeout=15000,
-        )
+        await expect(page.locator(".team--blue .team__score")).to_have_text("2", timeout=15000)
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "overlay-through-nginx.png"))
 

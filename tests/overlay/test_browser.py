@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from playwright.async_api import async_playwright
+from playwright.async_api import async_playwright, expect
 
 from asgi_app.overlay.state import view_key
 from tests.overlay.app_factory import TOKEN
@@ -41,9 +41,7 @@ async def test_page_redraws_on_post(server: Served) -> None:
             await page.goto(f"{server.url}/overlay/view/stream?key={key}&theme=dark")
             await page.wait_for_selector('#scoreboard[data-status="live"]', timeout=15000)
             blue, red = page.locator(".team--blue"), page.locator(".team--red")
-            await page.wait_for_function(
-                "document.querySelector('.team--red .team__score').textContent === '1'"
-            )
+            await expect(page.locator(".team--red .team__score")).to_have_text("1", timeout=30000)
             assert await blue.locator(".team__name").text_content() == "Blue Sharks"
             assert await red.locator(".team__pips li").count() == 3
             assert server.parts.realtime.client_count("stream") == 1
@@ -55,10 +53,7 @@ async def test_page_redraws_on_post(server: Served) -> None:
             }
             answer = await server.post(state, name="stream")
             assert answer.json()["clients"] == 1
-            await page.wait_for_function(
-                "document.querySelector('.team--blue .team__score').textContent === '2'",
-                timeout=15000,
-            )
+            await expect(page.locator(".team--blue .team__score")).to_have_text("2", timeout=15000)
             assert await blue.locator(".pip--won").count() == 2
             assert await red.locator(".pip--won").count() == 1
             await page.screenshot(path=str(ARTIFACTS / "overlay-page.png"))
@@ -102,15 +97,12 @@ async def test_a_logo_that_fails_to_load_is_hidden_and_a_good_one_shown(server: 
             key = view_key(TOKEN, "logos")
             await page.goto(f"{server.url}/overlay/view/logos?key={key}")
             await page.wait_for_selector('#scoreboard[data-status="live"]', timeout=15000)
-            await page.wait_for_function(
-                "!document.querySelector('.team--blue .team__logo').hidden", timeout=15000
-            )
+            await expect(page.locator(".team--blue .team__logo")).to_be_visible(timeout=15000)
             red_logo = page.locator(".team--red .team__logo")
-            await page.wait_for_function(
-                "(() => { const img = document.querySelector('.team--red .team__logo');"
-                " return img.complete && img.naturalWidth === 0; })()",
-                timeout=15000,
-            )
+            # Loaded and failed: complete, with no natural size (no string evaluation: the
+            # page's CSP forbids eval, which Playwright's polled expressions need).
+            await expect(red_logo).to_have_js_property("complete", True, timeout=15000)
+            await expect(red_logo).to_have_js_property("naturalWidth", 0)
             assert await red_logo.get_attribute("src") == broken
             assert await red_logo.is_hidden()
         finally:
