@@ -1,40 +1,45 @@
-# syntax=docker/dockerfile:1
 # Draft League companion server: `docker build .` then
 # `docker run -e BOT_TOKEN=... -e AUTH_TOKEN=... -e ORIGIN_URL=... -p 8000:8000 -v data:/data IMAGE`
+# (No `# syntax=` line: BuildKit would fetch a frontend image first, which fails offline.)
 
-# --- build stage: wheels for the app and its dependencies, and the npm client file ---------
-FROM python:3.11-slim-bookworm AS build
-WORKDIR /src
-RUN python -m venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY pyproject.toml README.md ./
-COPY asgi_app ./asgi_app
-COPY gateway ./gateway
-# The project itself (a local path) is what is installed; its dependency ranges live in
-# pyproject.toml.
-# hadolint ignore=DL3013
-RUN pip install --no-compile '.[prod]'
-
+# --- the socket.io browser client, pinned by package-lock.json -------------------------------
 FROM node:20-bookworm-slim AS node
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
+# --- build stage: the locked dependencies, then the app itself --------------------------------
+FROM python:3.11-slim-bookworm AS build
+WORKDIR /src
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# The lock file first, alone: this layer is rebuilt only when the lock changes.
+COPY requirements/prod.txt ./requirements/prod.txt
+RUN pip install --no-compile -r requirements/prod.txt
+COPY pyproject.toml README.md ./
+COPY asgi_app ./asgi_app
+COPY gateway ./gateway
+# The client script becomes package data, like `make node` does in a checkout.
+COPY --from=node /src/node_modules/socket.io-client/dist/socket.io.min.js ./asgi_app/overlay/static/
+RUN pip install --no-compile --no-deps .
+
 # --- runtime stage: slim, non-root, no compilers, no secrets --------------------------------
 FROM python:3.11-slim-bookworm
+# XDG_RUNTIME_DIR: gunicorn puts its control socket there (else under HOME, /app, which the
+# app user cannot write); /tmp stays writable with a read-only root (`--tmpfs /tmp`).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     APP_ENV=production \
     STATE_DIR=/data \
-    PORT=8000
+    PORT=8000 \
+    XDG_RUNTIME_DIR=/tmp
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app \
     && mkdir -p /data /app \
     && chown app:app /data
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
-COPY --from=node /src/node_modules ./node_modules
 COPY gunicorn.conf.py ./
 USER 10001:10001
 VOLUME ["/data"]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,6 @@ from asgi_app.settings import Settings, load_settings
 
 log = logging.getLogger("asgi_app")
 
-#: How long /health waits for Redis to answer a PING.
-HEALTH_PROBE_TIMEOUT = 1.0
-
 
 class ServerApp(App):
     """The framework's App plus the services it serves (tests and tools reach them here)."""
@@ -34,6 +30,17 @@ class ServerApp(App):
         super().__init__(body_limit=settings.body_limit_bytes)
         self.settings = settings
         self.services = Services(settings)
+        self._before_shutdown: list[Callable[[], Awaitable[None]]] = []
+
+    def on_before_shutdown(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run `hook` in before_shutdown (it must also be safe to run again at shutdown)."""
+        self._before_shutdown.append(hook)
+
+    async def before_shutdown(self) -> None:
+        """Called by the gunicorn worker (asgi_app.worker) once it stops accepting and before
+        it closes the connections: the Socket.IO clients are disconnected properly."""
+        for hook in self._before_shutdown:
+            await hook()
 
 
 def create_app(settings: Settings) -> ServerApp:
@@ -51,17 +58,11 @@ def create_app(settings: Settings) -> ServerApp:
     app.mount("/socket.io", realtime.asgi)
     http_stats = access.HttpStats()
     guarded = access.install(app, settings, http_stats)
+    app.on_before_shutdown(realtime.close)
 
     async def overlay_health() -> dict[str, Any]:
         counts = realtime.client_counts()
-        health: dict[str, Any] = {"ok": True, "clients": sum(counts.values())}
-        health["store"] = "redis" if redis_url else "file"
-        if redis_url:
-            try:
-                await asyncio.wait_for(store.open(), HEALTH_PROBE_TIMEOUT)
-            except Exception as exc:
-                health.update(ok=False, error=type(exc).__name__)
-        return health
+        return {"clients": sum(counts.values())} | await store.health()
 
     status.register(app, guarded, services, http_stats, extra_health={"overlay": overlay_health})
     discord.register(guarded, services)

@@ -28,6 +28,13 @@ class LazyApp:
         """The real app once built (None before)."""
         return self._app
 
+    async def before_shutdown(self) -> None:
+        """The built app's `before_shutdown` (gunicorn's worker calls it before it closes the
+        connections); nothing when the app was never built or has none."""
+        hook = getattr(self._app, "before_shutdown", None)
+        if hook is not None:
+            await hook()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         app = self._app
         if app is None:

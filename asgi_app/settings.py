@@ -319,7 +319,7 @@ def load_server_settings(
 
 def _exit(error: SettingsError, stream: TextIO | None) -> SystemExit:
     print(str(error), file=stream if stream is not None else sys.stderr)
-    return SystemExit(2)
+    return SystemExit(3)
 
 
 def load_settings_or_exit(
@@ -328,7 +328,11 @@ def load_settings_or_exit(
     *,
     stream: TextIO | None = None,
 ) -> Settings:
-    """`load_settings`, or print the problem list to stderr and exit with status 2."""
+    """`load_settings`, or print the problem list to stderr and exit with status 3.
+
+    3 is gunicorn's WORKER_BOOT_ERROR: its arbiter then stops instead of starting another
+    worker (any other status would restart the worker forever), and exits 3 itself.
+    """
     try:
         return load_settings(environ, env_file)
     except SettingsError as error:

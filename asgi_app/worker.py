@@ -8,13 +8,21 @@ failure would be swallowed and the server would run without a gateway.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import socket
+import sys
 from typing import Any
 
+import uvicorn
+from gunicorn.arbiter import Arbiter
+from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn_worker import UvicornWorker
 
 from asgi_app.settings import load_server_settings_or_exit
+
+log = logging.getLogger("asgi_app.worker")
 
 _server = load_server_settings_or_exit(os.environ)
 
@@ -142,9 +150,58 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
+#: How long the app's `before_shutdown()` may take before uvicorn closes the connections.
+BEFORE_SHUTDOWN_SECONDS = 5.0
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server, with the app told before the connections are cut.
+
+    uvicorn's shutdown closes every WebSocket (code 1012) before the lifespan shutdown runs, so
+    Socket.IO clients saw a broken transport instead of a Socket.IO disconnect. Here the
+    listeners close first, then the app's `before_shutdown()` (when it has one) runs, and only
+    then uvicorn's own shutdown.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # stop accepting (uvicorn closes them again: harmless)
+        hook = getattr(self.config.app, "before_shutdown", None)
+        if hook is not None:
+            try:
+                await asyncio.wait_for(hook(), BEFORE_SHUTDOWN_SECONDS)
+                # The clients answer the WebSocket close handshake: let them, or uvicorn would
+                # cut those connections (a reset) while their close frames are on the way.
+                await asyncio.wait_for(self._websockets_closed(), BEFORE_SHUTDOWN_SECONDS)
+            except TimeoutError:
+                log.warning(
+                    "before_shutdown: WebSockets still open after %s s", BEFORE_SHUTDOWN_SECONDS
+                )
+            except Exception:
+                log.exception("before_shutdown failed")
+        await super().shutdown(sockets)
+
+    async def _websockets_closed(self) -> None:
+        # uvicorn's connection set signals nothing when it changes: polled, as uvicorn does.
+        while any(  # noqa: ASYNC110
+            not isinstance(connection, HttpToolsProtocol | H11Protocol)
+            for connection in self.server_state.connections
+        ):
+            await asyncio.sleep(0.02)
+
+
 class LifespanWorker(UvicornWorker):  # type: ignore[misc]
     CONFIG_KWARGS: dict[str, Any] = {
         "loop": "auto",
         "http": GuardedHttpToolsProtocol,
         "lifespan": "on",
     }
+
+    async def _serve(self) -> None:
+        # uvicorn_worker's own, with DrainingServer
+        self.config.app = self.wsgi
+        server = DrainingServer(config=self.config)
+        self._install_sigquit_handler()
+        await server.serve(sockets=self.sockets)
+        if not server.started:
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)

@@ -15,14 +15,23 @@ from asgi_app.http import HTTPError, Request, Response, RouteRegistrar
 from asgi_app.overlay.realtime import OverlayRealtime
 from asgi_app.overlay.schema import OVERLAY_DATA
 from asgi_app.overlay.state import DEFAULT_OVERLAY, OverlayState, valid_name
-from asgi_app.overlay.store import OverlayStore
+from asgi_app.overlay.store import RETRY_AFTER_SECONDS, OverlayStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 THEMES: Final = ("transparent", "dark", "light")
 KEY_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{43}")
-CLIENT_JS: Final = Path(__file__).resolve().parents[2] / (
+#: The socket.io browser client: package data (`make node` and the Dockerfile copy it there from
+#: npm, so an editable install, a wheel built after `make node` and the image all carry it),
+#: else the checkout's node_modules (a checkout where only `npm ci` ran).
+PACKAGED_CLIENT_JS: Final = Path(__file__).resolve().parent / "static" / "socket.io.min.js"
+CHECKOUT_CLIENT_JS: Final = Path(__file__).resolve().parents[2] / (
     "node_modules/socket.io-client/dist/socket.io.min.js"
+)
+CLIENT_JS: Final = (
+    CHECKOUT_CLIENT_JS
+    if not PACKAGED_CLIENT_JS.is_file() and CHECKOUT_CLIENT_JS.is_file()
+    else PACKAGED_CLIENT_JS
 )
 VIEW_CSP: Final = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src http: https: data:; "
@@ -32,7 +41,8 @@ JS_TYPE: Final = "text/javascript; charset=utf-8"
 CSS_TYPE: Final = "text/css; charset=utf-8"
 STATIC_CACHE: Final = "public, max-age=300"
 MISSING_CLIENT: Final = (
-    "The socket.io client is not installed (node_modules is missing): run `make node`"
+    "The socket.io client is not installed (not in the package nor in node_modules): "
+    "run `make node`"
 )
 
 
@@ -100,7 +110,14 @@ def register(
     async def write_state(req: Request, res: Response) -> None:
         name = _overlay_name(req)
         state: OverlayState = req.body_value
-        await store.set(name, state)
+        try:
+            await store.set(name, state)
+        except StoreUnavailable as exc:
+            raise HTTPError(
+                503,
+                f"The overlay state could not be stored: {exc}. Nothing was changed; retry.",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ) from None
         clients = await realtime.publish(name, state)
         res.json({"ok": True, "overlay": name, "clients": clients})
 

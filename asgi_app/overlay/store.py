@@ -1,4 +1,10 @@
-"""Where the last state of each overlay lives: files in STATE_DIR, or Redis for several nodes."""
+"""Where the last state of each overlay lives: files in STATE_DIR, or Redis for several nodes.
+
+When the storage fails (STATE_DIR unwritable, Redis unreachable) a `set` raises
+StoreUnavailable (the route answers 503 with Retry-After: the state is not accepted, so nothing
+is pushed that a restart would lose), `get` keeps answering the last known state, and
+`health()` reports the store down until it works again. Nothing needs a restart to recover.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,24 @@ from typing import Any, Protocol
 
 import orjson
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from asgi_app.overlay.state import DEFAULT_STATE, OverlayState, valid_name
 
 log = logging.getLogger(__name__)
+
+#: Seconds a client is told to wait (Retry-After) when the store cannot take a state.
+RETRY_AFTER_SECONDS = 5
+#: Redis commands give up after this long (an unreachable host must not hang a request).
+REDIS_TIMEOUT_SECONDS = 2.0
+
+
+class StoreUnavailable(OSError):
+    """The state could not be stored (the storage failed); nothing was changed or pushed.
+
+    An OSError: the storage is a disk or a connection, and callers of the store may treat it
+    as one.
+    """
 
 
 class OverlayStore(Protocol):
@@ -25,7 +45,13 @@ class OverlayStore(Protocol):
 
     async def get(self, name: str) -> OverlayState: ...
 
-    async def set(self, name: str, state: OverlayState) -> None: ...
+    async def set(self, name: str, state: OverlayState) -> None:
+        """Store `state`; raises StoreUnavailable when the storage fails."""
+        ...
+
+    async def health(self) -> dict[str, Any]:
+        """`{"ok": bool, "store": kind, ...}` for /health: a probe of the storage itself."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -66,12 +92,15 @@ class FileStore:
         self.directory = directory
         self._default: OverlayState = dict(default)
         self._states: dict[str, OverlayState] = {}
+        self._saved: dict[str, OverlayState] = {}
+        self._failure: str | None = None
         self._version: dict[str, int] = {}
         self._written: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def open(self) -> None:
         self._states = await asyncio.to_thread(self._load_all)
+        self._saved = dict(self._states)
 
     def _load_all(self) -> dict[str, OverlayState]:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -104,15 +133,43 @@ class FileStore:
             newest = self._version[name]
             data = orjson.dumps(self._states[name])
             path = self.directory / f"{name}.json"
-            await asyncio.to_thread(write_atomically, path, data)
+            try:
+                await asyncio.to_thread(write_atomically, path, data)
+            except OSError as exc:
+                self._failure = type(exc).__name__
+                log.error("overlay state not written: %s", self._failure, extra={"overlay": name})
+                if self._version[name] == newest:  # no newer state waits: back to the saved
+                    self._states[name] = self._saved.get(name, self._default)
+                raise StoreUnavailable(f"STATE_DIR is not writable ({self._failure})") from None
+            self._saved[name] = self._states[name]
             self._written[name] = newest
+            self._failure = None
+
+    async def health(self) -> dict[str, Any]:
+        health: dict[str, Any] = {"ok": True, "store": "file"}
+        try:
+            await asyncio.to_thread(self._probe)
+        except OSError as exc:
+            health.update(ok=False, error=f"STATE_DIR not writable ({type(exc).__name__})")
+        return health
+
+    def _probe(self) -> None:
+        """Create and remove a file where the states are written (root ignores modes)."""
+        probe = self.directory / f".probe.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        probe.unlink()
 
     async def close(self) -> None:
         return None
 
 
 class RedisStore:
-    """States as JSON strings under `{prefix}{name}` in Redis, shared by every node."""
+    """States as JSON strings under `{prefix}{name}` in Redis, shared by every node.
+
+    Each state read or written is also kept in memory: while Redis is unreachable `get`
+    answers the last state this node knew (and `set` raises StoreUnavailable).
+    """
 
     def __init__(
         self,
@@ -121,23 +178,49 @@ class RedisStore:
         prefix: str = "overlay:state:",
         default: Mapping[str, Any] = DEFAULT_STATE,
     ) -> None:
-        self._client: aioredis.Redis = aioredis.Redis.from_url(url)
+        self._client: aioredis.Redis = aioredis.Redis.from_url(
+            url,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        )
         self._prefix = prefix
         self._default: OverlayState = dict(default)
+        self._known: dict[str, OverlayState] = {}
 
     async def open(self) -> None:
         await self._client.ping()
 
     async def get(self, name: str) -> OverlayState:
-        raw = await self._client.get(self._prefix + name)
+        try:
+            raw = await self._client.get(self._prefix + name)
+        except (RedisError, OSError) as exc:
+            log.warning(
+                "redis unreachable, last known overlay state served: %s", type(exc).__name__
+            )
+            return self._known.get(name, self._default)
         if raw is None:
             return self._default
         loaded = orjson.loads(raw)
-        return loaded if isinstance(loaded, dict) else self._default
+        state = loaded if isinstance(loaded, dict) else self._default
+        self._known[name] = state
+        return state
 
     async def set(self, name: str, state: OverlayState) -> None:
         _check_name(name)
-        await self._client.set(self._prefix + name, orjson.dumps(state))
+        try:
+            await self._client.set(self._prefix + name, orjson.dumps(state))
+        except (RedisError, OSError) as exc:
+            log.error("overlay state not stored, redis unreachable: %s", type(exc).__name__)
+            raise StoreUnavailable("Redis is unreachable") from None
+        self._known[name] = state
+
+    async def health(self) -> dict[str, Any]:
+        health: dict[str, Any] = {"ok": True, "store": "redis"}
+        try:
+            await asyncio.wait_for(self._client.ping(), REDIS_TIMEOUT_SECONDS)
+        except (RedisError, OSError, TimeoutError) as exc:
+            health.update(ok=False, error=f"redis unreachable ({type(exc).__name__})")
+        return health
 
     async def close(self) -> None:
         await self._client.aclose()

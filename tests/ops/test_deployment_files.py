@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import runpy
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -57,3 +58,56 @@ def test_readme_documents_the_two_commands_first() -> None:
     ci = Path(ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, re.M)
     assert re.search(r"^export REQUIRE_ALL=1$", ci, re.M)
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {
+        re.split(r"[\[<>=~! ;]", r, maxsplit=1)[0].lower().replace("_", "-") for r in requirements
+    }
+
+
+def test_the_lock_files_pin_every_dependency_and_make_and_the_image_use_them() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for lock, extra in (("prod", "prod"), ("dev", "dev")):
+        text = (ROOT / "requirements" / f"{lock}.txt").read_text()
+        pinned = dict(re.findall(r"^([a-z0-9._-]+)==(\S+)", text, re.M | re.I))
+        pinned = {name.lower().replace("_", "-"): v for name, v in pinned.items()}
+        wanted = _names(project["dependencies"] + project["optional-dependencies"][extra])
+        assert wanted <= set(pinned), wanted - set(pinned)
+        # Nothing but exact pins (and the comments uv writes).
+        for line in text.splitlines():
+            assert not line.strip() or line.lstrip().startswith("#") or "==" in line, line
+    assert "pip install --no-compile -r requirements/prod.txt" in DOCKERFILE
+    makefile = (ROOT / "Makefile").read_text()
+    assert "LOCK_DEV := requirements/dev.txt" in makefile
+    assert "pip install --quiet -r $(LOCK_DEV)" in makefile
+
+
+def test_dockerfile_builds_offline_and_serves_the_client_script() -> None:
+    assert not re.search(r"^# *syntax=", DOCKERFILE, re.M)  # BuildKit would fetch an image
+    assert "socket.io.min.js ./asgi_app/overlay/static/" in DOCKERFILE
+    assert re.search(r"^USER 10001:10001$", DOCKERFILE, re.M)
+
+
+def test_a_wheel_carries_the_socketio_client_as_package_data(tmp_path: Path) -> None:
+    """What `make node` put in the package reaches a wheel (and so the image's install)."""
+    import zipfile
+
+    assert (ROOT / "asgi_app/overlay/static/socket.io.min.js").is_file(), "run `make node`"
+    source = tmp_path / "src"  # what the Dockerfile copies, so the build writes nothing here
+    for part in ("asgi_app", "gateway"):
+        shutil.copytree(ROOT / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for part in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / part, source / part)
+    done = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path),
+         str(source)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "asgi_app/overlay/static/socket.io.min.js" in names
+    assert "asgi_app/overlay/static/overlay.js" in names

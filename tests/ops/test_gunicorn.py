@@ -3,6 +3,7 @@ SIGTERM ends it cleanly with the gateway session saved, and the next start resum
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 from pathlib import Path
@@ -56,3 +57,25 @@ async def test_gunicorn_serves_stops_cleanly_and_resumes_after_restart(tmp_path:
             assert len(sim.identifies) == 1
         finally:
             assert await second.terminate(signal.SIGTERM) == 0
+
+
+async def test_gunicorn_halts_with_status_3_on_bad_settings_instead_of_respawning(
+    tmp_path: Path,
+) -> None:
+    """A worker that cannot load its settings exits 3 (WORKER_BOOT_ERROR): the arbiter stops
+    at once with every problem named, instead of starting another worker forever."""
+    port = free_port()
+    env = clean_env(APP_ENV="production", PORT=str(port), HOST="127.0.0.1")
+    args = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "asgi_app:app"]
+    server = ServerProcess(args, env=env, cwd=tmp_path).start()
+    assert server.proc is not None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while server.proc.poll() is None and loop.time() < deadline:
+        await asyncio.sleep(0.1)
+    output = server.stop()
+    assert server.proc.returncode == 3, output
+    for name in ("BOT_TOKEN", "AUTH_TOKEN", "ORIGIN_URL"):
+        assert name in output, output
+    assert output.count("Booting worker") == 1, output
+    assert "Worker failed to boot" in output, output

@@ -135,11 +135,11 @@ def test_secrets_never_printed() -> None:
     assert set(good.secret_values()) == {BOT, AUTH, "rediss://:pw-MARKER@cache:6380/0", "pw-MARKER"}
 
 
-def test_load_settings_or_exit_prints_problems_and_exits_2(tmp_path: Path) -> None:
+def test_load_settings_or_exit_prints_problems_and_exits_3(tmp_path: Path) -> None:
     stream = io.StringIO()
     with pytest.raises(SystemExit) as caught:
         load_settings_or_exit({"AUTH_TOKEN": "MARKER"}, tmp_path / "none.env", stream=stream)
-    assert caught.value.code == 2
+    assert caught.value.code == 3  # gunicorn's WORKER_BOOT_ERROR: its arbiter halts
     out = stream.getvalue()
     assert "BOT_TOKEN: required in production" in out and "AUTH_TOKEN" in out
     assert "MARKER" not in out

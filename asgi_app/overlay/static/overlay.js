@@ -39,8 +39,12 @@
     var logo = el.querySelector(".team__logo");
     var src = safeImageUrl(team.logoUrl);
     if (src) {
-      if (logo.getAttribute("src") !== src) logo.setAttribute("src", src);
-      logo.hidden = false;
+      // Shown once it has loaded: a logo that fails (404, blocked, not an image) stays hidden
+      // instead of showing the browser's broken-image icon on stream.
+      if (logo.getAttribute("src") !== src) {
+        logo.hidden = true;
+        logo.setAttribute("src", src);
+      }
     } else {
       logo.removeAttribute("src");
       logo.hidden = true;
@@ -53,6 +57,12 @@
       pips.children[i].className = i < score ? "pip pip--won" : "pip";
     }
   }
+
+  function watchLogo(logo) {
+    logo.addEventListener("load", function () { logo.hidden = false; });
+    logo.addEventListener("error", function () { logo.hidden = true; });
+  }
+  Array.prototype.forEach.call(board.querySelectorAll(".team__logo"), watchLogo);
 
   function draw(state) {
     if (!state || typeof state !== "object") return;
@@ -69,8 +79,11 @@
     return;
   }
 
+  // WebSocket only, no long-polling: one connection, so a proxy that spreads requests over
+  // several nodes (README "Several hosts") needs no sticky sessions.
   var socket = window.io("/overlay", {
     path: "/socket.io",
+    transports: ["websocket"],
     auth: { overlay: board.dataset.overlay, key: board.dataset.key },
     reconnectionDelayMax: 10000
   });
