@@ -43,8 +43,9 @@ from .scalars import (
     NumberSchema,
     StringSchema,
 )
-from .schema import Reporter, Schema
+from .schema import Presence, Schema
 from .unions import DiscriminatedUnionSchema, UnionSchema
+from .wrappers import Reporter
 
 __all__ = [
     "INVALID",
@@ -62,6 +63,7 @@ __all__ = [
     "NumberSchema",
     "ObjectSchema",
     "ParseResult",
+    "Presence",
     "RecordSchema",
     "Reporter",
     "Schema",

@@ -20,8 +20,9 @@ from .scalars import (
     NumberSchema,
     StringSchema,
 )
-from .schema import LazySchema, Schema
+from .schema import Schema
 from .unions import DiscriminatedUnionSchema, UnionSchema
+from .wrappers import LazySchema
 
 T = TypeVar("T")
 A = TypeVar("A")

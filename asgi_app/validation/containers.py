@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, Generic, Self, TypeVar
 
 from .codegen import Gen, Out
-from .schema import Schema
+from .schema import Presence, Schema
 
 T = TypeVar("T")
 _SEQUENCE = (list, tuple)
@@ -20,7 +20,7 @@ def emit_field(
     g: Gen, field: Schema[Any], src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str
 ) -> None:
     """Validate a value that may be MISSING (object keys, tuple slots)."""
-    if field.accepts_missing or field.rejects_missing:
+    if field.presence is not Presence.REQUIRED:
         field._emit(g, src, parts, ind, out, bad)
         return
     g.line(ind, f"if {src} is MISSING:")
@@ -34,7 +34,7 @@ class ObjectSchema(Schema[dict[str, Any]]):
     (`strict()`, code unrecognized_keys) or kept (`passthrough()`)."""
 
     kind = "object"
-    rejects_missing = True
+    presence = Presence.CHECKED
 
     def __init__(self, shape: Mapping[str, Schema[Any]], mode: str = "strip") -> None:
         self.shape: dict[str, Schema[Any]] = dict(shape)
@@ -70,7 +70,7 @@ class ObjectSchema(Schema[dict[str, Any]]):
 
     def partial(self) -> Self:
         return self._with(
-            shape={k: s if s.accepts_missing else s.optional() for k, s in self.shape.items()}
+            shape={k: s if s.may_be_absent else s.optional() for k, s in self.shape.items()}
         )
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
@@ -89,7 +89,7 @@ class ObjectSchema(Schema[dict[str, Any]]):
         self._emit_fields(g, src, parts, ind + 1, out, bad)
 
     def _fetch(self, g: Gen, src: str, key: str, field: Schema[Any], var: str, i: int) -> None:
-        if field.accepts_missing:
+        if field.may_be_absent:
             g.line(i, f"{var} = {src}[{key!r}] if {key!r} in {src} else MISSING")
         else:  # a missing required key is an error: the error path may be slow
             g.line(i, "try:")
@@ -135,7 +135,7 @@ class ObjectSchema(Schema[dict[str, Any]]):
         variables = {key: g.var("v") for key in self.shape}
         tests: dict[str, str] = {}
         for key, field in self.shape.items():
-            if not field.accepts_missing:
+            if not field.may_be_absent:
                 test = field._fast_test(g, variables[key])
                 if test is not None:
                     tests[key] = test
@@ -186,7 +186,7 @@ class ObjectSchema(Schema[dict[str, Any]]):
             "type": "object",
             "properties": {key: field._schema() for key, field in self.shape.items()},
         }
-        required = [key for key, field in self.shape.items() if not field.accepts_missing]
+        required = [key for key, field in self.shape.items() if not field.may_be_absent]
         if required:
             schema["required"] = required
         if self.mode == "strict":
@@ -196,7 +196,7 @@ class ObjectSchema(Schema[dict[str, Any]]):
 
 class ArraySchema(Schema[list[T]], Generic[T]):
     kind = "array"
-    rejects_missing = True
+    presence = Presence.CHECKED
 
     def __init__(self, item: Schema[T]) -> None:
         self.item = item
@@ -275,7 +275,7 @@ class TupleSchema(Schema[tuple[Any, ...]]):
     """A fixed-length array (optionally followed by more items of `rest`), as a tuple."""
 
     kind = "tuple"
-    rejects_missing = True
+    presence = Presence.CHECKED
 
     def __init__(self, items: tuple[Schema[Any], ...], rest: Schema[Any] | None = None) -> None:
         self.items = items
@@ -338,7 +338,7 @@ class RecordSchema(Schema[dict[str, T]], Generic[T]):
     """A dict of arbitrary (validated) string keys to values of one schema."""
 
     kind = "record"
-    rejects_missing = True
+    presence = Presence.CHECKED
 
     def __init__(self, keys: Schema[str], values: Schema[T]) -> None:
         self.keys = keys

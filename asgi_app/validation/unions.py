@@ -10,7 +10,8 @@ from .codegen import Gen, Out, Validator, path_expr
 from .containers import ObjectSchema
 from .issues import INVALID, MISSING, Issue, Path, type_issue
 from .scalars import EnumSchema, LiteralSchema
-from .schema import Schema, Wrapper
+from .schema import Presence, Schema
+from .wrappers import Wrapper
 
 
 def run_union(fns: tuple[Validator, ...], value: object, path: Path, issues: list[Issue]) -> Any:
@@ -45,13 +46,8 @@ class UnionSchema(Schema[Any]):
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
         fns = g.const(tuple(option.validator() for option in self.options), "options")
-        res = g.var("u")
         g.ns["_union"] = run_union
-        g.line(ind, f"{res} = _union({fns}, {src}, {path_expr(parts)}, issues)")
-        g.line(ind, f"if {res} is INVALID:")
-        g.line(ind + 1, f"{bad} = True")
-        g.line(ind, "else:")
-        g.line(ind + 1, out(res))
+        g.result(ind, f"_union({fns}, {src}, {path_expr(parts)}, issues)", out, bad)
 
     def _json(self) -> dict[str, Any]:
         return {"anyOf": [option._schema() for option in self.options]}
@@ -74,7 +70,7 @@ class DiscriminatedUnionSchema(Schema[dict[str, Any]]):
     """Objects told apart by the literal value of one key: one lookup, one option run."""
 
     kind = "discriminated_union"
-    rejects_missing = True
+    presence = Presence.CHECKED
 
     def __init__(self, key: str, options: Sequence[Schema[dict[str, Any]]]) -> None:
         self.key = key
@@ -97,7 +93,7 @@ class DiscriminatedUnionSchema(Schema[dict[str, Any]]):
         return None
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
-        fn, res = g.var("f"), g.var("r")
+        fn = g.var("f")
         g.line(ind, f"if not isinstance({src}, dict):")
         g.type_error(ind + 1, src, parts, "object", bad)
         g.line(ind, "else:")
@@ -113,11 +109,7 @@ class DiscriminatedUnionSchema(Schema[dict[str, Any]]):
         )
         g.line(ind + 2, f"{bad} = True")
         g.line(ind + 1, "else:")
-        g.line(ind + 2, f"{res} = {fn}({src}, {path_expr(parts)}, issues)")
-        g.line(ind + 2, f"if {res} is INVALID:")
-        g.line(ind + 3, f"{bad} = True")
-        g.line(ind + 2, "else:")
-        g.line(ind + 3, out(res))
+        g.result(ind + 2, f"{fn}({src}, {path_expr(parts)}, issues)", out, bad)
 
     def _json(self) -> dict[str, Any]:
         return {
