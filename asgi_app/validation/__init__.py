@@ -30,8 +30,9 @@ from .builders import (
     union,
     unknown,
 )
-from .containers import ArraySchema, ObjectSchema, RecordSchema, TupleSchema
+from .containers import ArraySchema, RecordSchema, TupleSchema
 from .issues import INVALID, MISSING, Issue, ParseResult, ValidationError
+from .objects import ObjectSchema
 from .scalars import (
     AnySchema,
     BooleanSchema,

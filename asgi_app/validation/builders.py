@@ -8,7 +8,8 @@ import enum as _enum
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
-from .containers import ArraySchema, ObjectSchema, RecordSchema, TupleSchema
+from .containers import ArraySchema, RecordSchema, TupleSchema
+from .objects import ObjectSchema
 from .scalars import (
     AnySchema,
     BooleanSchema,

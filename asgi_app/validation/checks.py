@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from . import formats
 from .codegen import Gen
@@ -58,32 +58,36 @@ class Check:
 class MinLength(Check):
     n: int = 0
     code: ClassVar[str] = "too_small"
+    unit: ClassVar[str] = "character"
+    keyword: ClassVar[str] = "minLength"
 
     @classmethod
-    def of(cls, n: int, message: str | None) -> MinLength:
-        return cls(message or f"must contain at least {_plural(n, 'character')}", n)
+    def of(cls, n: int, message: str | None) -> Self:
+        return cls(message or f"must contain at least {_plural(n, cls.unit)}", n)
 
     def test(self, g: Gen, src: str) -> str:
         return f"len({src}) >= {self.n!r}"
 
     def json(self, schema: dict[str, Any]) -> None:
-        tighten(schema, "minLength", self.n, max)
+        tighten(schema, self.keyword, self.n, max)
 
 
 @dataclass(frozen=True, slots=True)
 class MaxLength(Check):
     n: int = 0
     code: ClassVar[str] = "too_big"
+    unit: ClassVar[str] = "character"
+    keyword: ClassVar[str] = "maxLength"
 
     @classmethod
-    def of(cls, n: int, message: str | None) -> MaxLength:
-        return cls(message or f"must contain at most {_plural(n, 'character')}", n)
+    def of(cls, n: int, message: str | None) -> Self:
+        return cls(message or f"must contain at most {_plural(n, cls.unit)}", n)
 
     def test(self, g: Gen, src: str) -> str:
         return f"len({src}) <= {self.n!r}"
 
     def json(self, schema: dict[str, Any]) -> None:
-        tighten(schema, "maxLength", self.n, min)
+        tighten(schema, self.keyword, self.n, min)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +95,12 @@ class LengthEquals(Check):
     """Exactly n characters: too_small below, too_big above."""
 
     n: int = 0
+    unit: ClassVar[str] = "character"
+    keywords: ClassVar[tuple[str, str]] = ("minLength", "maxLength")
 
     @classmethod
-    def of(cls, n: int, message: str | None) -> LengthEquals:
-        return cls(message or f"must contain exactly {_plural(n, 'character')}", n)
+    def of(cls, n: int, message: str | None) -> Self:
+        return cls(message or f"must contain exactly {_plural(n, cls.unit)}", n)
 
     def test(self, g: Gen, src: str) -> str:
         return f"len({src}) == {self.n!r}"
@@ -106,8 +112,26 @@ class LengthEquals(Check):
         g.issue(ind + 1, parts, "too_big", self.message)
 
     def json(self, schema: dict[str, Any]) -> None:
-        tighten(schema, "minLength", self.n, max)
-        tighten(schema, "maxLength", self.n, min)
+        tighten(schema, self.keywords[0], self.n, max)
+        tighten(schema, self.keywords[1], self.n, min)
+
+
+@dataclass(frozen=True, slots=True)
+class MinItems(MinLength):
+    unit: ClassVar[str] = "item"
+    keyword: ClassVar[str] = "minItems"
+
+
+@dataclass(frozen=True, slots=True)
+class MaxItems(MaxLength):
+    unit: ClassVar[str] = "item"
+    keyword: ClassVar[str] = "maxItems"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemsEqual(LengthEquals):
+    unit: ClassVar[str] = "item"
+    keywords: ClassVar[tuple[str, str]] = ("minItems", "maxItems")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +161,8 @@ class Url(Check):
 
 @dataclass(frozen=True, slots=True)
 class Email(Check):
+    """Zod 4's `z.email()` pattern (formats.EMAIL)."""
+
     code: ClassVar[str] = "invalid_string"
 
     def test(self, g: Gen, src: str) -> str:
@@ -144,17 +170,28 @@ class Email(Check):
 
     def json(self, schema: dict[str, Any]) -> None:
         constrain(schema, "format", "email")
+        constrain(schema, "pattern", f"^{formats.EMAIL.pattern}$")
+
+
+_Z_ONLY = formats.datetime_pattern(False, False, None)
 
 
 @dataclass(frozen=True, slots=True)
 class DateTimeText(Check):
+    """Zod 4's `z.iso.datetime()`: "Z" only by default; `offset` allows +hh:mm, `local`
+    allows no zone at all, `precision` fixes the digits of the seconds' fraction."""
+
+    pattern: re.Pattern[str] = _Z_ONLY
+    local: bool = False
     code: ClassVar[str] = "invalid_string"
 
     def test(self, g: Gen, src: str) -> str:
-        return f"{g.const(formats.is_datetime, 'is_dt')}({src})"
+        return f"{g.const(self.pattern, 'dt')}.fullmatch({src}) is not None"
 
     def json(self, schema: dict[str, Any]) -> None:
-        constrain(schema, "format", "date-time")
+        if not self.local:  # RFC 3339 date-times always carry a zone
+            constrain(schema, "format", "date-time")
+        constrain(schema, "pattern", f"^(?:{self.pattern.pattern})$")
 
 
 @dataclass(frozen=True, slots=True)

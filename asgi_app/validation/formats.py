@@ -9,11 +9,42 @@ from urllib.parse import urlsplit
 
 from .issues import MISSING, Issue, Path, received
 
-# Practical e-mail shape (the one Zod uses, simplified): local@domain.tld, no spaces.
+#: Zod 4's "practical" e-mail pattern (`z.email()`), unchanged: dot-separated local part,
+#: domain labels that start with a letter or digit, a top-level domain of 2+ letters.
 EMAIL = re.compile(
-    r"(?!\.)(?!.*\.\.)[A-Za-z0-9_'+\-.]*[A-Za-z0-9_+\-]@[A-Za-z0-9][A-Za-z0-9\-]*"
-    r"(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+    r"(?:[A-Za-z0-9_'+\-]+\.)*[A-Za-z0-9_'+\-]*[A-Za-z0-9_+-]"
+    r"@(?:[A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}"
 )
+
+# Zod 4's ISO date-time patterns (`z.iso.datetime()`): a real calendar date (leap years
+# included), "T", hh:mm:ss with optional fraction, then "Z" (or an offset / nothing, when
+# allowed). Digits are ASCII only.
+_DATE = (
+    r"(?:(?:[0-9][0-9][2468][048]|[0-9][0-9][13579][26]|[0-9][0-9]0[48]|[02468][048]00"
+    r"|[13579][26]00)-02-29|[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|(?:02)-(?:0[1-9]|1[0-9]|2[0-8])))"
+)
+_HHMM = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+_OFFSET = r"[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]"
+
+
+def _time(precision: int | None, seconds: bool) -> str:
+    if precision is None:
+        tail = r"(?:\.[0-9]+)?"
+        return f"{_HHMM}:[0-5][0-9]{tail}" if seconds else f"{_HHMM}(?::[0-5][0-9]{tail})?"
+    if precision == -1:
+        return _HHMM
+    return f"{_HHMM}:[0-5][0-9]" + (f"\\.[0-9]{{{precision}}}" if precision else "")
+
+
+def datetime_pattern(offset: bool, local: bool, precision: int | None) -> re.Pattern[str]:
+    """The pattern of `string().datetime(offset=, local=, precision=)`, as Zod builds it."""
+    zones = "Z|" + _OFFSET if offset else "Z"
+    qualified = f"{_time(precision, True)}(?:{zones})"
+    times = f"{qualified}|{_time(precision, False)}" if local else qualified
+    return re.compile(f"{_DATE}T(?:{times})")
+
+
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
 
 
@@ -77,7 +108,3 @@ def parse_datetime(value: object) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
-
-
-def is_datetime(text: str) -> bool:
-    return "T" in text.upper() and parse_datetime(text) is not None

@@ -89,8 +89,18 @@ class StringSchema(_Scalar[str]):
     def email(self, message: str = "invalid email") -> Self:
         return self._add(Email(message))
 
-    def datetime(self, message: str = "invalid datetime") -> Self:
-        return self._add(DateTimeText(message))
+    def datetime(
+        self,
+        message: str = "invalid datetime",
+        *,
+        offset: bool = False,
+        local: bool = False,
+        precision: int | None = None,
+    ) -> Self:
+        """An ISO 8601 date-time as Zod 4 checks it: "Z" only unless `offset` (+hh:mm) or
+        `local` (no zone); `precision` digits of fraction (-1: no seconds)."""
+        pattern = formats.datetime_pattern(offset, local, precision)
+        return self._add(DateTimeText(message, pattern, local))
 
     def trim(self) -> Self:
         return self._add(Trim())
@@ -124,6 +134,8 @@ class StringSchema(_Scalar[str]):
 
 class _NumericSchema(_Scalar[N], Generic[N]):
     _expected = "number"
+    #: Checks of the kind itself, run before the ones added (not exported to JSON Schema).
+    _range: tuple[Check, ...] = ()
 
     def __init__(self, coerce: Coerce = None) -> None:
         self._checks: tuple[Check, ...] = ()
@@ -171,7 +183,8 @@ class _NumericSchema(_Scalar[N], Generic[N]):
     def _fast_test(self, g: Gen, src: str) -> str | None:
         if self._coerce is not None:
             return None
-        return " and ".join([self._type_test(src)] + [c.test(g, src) for c in self._checks])
+        checks = (*self._range, *self._checks)
+        return " and ".join([self._type_test(src)] + [c.test(g, src) for c in checks])
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
         src = self._emit_coerce(g, src, ind)
@@ -182,7 +195,7 @@ class _NumericSchema(_Scalar[N], Generic[N]):
         g.line(ind + 1, f"issues.append({fn}({path_expr(parts)}, {self._expected!r}, {src}))")
         g.line(ind + 1, f"{bad} = True")
         g.line(ind, "else:")
-        for check in self._checks:
+        for check in (*self._range, *self._checks):
             check.emit(g, num, parts, ind + 1)
         g.line(ind + 1, out(num))
 
@@ -210,11 +223,19 @@ class NumberSchema(_NumericSchema[float]):
         )
 
 
+_SAFE = f"must be a safe integer (within ±{formats.MAX_SAFE_INTEGER})"
+
+
 class IntSchema(_NumericSchema[int]):
-    """int (not bool); an integral float such as 3.0 is accepted as 3."""
+    """int (not bool) within the safe-integer range (±(2**53 - 1), as Zod's `z.int()`:
+    too_big / too_small beyond it); an integral float such as 3.0 is accepted as 3."""
 
     kind = "int"
     _expected = "integer"
+    _range = (
+        Bound(_SAFE, "gte", -formats.MAX_SAFE_INTEGER),
+        Bound(_SAFE, "lte", formats.MAX_SAFE_INTEGER),
+    )
 
     def _type_test(self, src: str) -> str:
         return f"type({src}) is int"

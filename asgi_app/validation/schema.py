@@ -62,6 +62,11 @@ class Schema(Generic[T]):
         return f"{src} is MISSING"
 
     @property
+    def stops_on_issues(self) -> bool:
+        """Whether any issue inside stops what follows (pipes and transforms, as in Zod)."""
+        return False
+
+    @property
     def may_be_absent(self) -> bool:
         """Whether an object key of this schema may be missing (optional, default, any)."""
         return self.presence is Presence.OPTIONAL
@@ -162,3 +167,9 @@ class Schema(Generic[T]):
         from .wrappers import TransformSchema
 
         return TransformSchema(self, fn)
+
+    def pipe(self, then: Schema[U]) -> Schema[U]:
+        """Validate this schema's output with `then` (only when this schema had no issue)."""
+        from .wrappers import PipeSchema
+
+        return PipeSchema(self, then)

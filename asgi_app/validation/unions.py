@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .codegen import Gen, Out, Validator, path_expr
-from .containers import ObjectSchema
 from .issues import INVALID, MISSING, Issue, Path, type_issue
+from .objects import ObjectSchema
 from .scalars import EnumSchema, LiteralSchema
 from .schema import Presence, Schema
 from .wrappers import Wrapper
@@ -16,23 +16,25 @@ from .wrappers import Wrapper
 
 def run_union(fns: tuple[Validator, ...], value: object, path: Path, issues: list[Issue]) -> Any:
     """Try each option with its own issue list; the first clean result wins. When none is
-    clean, the issues of the first option that got the type right are reported (the most
-    useful ones), else a single invalid_union issue."""
+    clean and exactly one option could read the value (its issues are range or format
+    issues, not a wrong type), that option's issues and value are the result, as in Zod;
+    otherwise a single invalid_union issue."""
     if value is MISSING:
         issues.append(type_issue(path, "", value))
         return INVALID
-    closest: list[Issue] | None = None
+    readable: list[tuple[Any, list[Issue]]] = []
     for fn in fns:
         found: list[Issue] = []
         result = fn(value, path, found)
         if not found:
             return result
-        if closest is None and result is not INVALID:
-            closest = found
-    if closest is not None:
-        issues.extend(closest)
-    else:
-        issues.append(Issue(path, "invalid_union", "does not match any of the allowed types"))
+        if result is not INVALID:
+            readable.append((result, found))
+    if len(readable) == 1:
+        result, found = readable[0]
+        issues.extend(found)
+        return result
+    issues.append(Issue(path, "invalid_union", "does not match any of the allowed types"))
     return INVALID
 
 

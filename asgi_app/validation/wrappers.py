@@ -32,18 +32,55 @@ class Wrapper(Schema[T]):
     def _json(self) -> dict[str, Any]:
         return self.inner._schema()
 
-    def _run_inner(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, bad: str) -> str:
-        """Emit the inner schema into a local; a value it could not read sets `bad`. Opens
-        an `elif` block (at `ind + 1`) that runs when there is a value to work on; returns
-        the local that holds it."""
-        flag, res = g.var("b"), g.var("r")
+    @property
+    def stops_on_issues(self) -> bool:
+        return self.inner.stops_on_issues
+
+    def _run_inner(
+        self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str
+    ) -> tuple[str, int]:
+        """Emit the inner schema into a local; a value it could not read sets `bad`. Returns
+        the local and the indent of a block that runs when there is a value to work on
+        (the block must hand a value to `out`). When the inner schema is a pipe or transform
+        that stopped on an issue, the value it was given goes on unchanged and the block is
+        skipped, as Zod skips the checks on an aborted pipe."""
+        flag, res, count = g.var("b"), g.var("r"), g.var("n")
+        stops = self.inner.stops_on_issues
+        if stops:
+            g.line(ind, f"{count} = len(issues)")
         g.line(ind, f"{flag} = False")
         g.line(ind, f"{res} = MISSING")
         self.inner._emit(g, src, parts, ind, assign(res), flag)
         g.line(ind, f"if {flag}:")
         g.line(ind + 1, f"{bad} = True")
         g.line(ind, f"elif {res} is not MISSING:")
-        return res
+        if not stops:
+            return res, ind + 1
+        g.ns["_stopped"] = stopped
+        g.line(ind + 1, f"if len(issues) != {count} and _stopped(issues, {count}):")
+        g.line(ind + 2, out(res))
+        g.line(ind + 1, "else:")
+        return res, ind + 2
+
+
+def stopped(issues: list[Issue], start: int) -> bool:
+    """Whether an issue since `start` stops a pipe (Zod: any but unrecognized_keys)."""
+    return any(issue.code != "unrecognized_keys" for issue in issues[start:])
+
+
+def json_value(value: object) -> tuple[bool, object]:
+    """(True, the value as JSON) when it can be written as JSON, else (False, None)."""
+    if value is None or isinstance(value, str | bool | int):
+        return True, value
+    if isinstance(value, float):
+        return value - value == 0.0, value
+    if isinstance(value, list | tuple):
+        items = [json_value(item) for item in value]
+        return all(ok for ok, _ in items), [item for _, item in items]
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        fields = {key: json_value(item) for key, item in value.items()}
+        return all(ok for ok, _ in fields.values()), {k: v for k, (_, v) in fields.items()}
+    return False, None
 
 
 class OptionalSchema(Wrapper[T]):
@@ -54,6 +91,9 @@ class OptionalSchema(Wrapper[T]):
         self.presence = Presence.OPTIONAL
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
+        if self.inner.may_be_absent:  # default(x).optional(): the default fills, as in Zod 4
+            self.inner._emit(g, src, parts, ind, out, bad)
+            return
         g.line(ind, f"if not ({self.inner._missing_test(src)}):")
         self.inner._emit(g, src, parts, ind + 1, out, bad)
 
@@ -101,9 +141,8 @@ class DefaultSchema(Wrapper[T]):
 
     def _json(self) -> dict[str, Any]:
         schema = self.inner._schema()
-        if self.factory is None and isinstance(self.value, str | int | float | bool | None):
-            schema = {**schema, "default": self.value}
-        return schema
+        ok, value = json_value(self.value) if self.factory is None else (False, None)
+        return {**schema, "default": value} if ok else schema
 
 
 class RefineSchema(Wrapper[T]):
@@ -126,18 +165,18 @@ class RefineSchema(Wrapper[T]):
         self.abort = abort
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
-        res = self._run_inner(g, src, parts, ind, bad)
+        res, i = self._run_inner(g, src, parts, ind, out, bad)
         ok = g.var("ok")
         check = g.const(self.check, "check")
-        g.line(ind + 1, "try:")
-        g.line(ind + 2, f"{ok} = {check}({res})")
-        g.line(ind + 1, "except (ValueError, TypeError):")
-        g.line(ind + 2, f"{ok} = False")
-        g.line(ind + 1, f"if not {ok}:")
-        g.issue(ind + 2, parts + tuple(repr(p) for p in self.path), self.code, self.message)
+        g.line(i, "try:")
+        g.line(i + 1, f"{ok} = {check}({res})")
+        g.line(i, "except (ValueError, TypeError):")
+        g.line(i + 1, f"{ok} = False")
+        g.line(i, f"if not {ok}:")
+        g.issue(i + 1, parts + tuple(repr(p) for p in self.path), self.code, self.message)
         if self.abort:
-            g.line(ind + 2, f"{bad} = True")
-        g.line(ind + 1, out(res))
+            g.line(i + 1, f"{bad} = True")
+        g.line(i, out(res))
 
 
 class Reporter:
@@ -170,35 +209,63 @@ class SuperRefineSchema(Wrapper[T]):
         self.check = check
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
-        res = self._run_inner(g, src, parts, ind, bad)
+        res, i = self._run_inner(g, src, parts, ind, out, bad)
         g.ns["_super_refine"] = _run_super_refine
         check = g.const(self.check, "check")
-        g.line(ind + 1, f"_super_refine({check}, {res}, {path_expr(parts)}, issues)")
-        g.line(ind + 1, out(res))
+        g.line(i, f"_super_refine({check}, {res}, {path_expr(parts)}, issues)")
+        g.line(i, out(res))
 
 
-class TransformSchema(Wrapper[T]):
+class PipeSchema(Wrapper[T]):
+    """`a.pipe(b)`: `b` validates what `a` outputs; any issue of `a` stops the pipe (its
+    value goes on unchanged, and the checks on the pipe are skipped), as in Zod."""
+
+    kind = "pipe"
+
+    def __init__(self, inner: Schema[Any], then: Schema[Any]) -> None:
+        super().__init__(inner)
+        self.then = then
+
+    @property
+    def stops_on_issues(self) -> bool:
+        return True
+
+    def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
+        count = g.var("n")
+        g.line(ind, f"{count} = len(issues)")
+        res, i = self._run_inner(g, src, parts, ind, out, bad)
+        g.ns["_stopped"] = stopped
+        g.line(i, f"if len(issues) != {count} and _stopped(issues, {count}):")
+        g.line(i + 1, out(res))
+        g.line(i, "else:")
+        self._emit_next(g, res, parts, i + 1, out, bad)
+
+    def _emit_next(
+        self, g: Gen, res: str, parts: tuple[str, ...], i: int, out: Out, bad: str
+    ) -> None:
+        self.then._emit(g, res, parts, i, out, bad)
+
+
+class TransformSchema(PipeSchema[T]):
+    """A pipe into a function; a ValueError/TypeError it raises is a custom issue."""
+
     kind = "transform"
 
     def __init__(self, inner: Schema[Any], fn: Callable[[Any], Any]) -> None:
-        super().__init__(inner)
+        super().__init__(inner, inner)
         self.fn = fn
 
-    def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
-        count, new = g.var("n"), g.var("t")
-        g.line(ind, f"{count} = len(issues)")
-        res = self._run_inner(g, src, parts, ind, bad)
-        g.line(ind + 1, f"if len(issues) != {count}:")
-        g.line(ind + 2, f"{bad} = True")
-        g.line(ind + 1, "else:")
-        fn = g.const(self.fn, "transform")
-        g.line(ind + 2, "try:")
-        g.line(ind + 3, f"{new} = {fn}({res})")
-        g.line(ind + 2, "except (ValueError, TypeError):")
-        g.issue(ind + 3, parts, "custom", "invalid value")
-        g.line(ind + 3, f"{bad} = True")
-        g.line(ind + 2, "else:")
-        g.line(ind + 3, out(new))
+    def _emit_next(
+        self, g: Gen, res: str, parts: tuple[str, ...], i: int, out: Out, bad: str
+    ) -> None:
+        new, fn = g.var("t"), g.const(self.fn, "transform")
+        g.line(i, "try:")
+        g.line(i + 1, f"{new} = {fn}({res})")
+        g.line(i, "except (ValueError, TypeError):")
+        g.issue(i + 1, parts, "custom", "invalid value")
+        g.line(i + 1, f"{bad} = True")
+        g.line(i, "else:")
+        g.line(i + 1, out(new))
 
 
 class LazySchema(Schema[T]):

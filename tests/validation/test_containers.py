@@ -163,7 +163,7 @@ def test_record() -> None:
     assert issues_of(s, {"a": -1, "b": "x"}) == [(("a",), "too_small"), (("b",), "invalid_type")]
     assert issues_of(s, [1]) == [((), "invalid_type")]
     keyed = v.record(v.int(), keys=v.string().regex(r"^[a-z]+$"))
-    assert issues_of(keyed, {"ok": 1, "NO": 2}) == [(("NO",), "invalid_string")]
+    assert issues_of(keyed, {"ok": 1, "NO": 2}) == [(("NO",), "invalid_key")]
 
 
 def test_every_issue_in_a_large_input_is_collected() -> None:

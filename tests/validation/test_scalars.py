@@ -162,7 +162,10 @@ def test_int_refuses_integral_floats_beyond_the_safe_integer_range() -> None:
     from asgi_app import validation as v
 
     assert v.int().parse(2.0**53 - 1) == 2**53 - 1
-    assert v.int().parse(2**62) == 2**62
+    # issue 14: Python ints follow Zod's z.int() safe-integer range (too_big / too_small)
+    assert v.int().parse(2**53 - 1) == 2**53 - 1
+    assert issues_of(v.int(), 2**62) == [((), "too_big")]
+    assert issues_of(v.int(), -(2**53)) == [((), "too_small")]
     result = v.int().safe_parse(9.8e24)
     assert not result.ok
     assert result.error is not None
