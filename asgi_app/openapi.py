@@ -16,6 +16,7 @@ from typing import Any, Final
 import orjson
 
 from asgi_app.http import App, Request, Response, Route
+from asgi_app.validation import CODES as ISSUE_CODES
 
 OPENAPI_VERSION: Final = "3.1.0"
 DEFAULT_TITLE: Final = "Draft League companion server"
@@ -68,7 +69,12 @@ PROBLEM_SCHEMA: Final[dict[str, Any]] = {
                 "properties": {
                     "path": {"type": "array", "items": {"type": ["string", "integer"]}},
                     "pointer": {"type": "string"},
-                    "code": {"type": "string"},
+                    "code": {
+                        "type": "string",
+                        "enum": sorted(ISSUE_CODES),
+                        "description": "Zod 4's issue codes (see asgi_app.validation.CODES): "
+                        + "; ".join(f"{code}: {when}" for code, when in ISSUE_CODES.items()),
+                    },
                     "message": {"type": "string"},
                 },
                 "required": ["path", "pointer", "code", "message"],

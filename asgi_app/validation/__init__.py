@@ -31,7 +31,7 @@ from .builders import (
     unknown,
 )
 from .containers import ArraySchema, RecordSchema, TupleSchema
-from .issues import INVALID, MISSING, Issue, ParseResult, ValidationError
+from .issues import CODES, INVALID, MISSING, Issue, ParseResult, ValidationError
 from .objects import ObjectSchema
 from .scalars import (
     AnySchema,
@@ -49,6 +49,7 @@ from .unions import DiscriminatedUnionSchema, UnionSchema
 from .wrappers import Reporter
 
 __all__ = [
+    "CODES",
     "INVALID",
     "MISSING",
     "AnySchema",

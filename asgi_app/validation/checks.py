@@ -137,7 +137,7 @@ class ItemsEqual(LengthEquals):
 @dataclass(frozen=True, slots=True)
 class Regex(Check):
     pattern: re.Pattern[str] = re.compile("")
-    code: ClassVar[str] = "invalid_string"
+    code: ClassVar[str] = "invalid_format"
 
     def test(self, g: Gen, src: str) -> str:
         return f"{g.const(self.pattern, 're')}.search({src}) is not None"
@@ -149,7 +149,7 @@ class Regex(Check):
 @dataclass(frozen=True, slots=True)
 class Url(Check):
     schemes: frozenset[str] | None = None
-    code: ClassVar[str] = "invalid_string"
+    code: ClassVar[str] = "invalid_format"
 
     def test(self, g: Gen, src: str) -> str:
         fn = g.const(formats.is_url, "is_url")
@@ -163,7 +163,7 @@ class Url(Check):
 class Email(Check):
     """Zod 4's `z.email()` pattern (formats.EMAIL)."""
 
-    code: ClassVar[str] = "invalid_string"
+    code: ClassVar[str] = "invalid_format"
 
     def test(self, g: Gen, src: str) -> str:
         return f"{g.const(formats.EMAIL, 'email')}.fullmatch({src}) is not None"
@@ -183,7 +183,7 @@ class DateTimeText(Check):
 
     pattern: re.Pattern[str] = _Z_ONLY
     local: bool = False
-    code: ClassVar[str] = "invalid_string"
+    code: ClassVar[str] = "invalid_format"
 
     def test(self, g: Gen, src: str) -> str:
         return f"{g.const(self.pattern, 'dt')}.fullmatch({src}) is not None"

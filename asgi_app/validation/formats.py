@@ -80,7 +80,7 @@ def number_issue(path: Path, expected: str, value: object) -> Issue:
     if value is MISSING:
         return Issue(path, "invalid_type", "required")
     if isinstance(value, float) and math.isinf(value):
-        return Issue(path, "not_finite", "must be finite")
+        return Issue(path, "invalid_type", f"expected {expected}, received infinity")
     return Issue(path, "invalid_type", f"expected {expected}, received {received(value)}")
 
 

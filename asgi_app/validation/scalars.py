@@ -277,8 +277,32 @@ def _json_type(value: object) -> str:
     return "string"
 
 
+def emit_choice(
+    g: Gen,
+    match: str,
+    value: str,
+    src: str,
+    parts: tuple[str, ...],
+    ind: int,
+    out: Out,
+    bad: str,
+    message: str,
+) -> None:
+    """Literal and enum kinds: `value` when `match`, else invalid_value ("required" for a
+    missing value, as Zod 4 reports a missing literal or enum key)."""
+    g.line(ind, f"if {match}:")
+    g.line(ind + 1, out(value))
+    g.line(ind, f"elif {src} is MISSING:")
+    g.issue(ind + 1, parts, "invalid_value", "required")
+    g.line(ind + 1, f"{bad} = True")
+    g.line(ind, "else:")
+    g.issue(ind + 1, parts, "invalid_value", message)
+    g.line(ind + 1, f"{bad} = True")
+
+
 class LiteralSchema(Schema[L], Generic[L]):
     kind = "literal"
+    presence = Presence.CHECKED
 
     def __init__(self, value: L) -> None:
         self.value: L = value
@@ -292,16 +316,10 @@ class LiteralSchema(Schema[L], Generic[L]):
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
         lit = g.const(self.value, "lit")
         if self.value is None:
-            g.line(ind, f"if {src} is None:")
+            match = f"{src} is None"
         else:
-            kind = g.const(type(self.value), "lit_type")
-            g.line(ind, f"if type({src}) is {kind} and {src} == {lit}:")
-        g.line(ind + 1, out(lit))
-        g.line(ind, f"elif {src} is MISSING:")
-        g.type_error(ind + 1, src, parts, "", bad)
-        g.line(ind, "else:")
-        g.issue(ind + 1, parts, "invalid_literal", f"expected {json.dumps(self.value)}")
-        g.line(ind + 1, f"{bad} = True")
+            match = f"type({src}) is {g.const(type(self.value), 'lit_type')} and {src} == {lit}"
+        emit_choice(g, match, lit, src, parts, ind, out, bad, f"expected {json.dumps(self.value)}")
 
     def _json(self) -> dict[str, Any]:
         return {"type": _json_type(self.value), "const": self.value}
@@ -323,15 +341,9 @@ class EnumSchema(Schema[str]):
         return f"(isinstance({src}, str) and {src} in {allowed})"
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
-        allowed = g.const(frozenset(self.values), "enum")
-        g.line(ind, f"if not isinstance({src}, str):")
-        g.type_error(ind + 1, src, parts, "string", bad)
-        g.line(ind, f"elif {src} in {allowed}:")
-        g.line(ind + 1, out(src))
-        g.line(ind, "else:")
+        match = f"isinstance({src}, str) and {src} in {g.const(frozenset(self.values), 'enum')}"
         options = " | ".join(json.dumps(item) for item in self.values)
-        g.issue(ind + 1, parts, "invalid_enum_value", f"expected one of {options}")
-        g.line(ind + 1, f"{bad} = True")
+        emit_choice(g, match, src, src, parts, ind, out, bad, f"expected one of {options}")
 
     def _json(self) -> dict[str, Any]:
         return {"type": "string", "enum": list(self.values)}
@@ -341,6 +353,7 @@ class NativeEnumSchema(Schema[E], Generic[E]):
     """A Python Enum, given by its values (bool and int are told apart)."""
 
     kind = "native_enum"
+    presence = Presence.CHECKED
 
     def __init__(self, enum_type: type[E]) -> None:
         self.enum_type = enum_type
@@ -354,14 +367,9 @@ class NativeEnumSchema(Schema[E], Generic[E]):
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
         res = g.var("m")
         g.line(ind, f"{res} = {g.const(self._lookup, 'enum_lookup')}({src})")
-        g.line(ind, f"if {res} is not None:")
-        g.line(ind + 1, out(res))
-        g.line(ind, f"elif {src} is MISSING:")
-        g.type_error(ind + 1, src, parts, "", bad)
-        g.line(ind, "else:")
         options = " | ".join(json.dumps(m.value) for m in self.enum_type)
-        g.issue(ind + 1, parts, "invalid_enum_value", f"expected one of {options}")
-        g.line(ind + 1, f"{bad} = True")
+        message = f"expected one of {options}"
+        emit_choice(g, f"{res} is not None", res, src, parts, ind, out, bad, message)
 
     def _json(self) -> dict[str, Any]:
         return {"enum": [m.value for m in self.enum_type]}
@@ -380,7 +388,7 @@ class DateTimeSchema(Schema[datetime]):
         g.line(ind, "else:")
         g.line(ind + 1, f"{res} = {g.const(formats.parse_datetime, 'parse_dt')}({src})")
         g.line(ind + 1, f"if {res} is None:")
-        g.issue(ind + 2, parts, "invalid_date", "invalid date")
+        g.issue(ind + 2, parts, "invalid_format", "invalid date")
         g.line(ind + 2, f"{bad} = True")
         g.line(ind + 1, "else:")
         g.line(ind + 2, out(res))

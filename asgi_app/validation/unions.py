@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .codegen import Gen, Out, Validator, path_expr
-from .issues import INVALID, MISSING, Issue, Path, type_issue
+from .issues import INVALID, MISSING, Issue, Path
 from .objects import ObjectSchema
 from .scalars import EnumSchema, LiteralSchema
 from .schema import Presence, Schema
@@ -20,7 +20,7 @@ def run_union(fns: tuple[Validator, ...], value: object, path: Path, issues: lis
     issues, not a wrong type), that option's issues and value are the result, as in Zod;
     otherwise a single invalid_union issue."""
     if value is MISSING:
-        issues.append(type_issue(path, "", value))
+        issues.append(Issue(path, "invalid_union", "required"))
         return INVALID
     readable: list[tuple[Any, list[Issue]]] = []
     for fn in fns:
@@ -40,6 +40,7 @@ def run_union(fns: tuple[Validator, ...], value: object, path: Path, issues: lis
 
 class UnionSchema(Schema[Any]):
     kind = "union"
+    presence = Presence.CHECKED
 
     def __init__(self, options: Sequence[Schema[Any]]) -> None:
         if not options:
@@ -106,7 +107,7 @@ class DiscriminatedUnionSchema(Schema[dict[str, Any]]):
         g.issue(
             ind + 2,
             (*parts, repr(self.key)),
-            "invalid_union_discriminator",
+            "invalid_union",
             f"invalid discriminator, expected one of {options}",
         )
         g.line(ind + 2, f"{bad} = True")
