@@ -52,13 +52,26 @@ class ArraySchema(Schema[list[T]], Generic[T]):
         g.type_error(ind + 1, src, parts, "array", bad)
         g.line(ind, "else:")
         i = ind + 1
-        for check in self._checks:
-            check.emit(g, src, parts, i)
         elem = g.var("e")
         test = self.item._fast_test(g, elem)
         if test is None:
             self._emit_loop(g, src, parts, i, out, bad)
-            return
+        else:
+            self._emit_fast_loop(g, src, parts, i, out, bad, elem, test)
+        for check in self._checks:  # after the items, as Zod reports them
+            check.emit(g, src, parts, i)
+
+    def _emit_fast_loop(
+        self,
+        g: Gen,
+        src: str,
+        parts: tuple[str, ...],
+        i: int,
+        out: Out,
+        bad: str,
+        elem: str,
+        test: str,
+    ) -> None:
         # Items whose output is the input: check them all first, copy the list in one go,
         # and only on the first failure run the item-by-item loop that reports issues.
         g.line(i, f"for {elem} in {src}:")
