@@ -46,6 +46,12 @@ class _Scalar(Schema[T], Generic[T]):
             return f"{src} is MISSING"
         return f"{src} is MISSING or (isinstance({src}, str) and not {src}.strip())"
 
+    def _schema(self) -> dict[str, Any]:
+        schema = super()._schema()
+        if self._coerce is None:
+            return schema
+        return {"anyOf": [schema, {"type": "string"}]}  # the environment's text, coerced
+
     def _emit_coerce(self, g: Gen, src: str, ind: int) -> str:
         """Run the coercion helper first (env values); returns the variable to validate."""
         if self._coerce is None:
@@ -127,8 +133,15 @@ class StringSchema(_Scalar[str]):
 
     def _json(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "string"}
-        for check in self._checks():
-            check.json(schema)
+        trimmed = False
+        for step in self._steps:
+            if isinstance(step, Trim):
+                trimmed = True
+            elif not trimmed:
+                step.json(schema)
+            elif isinstance(step, MinLength | LengthEquals):
+                # after trim(): only "at least n" still holds for the untrimmed input
+                MinLength(step.message, step.n).json(schema)
         return schema
 
 
@@ -317,6 +330,8 @@ class LiteralSchema(Schema[L], Generic[L]):
         lit = g.const(self.value, "lit")
         if self.value is None:
             match = f"{src} is None"
+        elif type(self.value) is int:  # 1.0 is the number 1, as in JSON and Zod
+            match = f"(type({src}) is int or type({src}) is float) and {src} == {lit}"
         else:
             match = f"type({src}) is {g.const(type(self.value), 'lit_type')} and {src} == {lit}"
         emit_choice(g, match, lit, src, parts, ind, out, bad, f"expected {json.dumps(self.value)}")

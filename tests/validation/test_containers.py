@@ -209,3 +209,19 @@ def _as_tuples(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(_as_tuples(item) for item in value)
     return value
+
+
+def test_tuple_optional_trailing_items() -> None:
+    s = v.tuple(v.int(), v.int().optional(), v.string().default("x"))
+    assert s.parse([1]) == (1, "x")
+    assert s.parse([1, 2, "y"]) == (1, 2, "y")
+    assert issues_of(s, []) == [((), "too_small")]
+    assert issues_of(s, [1, 2, "y", 4]) == [((), "too_big")]
+
+
+def test_record_keyed_by_an_enum_requires_every_key() -> None:
+    s = v.record(v.int(), keys=v.enum(["a", "b"]))
+    assert s.parse({"b": 2, "a": 1}) == {"a": 1, "b": 2}
+    assert issues_of(s, {"a": 1}) == [(("b",), "invalid_type")]
+    assert issues_of(s, {"a": 1, "b": 2, "c": 3}) == [(("c",), "unrecognized_keys")]
+    assert v.record(v.int().optional(), keys=v.enum(["a", "b"])).parse({}) == {}

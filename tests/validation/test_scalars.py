@@ -171,3 +171,24 @@ def test_int_refuses_integral_floats_beyond_the_safe_integer_range() -> None:
     assert not result.ok
     assert result.error is not None
     assert result.error.issues[0].code == "invalid_type"
+
+
+def test_trim_applies_where_it_is_written() -> None:
+    assert v.string().min(3).trim().parse("  a  ") == "a"
+    assert issues_of(v.string().trim().min(3), "  a  ") == [((), "too_small")]
+
+
+def test_email_and_datetime_follow_zod_4() -> None:
+    for bad in ("a@b.-c.com", ".a@b.co", "a.@b.co"):
+        assert issues_of(v.string().email(), bad) == [((), "invalid_format")], bad
+    assert issues_of(v.string().datetime(), "2024-05-01T12:00:00") == [((), "invalid_format")]
+    assert issues_of(v.string().datetime(), "2024-02-30T00:00:00Z") == [((), "invalid_format")]
+    assert v.string().datetime(offset=True).parse("2024-05-01T12:00:00+02:00")
+    assert v.string().datetime(local=True).parse("2024-05-01T12:00")
+    assert v.string().datetime(precision=3).parse("2024-05-01T12:00:00.123Z")
+    assert issues_of(v.string().datetime(precision=3), "2024-05-01T12:00:00Z")
+
+
+def test_int_literal_accepts_the_same_number_as_a_float() -> None:
+    assert v.literal(1).parse(1.0) == 1 and type(v.literal(1).parse(1.0)) is int
+    assert issues_of(v.literal(1), True) == [((), "invalid_value")]
