@@ -244,6 +244,36 @@ class Bound(Check):
 
 
 @dataclass(frozen=True, slots=True)
+class SafeInteger(Check):
+    """int()'s own range, ±(2**53 - 1) as Zod's `z.int()`: too_big / too_small beyond it
+    (not exported to JSON Schema: see README, differences)."""
+
+    low: bool = True  # False when a check the user added already bounds that side
+    high: bool = True
+
+    def test(self, g: Gen, src: str) -> str:
+        limit = formats.MAX_SAFE_INTEGER
+        if self.low and self.high:
+            return f"{-limit} <= {src} <= {limit}"
+        return f"{src} <= {limit}" if self.high else f"{src} >= {-limit}" if self.low else "True"
+
+    def emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int) -> None:
+        if not (self.low or self.high):
+            return
+        g.line(ind, f"if not ({self.test(g, src)}):")
+        if self.low and self.high:
+            g.line(ind + 1, f"if {src} > 0:")
+            g.issue(ind + 2, parts, "too_big", self.message)
+            g.line(ind + 1, "else:")
+            g.issue(ind + 2, parts, "too_small", self.message)
+        else:
+            g.issue(ind + 1, parts, "too_big" if self.high else "too_small", self.message)
+
+    def json(self, schema: dict[str, Any]) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
 class MultipleOf(Check):
     step: float = 1
     code: ClassVar[str] = "not_multiple_of"

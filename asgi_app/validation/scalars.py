@@ -20,6 +20,7 @@ from .checks import (
     MinLength,
     MultipleOf,
     Regex,
+    SafeInteger,
     StringStep,
     Trim,
     Url,
@@ -245,10 +246,15 @@ class IntSchema(_NumericSchema[int]):
 
     kind = "int"
     _expected = "integer"
-    _range = (
-        Bound(_SAFE, "gte", -formats.MAX_SAFE_INTEGER),
-        Bound(_SAFE, "lte", formats.MAX_SAFE_INTEGER),
-    )
+
+    @property
+    def _range(self) -> tuple[Check, ...]:  # type: ignore[override]
+        """The safe-integer range, on the sides the added bounds leave open."""
+        limit = formats.MAX_SAFE_INTEGER
+        bounds = [c for c in self._checks if isinstance(c, Bound)]
+        low = not any(c.op in ("gte", "gt") and c.value >= -limit for c in bounds)
+        high = not any(c.op in ("lte", "lt") and c.value <= limit for c in bounds)
+        return (SafeInteger(_SAFE, low, high),) if low or high else ()
 
     def _type_test(self, src: str) -> str:
         return f"type({src}) is int"
