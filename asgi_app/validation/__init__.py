@@ -30,6 +30,7 @@ from .builders import (
     union,
     unknown,
 )
+from .choices import EnumSchema, LiteralSchema, NativeEnumSchema
 from .containers import ArraySchema, RecordSchema, TupleSchema
 from .issues import CODES, INVALID, MISSING, Issue, ParseResult, ValidationError
 from .objects import ObjectSchema
@@ -37,10 +38,7 @@ from .scalars import (
     AnySchema,
     BooleanSchema,
     DateTimeSchema,
-    EnumSchema,
     IntSchema,
-    LiteralSchema,
-    NativeEnumSchema,
     NumberSchema,
     StringSchema,
 )

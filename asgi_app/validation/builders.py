@@ -8,16 +8,14 @@ import enum as _enum
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
+from .choices import EnumSchema, LiteralSchema, NativeEnumSchema
 from .containers import ArraySchema, RecordSchema, TupleSchema
 from .objects import ObjectSchema
 from .scalars import (
     AnySchema,
     BooleanSchema,
     DateTimeSchema,
-    EnumSchema,
     IntSchema,
-    LiteralSchema,
-    NativeEnumSchema,
     NumberSchema,
     StringSchema,
 )

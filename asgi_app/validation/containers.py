@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, Generic, Self, TypeVar
 
 from .checks import Check, ItemsEqual, MaxItems, MinItems
+from .choices import EnumSchema
 from .codegen import Gen, Out, Validator, path_expr
 from .issues import INVALID, Issue, Path
 from .objects import emit_field, emit_unknown_keys
-from .scalars import EnumSchema, StringSchema
+from .scalars import StringSchema
 from .schema import Presence, Schema
 
 T = TypeVar("T")

@@ -6,10 +6,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from .choices import EnumSchema, LiteralSchema
 from .codegen import Gen, Out, Validator, path_expr
 from .issues import INVALID, MISSING, Issue, Path
 from .objects import ObjectSchema
-from .scalars import EnumSchema, LiteralSchema
 from .schema import Presence, Schema
 from .wrappers import Wrapper
 
