@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -254,6 +255,27 @@ class IntSchema(_NumericSchema[int]):
 
     def _type_test(self, src: str) -> str:
         return f"type({src}) is int"
+
+    def _fast_test(self, g: Gen, src: str) -> str | None:
+        """One chained comparison for the safe range and every bound (integers are
+        discrete: `gt(a)` is `>= floor(a) + 1`), then any multiple_of."""
+        bounds = [c.value for c in self._checks if isinstance(c, Bound)]
+        if self._coerce is not None or not all(math.isfinite(b) for b in bounds):
+            return None
+        low, high = -formats.MAX_SAFE_INTEGER, formats.MAX_SAFE_INTEGER
+        others: list[str] = []
+        for check in self._checks:
+            if not isinstance(check, Bound):
+                others.append(check.test(g, src))
+            elif check.op == "gte":
+                low = max(low, math.ceil(check.value))
+            elif check.op == "gt":
+                low = max(low, math.floor(check.value) + 1)
+            elif check.op == "lte":
+                high = min(high, math.floor(check.value))
+            else:
+                high = min(high, math.ceil(check.value) - 1)
+        return " and ".join([f"type({src}) is int and {low} <= {src} <= {high}", *others])
 
     def _convert(self, g: Gen, src: str, num: str, ind: int) -> None:
         fn = g.const(formats.as_int, "as_int")
