@@ -230,12 +230,16 @@ class Bound(Check):
     def of(cls, op: str, value: float, message: str | None) -> Bound:
         return cls(message or cls.OPS[op][2].format(repr(value)), op, value)
 
+    def _literal(self, g: Gen) -> str:
+        finite = isinstance(self.value, int) or self.value - self.value == 0
+        return repr(self.value) if finite else g.const(self.value, "bound")  # inf has no literal
+
     def test(self, g: Gen, src: str) -> str:
-        return f"not {src} {self.OPS[self.op][0]} {self.value!r}"
+        return f"not {src} {self.OPS[self.op][0]} {self._literal(g)}"
 
     def emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int) -> None:
         compare, code = self.OPS[self.op][:2]
-        g.line(ind, f"if {src} {compare} {self.value!r}:")
+        g.line(ind, f"if {src} {compare} {self._literal(g)}:")
         g.issue(ind + 1, parts, code, self.message)
 
     def json(self, schema: dict[str, Any]) -> None:

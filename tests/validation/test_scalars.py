@@ -192,3 +192,10 @@ def test_email_and_datetime_follow_zod_4() -> None:
 def test_int_literal_accepts_the_same_number_as_a_float() -> None:
     assert v.literal(1).parse(1.0) == 1 and type(v.literal(1).parse(1.0)) is int
     assert issues_of(v.literal(1), True) == [((), "invalid_value")]
+
+
+def test_bounds_may_be_fractional_or_infinite() -> None:
+    s = v.object({"a": v.int().gt(0.5).lt(3.5), "b": v.number().max(float("inf"))})
+    assert s.parse({"a": 1, "b": 1e300}) == {"a": 1, "b": 1e300}
+    assert issues_of(s, {"a": 4, "b": 1}) == [(("a",), "too_big")]
+    assert issues_of(v.int().min(float("-inf")), "x") == [((), "invalid_type")]
