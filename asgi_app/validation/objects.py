@@ -84,14 +84,19 @@ class ObjectSchema(Schema[dict[str, Any]]):
             return
         # Subscripting is the fastest lookup, but a dict subclass (defaultdict) could answer
         # a missing key itself: such input is copied into a plain dict first.
-        g.line(ind, f"if type({src}) is not dict and isinstance({src}, dict):")
-        g.line(ind + 1, f"{src} = dict({src})")
-        g.line(ind, f"if type({src}) is not dict:")
+        # (One type() call on the usual path: a plain dict.)
+        obj = g.var("d")
+        g.line(
+            ind,
+            f"{obj} = {src} if type({src}) is dict else "
+            f"(dict({src}) if isinstance({src}, dict) else None)",
+        )
+        g.line(ind, f"if {obj} is None:")
         g.type_error(ind + 1, src, parts, "object", bad)
         g.line(ind, "else:")
-        if g.fast and self._emit_fast(g, src, parts, ind + 1, out, bad):
+        if g.fast and self._emit_fast(g, obj, parts, ind + 1, out, bad):
             return
-        self._emit_fields(g, src, parts, ind + 1, out, bad)
+        self._emit_fields(g, obj, parts, ind + 1, out, bad)
 
     def _fetch(self, g: Gen, src: str, key: str, field: Schema[Any], var: str, i: int) -> None:
         if field.may_be_absent:
