@@ -114,15 +114,25 @@ class ObjectSchema(Schema[dict[str, Any]]):
         obj = g.var("o")
         g.line(i, f"{obj} = dict({src})" if self.mode == "passthrough" else f"{obj} = {{}}")
         for key, field in self.shape.items():
-            var = g.var("x")
-            self._fetch(g, src, key, field, var, i)
-
-            def to_key(expr: str, key: str = key) -> str:
-                return f"{obj}[{key!r}] = {expr}"
-
-            emit_field(g, field, var, (*parts, repr(key)), i, to_key, bad)
+            self._emit_key(g, src, obj, key, field, parts, i, bad)
         self._emit_strict(g, src, parts, i, bad)
         g.line(i, out(obj))
+
+    def _emit_key(
+        self,
+        g: Gen,
+        src: str,
+        obj: str,
+        key: str,
+        field: Schema[Any],
+        parts: tuple[str, ...],
+        i: int,
+        bad: str,
+    ) -> None:
+        """Fetch one key of `src`, validate it, store the result in the output dict `obj`."""
+        var = g.var("x")
+        self._fetch(g, src, key, field, var, i)
+        emit_field(g, field, var, (*parts, repr(key)), i, lambda e: f"{obj}[{key!r}] = {e}", bad)
 
     def _emit_strict(self, g: Gen, src: str, parts: tuple[str, ...], i: int, bad: str) -> None:
         if self.mode == "strict":
@@ -166,13 +176,7 @@ class ObjectSchema(Schema[dict[str, Any]]):
         for key, field in self.shape.items():
             if key in tests:
                 continue
-            var = g.var("x")
-            self._fetch(g, src, key, field, var, j)
-
-            def to_key(expr: str, key: str = key) -> str:
-                return f"{obj}[{key!r}] = {expr}"
-
-            emit_field(g, field, var, (*parts, repr(key)), j, to_key, bad)
+            self._emit_key(g, src, obj, key, field, parts, j, bad)
         self._emit_strict(g, src, parts, j, bad)
         g.line(j, out(obj))
         g.line(i + 1, "else:")
