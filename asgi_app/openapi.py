@@ -19,6 +19,7 @@ import orjson
 
 from asgi_app.http import App, Request, Response, Route
 from asgi_app.http.routing import PARAM, path_parameters
+from asgi_app.validation import CODES as ISSUE_CODES
 
 OPENAPI_VERSION: Final = "3.1.0"
 DEFAULT_TITLE: Final = "Draft League companion server"
@@ -63,7 +64,12 @@ PROBLEM_SCHEMA: Final[dict[str, Any]] = {
                 "properties": {
                     "path": {"type": "array", "items": {"type": ["string", "integer"]}},
                     "pointer": {"type": "string"},
-                    "code": {"type": "string"},
+                    "code": {
+                        "type": "string",
+                        "enum": sorted(ISSUE_CODES),
+                        "description": "Zod 4's issue codes (see asgi_app.validation.CODES): "
+                        + "; ".join(f"{code}: {when}" for code, when in ISSUE_CODES.items()),
+                    },
                     "message": {"type": "string"},
                 },
                 "required": ["path", "pointer", "code", "message"],

@@ -204,7 +204,7 @@ def _variables(cls: type, *, production: bool = False) -> dict[str, v.Schema[Any
     for f in dataclasses.fields(cls):
         if "schema" in f.metadata:
             schema = f.metadata["schema"]
-            keep = (production and f.metadata["production"]) or schema.accepts_missing
+            keep = (production and f.metadata["production"]) or schema.may_be_absent
             shape[f.name.upper()] = schema if keep else schema.optional()
     return shape
 
@@ -216,6 +216,8 @@ def _shard_rules(values: Mapping[str, Any], report: v.Reporter) -> None:
     if shard_count is None:
         report.add("requires SHARD_COUNT", path=("SHARD_IDS",))
         return
+    if not isinstance(shard_ids, tuple) or not isinstance(shard_count, int):
+        return  # a field that failed its own schema (reported there) reaches the rule raw
     if any(shard >= shard_count for shard in shard_ids):
         report.add("each shard number must be less than SHARD_COUNT", path=("SHARD_IDS",))
     if len(set(shard_ids)) != len(shard_ids):

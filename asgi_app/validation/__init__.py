@@ -30,23 +30,24 @@ from .builders import (
     union,
     unknown,
 )
-from .containers import ArraySchema, ObjectSchema, RecordSchema, TupleSchema
-from .issues import INVALID, MISSING, Issue, ParseResult, ValidationError
+from .choices import EnumSchema, LiteralSchema, NativeEnumSchema
+from .containers import ArraySchema, RecordSchema, TupleSchema
+from .issues import CODES, INVALID, MISSING, Issue, ParseResult, ValidationError
+from .objects import ObjectSchema
 from .scalars import (
     AnySchema,
     BooleanSchema,
     DateTimeSchema,
-    EnumSchema,
     IntSchema,
-    LiteralSchema,
-    NativeEnumSchema,
     NumberSchema,
     StringSchema,
 )
-from .schema import Reporter, Schema
+from .schema import Presence, Schema
 from .unions import DiscriminatedUnionSchema, UnionSchema
+from .wrappers import Reporter
 
 __all__ = [
+    "CODES",
     "INVALID",
     "MISSING",
     "AnySchema",
@@ -62,6 +63,7 @@ __all__ = [
     "NumberSchema",
     "ObjectSchema",
     "ParseResult",
+    "Presence",
     "RecordSchema",
     "Reporter",
     "Schema",

@@ -8,20 +8,20 @@ import enum as _enum
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
-from .containers import ArraySchema, ObjectSchema, RecordSchema, TupleSchema
+from .choices import EnumSchema, LiteralSchema, NativeEnumSchema
+from .containers import ArraySchema, RecordSchema, TupleSchema
+from .objects import ObjectSchema
 from .scalars import (
     AnySchema,
     BooleanSchema,
     DateTimeSchema,
-    EnumSchema,
     IntSchema,
-    LiteralSchema,
-    NativeEnumSchema,
     NumberSchema,
     StringSchema,
 )
-from .schema import LazySchema, Schema
+from .schema import Schema
 from .unions import DiscriminatedUnionSchema, UnionSchema
+from .wrappers import LazySchema
 
 T = TypeVar("T")
 A = TypeVar("A")

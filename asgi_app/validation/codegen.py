@@ -60,8 +60,13 @@ class Gen:
         self, fn: Callable[..., Any], src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str
     ) -> None:
         """Emit a call to another compiled validator `fn(value, path, issues)`."""
+        self.result(ind, f"{self.const(fn, 'sub')}({src}, {path_expr(parts)}, issues)", out, bad)
+
+    def result(self, ind: int, call: str, out: Out, bad: str) -> None:
+        """Emit `call` (something returning a value or INVALID): INVALID sets `bad`, any
+        other result goes to `out`."""
         res = self.var("r")
-        self.line(ind, f"{res} = {self.const(fn, 'sub')}({src}, {path_expr(parts)}, issues)")
+        self.line(ind, f"{res} = {call}")
         self.line(ind, f"if {res} is INVALID:")
         self.line(ind + 1, f"{bad} = True")
         self.line(ind, "else:")

@@ -12,6 +12,31 @@ T = TypeVar("T")
 PathPart = str | int
 Path = tuple[PathPart, ...]
 
+#: Every issue code, named as Zod 4 names them, and when the library raises it. A refine or
+#: super_refine may set its own code (`custom` unless told); the library raises only these.
+CODES: dict[str, str] = {
+    "invalid_type": "the value has the wrong type (string, number, object...), a number is "
+    "NaN or infinite, or an object key that must be there is missing (message 'required')",
+    "too_small": "below a minimum: string length, array or tuple items, a number (min, gt, "
+    "positive, nonnegative), or an int() below the safe-integer range",
+    "too_big": "above a maximum: string length, array or tuple items, a number (max, lt, "
+    "negative), or an int() above the safe-integer range",
+    "invalid_format": "a string fails its format: regex, url, email, datetime; or v.datetime() "
+    "cannot read the date",
+    "not_multiple_of": "a number is not a multiple of multiple_of(n)",
+    "unrecognized_keys": "an object under strict(), or a record keyed by an enum, has a key it "
+    "does not know (one issue per key, at that key's path)",
+    "invalid_union": "no option of a union accepts the value (and not exactly one could read "
+    "it), a discriminated union's key matches no option, or a union key is missing",
+    "invalid_key": "a record key fails the record's key schema (at that key's path)",
+    "invalid_element": "never raised: Zod raises it for Map and Set items, kinds this library "
+    "does not have",
+    "invalid_value": "not the literal, or not one of the enum's values (also when the key is "
+    "missing: message 'required')",
+    "custom": "a refine or super_refine check failed, or a refine/transform function raised "
+    "ValueError or TypeError (message 'invalid value')",
+}
+
 
 class _Sentinel:
     __slots__ = ("_name",)

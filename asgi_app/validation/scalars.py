@@ -1,215 +1,189 @@
-"""Leaf kinds: string, number, int, boolean, literal, enum, datetime, any."""
+"""Leaf kinds: string, number, int, boolean, datetime, any (literal and enum: choices.py)."""
 
 from __future__ import annotations
 
-import enum as _enum
-import json
+import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, Self, TypeVar
 
-from . import checks
+from . import formats
+from .checks import (
+    Bound,
+    Check,
+    DateTimeText,
+    Email,
+    LengthEquals,
+    MaxLength,
+    MinLength,
+    MultipleOf,
+    Regex,
+    SafeInteger,
+    StringStep,
+    Trim,
+    Url,
+)
 from .codegen import Gen, Out, path_expr
-from .schema import Schema
+from .schema import Presence, Schema
 
-E = TypeVar("E", bound=_enum.Enum)
-L = TypeVar("L", str, int, float, bool, None)
 N = TypeVar("N", int, float)
+T = TypeVar("T")
 Coerce = Callable[[object], object] | None
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+class _Scalar(Schema[T], Generic[T]):
+    """A leaf whose own type test reports a missing value, optionally after a coercion
+    (environment text), under which blank text also counts as missing."""
+
+    presence = Presence.CHECKED
+    _coerce: Coerce = None
+
+    def _missing_test(self, src: str) -> str:
+        if self._coerce is None:
+            return f"{src} is MISSING"
+        return f"{src} is MISSING or (isinstance({src}, str) and not {src}.strip())"
+
+    def _schema(self) -> dict[str, Any]:
+        schema = super()._schema()
+        if self._coerce is None:
+            return schema
+        return {"anyOf": [schema, {"type": "string"}]}  # the environment's text, coerced
+
+    def _emit_coerce(self, g: Gen, src: str, ind: int) -> str:
+        """Run the coercion helper first (env values); returns the variable to validate."""
+        if self._coerce is None:
+            return src
+        var = g.var("c")
+        g.line(ind, f"{var} = {g.const(self._coerce, 'coerce')}({src})")
+        return var
 
 
-def _emit_coerce(g: Gen, src: str, coerce: Coerce, ind: int) -> str:
-    """Run the coercion helper first (env values); returns the variable to validate."""
-    if coerce is None:
-        return src
-    var = g.var("c")
-    g.line(ind, f"{var} = {g.const(coerce, 'coerce')}({src})")
-    return var
-
-
-class StringSchema(Schema[str]):
+class StringSchema(_Scalar[str]):
     kind = "string"
-    rejects_missing = True
 
     def __init__(self, coerce: Coerce = None) -> None:
-        self._checks: tuple[tuple[str, Any, str], ...] = ()  # (op, argument, message)
-        self._trim = False
+        self._steps: tuple[StringStep, ...] = ()  # checks and trims, in the order given
         self._coerce = coerce
-        self.empty_is_missing = coerce is not None
 
-    def _add(self, op: str, arg: object, message: str) -> Self:
+    def _add(self, step: StringStep) -> Self:
         clone = self._clone()
-        clone._checks = (*self._checks, (op, arg, message))
+        clone._steps = (*self._steps, step)
         return clone
 
     def min(self, n: int, message: str | None = None) -> Self:
-        return self._add("min", n, message or f"must contain at least {_plural(n, 'character')}")
+        return self._add(MinLength.of(n, message))
 
     def max(self, n: int, message: str | None = None) -> Self:
-        return self._add("max", n, message or f"must contain at most {_plural(n, 'character')}")
+        return self._add(MaxLength.of(n, message))
 
     def length(self, n: int, message: str | None = None) -> Self:
-        return self._add("length", n, message or f"must contain exactly {_plural(n, 'character')}")
+        return self._add(LengthEquals.of(n, message))
 
     def nonempty(self, message: str = "must not be empty") -> Self:
-        return self._add("min", 1, message)
+        return self._add(MinLength(message, 1))
 
     def regex(self, pattern: str | re.Pattern[str], message: str = "invalid format") -> Self:
-        return self._add("regex", re.compile(pattern), message)
+        return self._add(Regex(message, re.compile(pattern)))
 
     def url(self, schemes: Sequence[str] | None = None, message: str = "invalid url") -> Self:
         allowed = frozenset(s.lower() for s in schemes) if schemes is not None else None
-        return self._add("url", allowed, message)
+        return self._add(Url(message, allowed))
 
     def email(self, message: str = "invalid email") -> Self:
-        return self._add("email", None, message)
+        return self._add(Email(message))
 
-    def datetime(self, message: str = "invalid datetime") -> Self:
-        return self._add("datetime", None, message)
+    def datetime(
+        self,
+        message: str = "invalid datetime",
+        *,
+        offset: bool = False,
+        local: bool = False,
+        precision: int | None = None,
+    ) -> Self:
+        """An ISO 8601 date-time as Zod 4 checks it: "Z" only unless `offset` (+hh:mm) or
+        `local` (no zone); `precision` digits of fraction (-1: no seconds)."""
+        pattern = formats.datetime_pattern(offset, local, precision)
+        return self._add(DateTimeText(message, pattern, local))
 
     def trim(self) -> Self:
-        clone = self._clone()
-        clone._trim = True
-        return clone
+        return self._add(Trim())
+
+    def _checks(self) -> list[Check]:
+        return [step for step in self._steps if isinstance(step, Check)]
 
     def _fast_test(self, g: Gen, src: str) -> str | None:
-        if self._coerce is not None or self._trim:
+        if self._coerce is not None or any(isinstance(s, Trim) for s in self._steps):
             return None
-        terms = [f"isinstance({src}, str)"]
-        for op, arg, _ in self._checks:
-            if op == "min":
-                terms.append(f"len({src}) >= {arg!r}")
-            elif op == "max":
-                terms.append(f"len({src}) <= {arg!r}")
-            elif op == "length":
-                terms.append(f"len({src}) == {arg!r}")
-            elif op == "regex":
-                terms.append(f"{g.const(arg, 're')}.search({src}) is not None")
-            elif op == "url":
-                fn = g.const(checks.is_url, "is_url")
-                terms.append(f"{fn}({src}, {g.const(arg, 'schemes')})")
-            elif op == "email":
-                terms.append(f"{g.const(checks.EMAIL, 'email')}.fullmatch({src}) is not None")
-            elif op == "datetime":
-                terms.append(f"{g.const(checks.is_datetime, 'is_dt')}({src})")
-        return " and ".join(terms)
+        return " and ".join([f"isinstance({src}, str)"] + [c.test(g, src) for c in self._checks()])
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
-        src = _emit_coerce(g, src, self._coerce, ind)
+        src = self._emit_coerce(g, src, ind)
         g.line(ind, f"if not isinstance({src}, str):")
         g.type_error(ind + 1, src, parts, "string", bad)
         g.line(ind, "else:")
-        i = ind + 1
-        if self._trim:
-            trimmed = g.var("s")
-            g.line(i, f"{trimmed} = {src}.strip()")
-            src = trimmed
-        for op, arg, message in self._checks:
-            if op == "min":
-                g.line(i, f"if len({src}) < {arg!r}:")
-                g.issue(i + 1, parts, "too_small", message)
-            elif op == "max":
-                g.line(i, f"if len({src}) > {arg!r}:")
-                g.issue(i + 1, parts, "too_big", message)
-            elif op == "length":
-                g.line(i, f"if len({src}) < {arg!r}:")
-                g.issue(i + 1, parts, "too_small", message)
-                g.line(i, f"elif len({src}) > {arg!r}:")
-                g.issue(i + 1, parts, "too_big", message)
-            elif op == "regex":
-                g.line(i, f"if {g.const(arg, 're')}.search({src}) is None:")
-                g.issue(i + 1, parts, "invalid_string", message)
-            elif op == "url":
-                fn = g.const(checks.is_url, "is_url")
-                g.line(i, f"if not {fn}({src}, {g.const(arg, 'schemes')}):")
-                g.issue(i + 1, parts, "invalid_string", message)
-            elif op == "email":
-                g.line(i, f"if {g.const(checks.EMAIL, 'email')}.fullmatch({src}) is None:")
-                g.issue(i + 1, parts, "invalid_string", message)
-            elif op == "datetime":
-                g.line(i, f"if not {g.const(checks.is_datetime, 'is_dt')}({src}):")
-                g.issue(i + 1, parts, "invalid_string", message)
-        g.line(i, out(src))
+        for step in self._steps:
+            if isinstance(step, Trim):
+                src = step.emit(g, src, ind + 1)
+            else:
+                step.emit(g, src, parts, ind + 1)
+        g.line(ind + 1, out(src))
 
     def _json(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "string"}
-        for op, arg, _ in self._checks:
-            if op == "min":
-                schema["minLength"] = max(arg, schema.get("minLength", 0))
-            elif op == "max":
-                schema["maxLength"] = min(arg, schema.get("maxLength", arg))
-            elif op == "length":
-                schema["minLength"] = schema["maxLength"] = arg
-            elif op == "regex":
-                schema["pattern"] = arg.pattern
-            elif op == "url":
-                schema["format"] = "uri"
-            elif op == "email":
-                schema["format"] = "email"
-            elif op == "datetime":
-                schema["format"] = "date-time"
+        trimmed = False
+        for step in self._steps:
+            if isinstance(step, Trim):
+                trimmed = True
+            elif not trimmed:
+                step.json(schema)
+            elif isinstance(step, MinLength | LengthEquals):
+                # after trim(): only "at least n" still holds for the untrimmed input
+                MinLength(step.message, step.n).json(schema)
         return schema
 
 
-_NUMBER_OPS = {
-    "gte": ("<", "too_small", "must be at least {}", "minimum"),
-    "gt": ("<=", "too_small", "must be greater than {}", "exclusiveMinimum"),
-    "lte": (">", "too_big", "must be at most {}", "maximum"),
-    "lt": (">=", "too_big", "must be less than {}", "exclusiveMaximum"),
-}
-
-
-class _NumericSchema(Schema[N], Generic[N]):
-    rejects_missing = True
+class _NumericSchema(_Scalar[N], Generic[N]):
     _expected = "number"
+    #: Checks of the kind itself, run before the ones added (not exported to JSON Schema).
+    _range: tuple[Check, ...] = ()
 
     def __init__(self, coerce: Coerce = None) -> None:
-        self._checks: tuple[tuple[str, float, str], ...] = ()
+        self._checks: tuple[Check, ...] = ()
         self._coerce = coerce
-        self.empty_is_missing = coerce is not None
 
-    def _add(self, op: str, arg: float, message: str | None) -> Self:
-        if op == "multiple_of" and arg <= 0:
-            raise ValueError("multiple_of needs a positive number")
+    def _add(self, check: Check) -> Self:
         clone = self._clone()
-        default = (
-            f"must be a multiple of {arg!r}" if op == "multiple_of" else _NUMBER_OPS[op][2]
-        ).format(repr(arg))
-        clone._checks = (*self._checks, (op, arg, message or default))
+        clone._checks = (*self._checks, check)
         return clone
 
     def min(self, n: float, message: str | None = None) -> Self:
-        return self._add("gte", n, message)
+        return self._add(Bound.of("gte", n, message))
 
     gte = min
 
     def max(self, n: float, message: str | None = None) -> Self:
-        return self._add("lte", n, message)
+        return self._add(Bound.of("lte", n, message))
 
     lte = max
 
     def gt(self, n: float, message: str | None = None) -> Self:
-        return self._add("gt", n, message)
+        return self._add(Bound.of("gt", n, message))
 
     def lt(self, n: float, message: str | None = None) -> Self:
-        return self._add("lt", n, message)
+        return self._add(Bound.of("lt", n, message))
 
     def positive(self, message: str | None = None) -> Self:
-        return self._add("gt", 0, message)
+        return self._add(Bound.of("gt", 0, message))
 
     def nonnegative(self, message: str | None = None) -> Self:
-        return self._add("gte", 0, message)
+        return self._add(Bound.of("gte", 0, message))
 
     def negative(self, message: str | None = None) -> Self:
-        return self._add("lt", 0, message)
+        return self._add(Bound.of("lt", 0, message))
 
     def multiple_of(self, n: float, message: str | None = None) -> Self:
-        return self._add("multiple_of", n, message)
+        return self._add(MultipleOf.of(n, message))
 
     def _convert(self, g: Gen, src: str, num: str, ind: int) -> None:
         raise NotImplementedError
@@ -220,40 +194,26 @@ class _NumericSchema(Schema[N], Generic[N]):
     def _fast_test(self, g: Gen, src: str) -> str | None:
         if self._coerce is not None:
             return None
-        terms = [self._type_test(src)]
-        for op, arg, _ in self._checks:
-            if op == "multiple_of":
-                terms.append(f"{src} % {arg!r} == 0")
-            else:
-                terms.append(f"not {src} {_NUMBER_OPS[op][0]} {arg!r}")
-        return " and ".join(terms)
+        checks = (*self._range, *self._checks)
+        return " and ".join([self._type_test(src)] + [c.test(g, src) for c in checks])
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
-        src = _emit_coerce(g, src, self._coerce, ind)
+        src = self._emit_coerce(g, src, ind)
         num = g.var("n")
         self._convert(g, src, num, ind)
         g.line(ind, f"if {num} is None:")
-        fn = g.const(checks.number_issue, "num_issue")
+        fn = g.const(formats.number_issue, "num_issue")
         g.line(ind + 1, f"issues.append({fn}({path_expr(parts)}, {self._expected!r}, {src}))")
         g.line(ind + 1, f"{bad} = True")
         g.line(ind, "else:")
-        for op, arg, message in self._checks:
-            if op == "multiple_of":
-                g.line(ind + 1, f"if {num} % {arg!r} != 0:")
-                g.issue(ind + 2, parts, "not_multiple_of", message)
-                continue
-            compare, code, _, _ = _NUMBER_OPS[op]
-            g.line(ind + 1, f"if {num} {compare} {arg!r}:")
-            g.issue(ind + 2, parts, code, message)
+        for check in (*self._range, *self._checks):
+            check.emit(g, num, parts, ind + 1)
         g.line(ind + 1, out(num))
 
     def _json(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "integer" if self._expected == "integer" else "number"}
-        for op, arg, _ in self._checks:
-            if op == "multiple_of":
-                schema["multipleOf"] = arg
-            else:
-                schema[_NUMBER_OPS[op][3]] = arg
+        for check in self._checks:
+            check.json(schema)
         return schema
 
 
@@ -266,7 +226,7 @@ class NumberSchema(_NumericSchema[float]):
         return f"(type({src}) is int or (type({src}) is float and {src} - {src} == 0.0))"
 
     def _convert(self, g: Gen, src: str, num: str, ind: int) -> None:
-        fn = g.const(checks.as_number, "as_number")
+        fn = g.const(formats.as_number, "as_number")
         g.line(
             ind,
             f"{num} = {src} if type({src}) is int or (type({src}) is float and "
@@ -274,33 +234,65 @@ class NumberSchema(_NumericSchema[float]):
         )
 
 
+_SAFE = f"must be a safe integer (within ±{formats.MAX_SAFE_INTEGER})"
+
+
 class IntSchema(_NumericSchema[int]):
-    """int (not bool); an integral float such as 3.0 is accepted as 3."""
+    """int (not bool) within the safe-integer range (±(2**53 - 1), as Zod's `z.int()`:
+    too_big / too_small beyond it); an integral float such as 3.0 is accepted as 3."""
 
     kind = "int"
     _expected = "integer"
 
+    @property
+    def _range(self) -> tuple[Check, ...]:  # type: ignore[override]
+        """The safe-integer range, on the sides the added bounds leave open."""
+        limit = formats.MAX_SAFE_INTEGER
+        bounds = [c for c in self._checks if isinstance(c, Bound)]
+        low = not any(c.op in ("gte", "gt") and c.value >= -limit for c in bounds)
+        high = not any(c.op in ("lte", "lt") and c.value <= limit for c in bounds)
+        return (SafeInteger(_SAFE, low, high),) if low or high else ()
+
     def _type_test(self, src: str) -> str:
         return f"type({src}) is int"
 
+    def _fast_test(self, g: Gen, src: str) -> str | None:
+        """One chained comparison for the safe range and every bound (integers are
+        discrete: `gt(a)` is `>= floor(a) + 1`), then any multiple_of."""
+        bounds = [c.value for c in self._checks if isinstance(c, Bound)]
+        if self._coerce is not None or not all(math.isfinite(b) for b in bounds):
+            return None
+        low, high = -formats.MAX_SAFE_INTEGER, formats.MAX_SAFE_INTEGER
+        others: list[str] = []
+        for check in self._checks:
+            if not isinstance(check, Bound):
+                others.append(check.test(g, src))
+            elif check.op == "gte":
+                low = max(low, math.ceil(check.value))
+            elif check.op == "gt":
+                low = max(low, math.floor(check.value) + 1)
+            elif check.op == "lte":
+                high = min(high, math.floor(check.value))
+            else:
+                high = min(high, math.ceil(check.value) - 1)
+        return " and ".join([f"type({src}) is int and {low} <= {src} <= {high}", *others])
+
     def _convert(self, g: Gen, src: str, num: str, ind: int) -> None:
-        fn = g.const(checks.as_int, "as_int")
+        fn = g.const(formats.as_int, "as_int")
         g.line(ind, f"{num} = {src} if type({src}) is int else {fn}({src})")
 
 
-class BooleanSchema(Schema[bool]):
+class BooleanSchema(_Scalar[bool]):
     kind = "boolean"
-    rejects_missing = True
 
     def __init__(self, coerce: Coerce = None) -> None:
         self._coerce = coerce
-        self.empty_is_missing = coerce is not None
 
     def _fast_test(self, g: Gen, src: str) -> str | None:
         return None if self._coerce is not None else f"({src} is True or {src} is False)"
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
-        src = _emit_coerce(g, src, self._coerce, ind)
+        src = self._emit_coerce(g, src, ind)
         g.line(ind, f"if {src} is True or {src} is False:")
         g.line(ind + 1, out(src))
         g.line(ind, "else:")
@@ -310,122 +302,20 @@ class BooleanSchema(Schema[bool]):
         return {"type": "boolean"}
 
 
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    return "string"
-
-
-class LiteralSchema(Schema[L], Generic[L]):
-    kind = "literal"
-
-    def __init__(self, value: L) -> None:
-        self.value: L = value
-
-    def _fast_test(self, g: Gen, src: str) -> str | None:
-        if self.value is None:
-            return f"{src} is None"
-        kind = g.const(type(self.value), "lit_type")
-        return f"(type({src}) is {kind} and {src} == {g.const(self.value, 'lit')})"
-
-    def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
-        lit = g.const(self.value, "lit")
-        if self.value is None:
-            g.line(ind, f"if {src} is None:")
-        else:
-            kind = g.const(type(self.value), "lit_type")
-            g.line(ind, f"if type({src}) is {kind} and {src} == {lit}:")
-        g.line(ind + 1, out(lit))
-        g.line(ind, f"elif {src} is MISSING:")
-        g.type_error(ind + 1, src, parts, "", bad)
-        g.line(ind, "else:")
-        g.issue(ind + 1, parts, "invalid_literal", f"expected {json.dumps(self.value)}")
-        g.line(ind + 1, f"{bad} = True")
-
-    def _json(self) -> dict[str, Any]:
-        return {"type": _json_type(self.value), "const": self.value}
-
-
-class EnumSchema(Schema[str]):
-    """One of a fixed set of strings."""
-
-    kind = "enum"
-    rejects_missing = True
-
-    def __init__(self, values: Sequence[str]) -> None:
-        if not values or not all(isinstance(item, str) for item in values):
-            raise ValueError("enum() needs a non-empty sequence of strings")
-        self.values = tuple(dict.fromkeys(values))
-
-    def _fast_test(self, g: Gen, src: str) -> str | None:
-        allowed = g.const(frozenset(self.values), "enum")
-        return f"(isinstance({src}, str) and {src} in {allowed})"
-
-    def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
-        allowed = g.const(frozenset(self.values), "enum")
-        g.line(ind, f"if not isinstance({src}, str):")
-        g.type_error(ind + 1, src, parts, "string", bad)
-        g.line(ind, f"elif {src} in {allowed}:")
-        g.line(ind + 1, out(src))
-        g.line(ind, "else:")
-        options = " | ".join(json.dumps(item) for item in self.values)
-        g.issue(ind + 1, parts, "invalid_enum_value", f"expected one of {options}")
-        g.line(ind + 1, f"{bad} = True")
-
-    def _json(self) -> dict[str, Any]:
-        return {"type": "string", "enum": list(self.values)}
-
-
-class NativeEnumSchema(Schema[E], Generic[E]):
-    """A Python Enum, given by its values (bool and int are told apart)."""
-
-    kind = "native_enum"
-
-    def __init__(self, enum_type: type[E]) -> None:
-        self.enum_type = enum_type
-        self._table = {(type(m.value), m.value): m for m in enum_type}
-
-    def _lookup(self, value: object) -> E | None:
-        if isinstance(value, str | int | float | bool):
-            return self._table.get((type(value), value))
-        return None
-
-    def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
-        res = g.var("m")
-        g.line(ind, f"{res} = {g.const(self._lookup, 'enum_lookup')}({src})")
-        g.line(ind, f"if {res} is not None:")
-        g.line(ind + 1, out(res))
-        g.line(ind, f"elif {src} is MISSING:")
-        g.type_error(ind + 1, src, parts, "", bad)
-        g.line(ind, "else:")
-        options = " | ".join(json.dumps(m.value) for m in self.enum_type)
-        g.issue(ind + 1, parts, "invalid_enum_value", f"expected one of {options}")
-        g.line(ind + 1, f"{bad} = True")
-
-    def _json(self) -> dict[str, Any]:
-        return {"enum": [m.value for m in self.enum_type]}
-
-
 class DateTimeSchema(Schema[datetime]):
     """An ISO 8601 date-time string (or a datetime), returned as a datetime."""
 
     kind = "datetime"
-    rejects_missing = True
+    presence = Presence.CHECKED
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
         res = g.var("d")
         g.line(ind, f"if not isinstance({src}, (str, {g.const(datetime, 'datetime')})):")
         g.type_error(ind + 1, src, parts, "date-time string", bad)
         g.line(ind, "else:")
-        g.line(ind + 1, f"{res} = {g.const(checks.parse_datetime, 'parse_dt')}({src})")
+        g.line(ind + 1, f"{res} = {g.const(formats.parse_datetime, 'parse_dt')}({src})")
         g.line(ind + 1, f"if {res} is None:")
-        g.issue(ind + 2, parts, "invalid_date", "invalid date")
+        g.issue(ind + 2, parts, "invalid_format", "invalid date")
         g.line(ind + 2, f"{bad} = True")
         g.line(ind + 1, "else:")
         g.line(ind + 2, out(res))
@@ -438,7 +328,7 @@ class AnySchema(Schema[Any]):
     """Anything, passed through unchanged (an absent key stays absent)."""
 
     kind = "any"
-    accepts_missing = True
+    presence = Presence.OPTIONAL
 
     def _fast_test(self, g: Gen, src: str) -> str | None:
         return "True"

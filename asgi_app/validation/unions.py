@@ -6,37 +6,41 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from .choices import EnumSchema, LiteralSchema
 from .codegen import Gen, Out, Validator, path_expr
-from .containers import ObjectSchema
-from .issues import INVALID, MISSING, Issue, Path, type_issue
-from .scalars import EnumSchema, LiteralSchema
-from .schema import Schema, Wrapper
+from .issues import INVALID, MISSING, Issue, Path
+from .objects import ObjectSchema
+from .schema import Presence, Schema
+from .wrappers import Wrapper
 
 
 def run_union(fns: tuple[Validator, ...], value: object, path: Path, issues: list[Issue]) -> Any:
     """Try each option with its own issue list; the first clean result wins. When none is
-    clean, the issues of the first option that got the type right are reported (the most
-    useful ones), else a single invalid_union issue."""
+    clean and exactly one option could read the value (its issues are range or format
+    issues, not a wrong type), that option's issues and value are the result, as in Zod;
+    otherwise a single invalid_union issue."""
     if value is MISSING:
-        issues.append(type_issue(path, "", value))
+        issues.append(Issue(path, "invalid_union", "required"))
         return INVALID
-    closest: list[Issue] | None = None
+    readable: list[tuple[Any, list[Issue]]] = []
     for fn in fns:
         found: list[Issue] = []
         result = fn(value, path, found)
         if not found:
             return result
-        if closest is None and result is not INVALID:
-            closest = found
-    if closest is not None:
-        issues.extend(closest)
-    else:
-        issues.append(Issue(path, "invalid_union", "does not match any of the allowed types"))
+        if result is not INVALID:
+            readable.append((result, found))
+    if len(readable) == 1:
+        result, found = readable[0]
+        issues.extend(found)
+        return result
+    issues.append(Issue(path, "invalid_union", "does not match any of the allowed types"))
     return INVALID
 
 
 class UnionSchema(Schema[Any]):
     kind = "union"
+    presence = Presence.CHECKED
 
     def __init__(self, options: Sequence[Schema[Any]]) -> None:
         if not options:
@@ -45,13 +49,8 @@ class UnionSchema(Schema[Any]):
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
         fns = g.const(tuple(option.validator() for option in self.options), "options")
-        res = g.var("u")
         g.ns["_union"] = run_union
-        g.line(ind, f"{res} = _union({fns}, {src}, {path_expr(parts)}, issues)")
-        g.line(ind, f"if {res} is INVALID:")
-        g.line(ind + 1, f"{bad} = True")
-        g.line(ind, "else:")
-        g.line(ind + 1, out(res))
+        g.result(ind, f"_union({fns}, {src}, {path_expr(parts)}, issues)", out, bad)
 
     def _json(self) -> dict[str, Any]:
         return {"anyOf": [option._schema() for option in self.options]}
@@ -74,7 +73,7 @@ class DiscriminatedUnionSchema(Schema[dict[str, Any]]):
     """Objects told apart by the literal value of one key: one lookup, one option run."""
 
     kind = "discriminated_union"
-    rejects_missing = True
+    presence = Presence.CHECKED
 
     def __init__(self, key: str, options: Sequence[Schema[dict[str, Any]]]) -> None:
         self.key = key
@@ -97,7 +96,7 @@ class DiscriminatedUnionSchema(Schema[dict[str, Any]]):
         return None
 
     def _emit(self, g: Gen, src: str, parts: tuple[str, ...], ind: int, out: Out, bad: str) -> None:
-        fn, res = g.var("f"), g.var("r")
+        fn = g.var("f")
         g.line(ind, f"if not isinstance({src}, dict):")
         g.type_error(ind + 1, src, parts, "object", bad)
         g.line(ind, "else:")
@@ -108,16 +107,12 @@ class DiscriminatedUnionSchema(Schema[dict[str, Any]]):
         g.issue(
             ind + 2,
             (*parts, repr(self.key)),
-            "invalid_union_discriminator",
+            "invalid_union",
             f"invalid discriminator, expected one of {options}",
         )
         g.line(ind + 2, f"{bad} = True")
         g.line(ind + 1, "else:")
-        g.line(ind + 2, f"{res} = {fn}({src}, {path_expr(parts)}, issues)")
-        g.line(ind + 2, f"if {res} is INVALID:")
-        g.line(ind + 3, f"{bad} = True")
-        g.line(ind + 2, "else:")
-        g.line(ind + 3, out(res))
+        g.result(ind + 2, f"{fn}({src}, {path_expr(parts)}, issues)", out, bad)
 
     def _json(self) -> dict[str, Any]:
         return {

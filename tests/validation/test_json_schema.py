@@ -103,3 +103,60 @@ def test_combinators() -> None:
     assert js(v.int().describe("a count")) == {"type": "integer", "description": "a count"}
     assert js(v.int().default_factory(lambda: 1)) == {"type": "integer"}
     assert js(v.lazy(lambda: v.int())) == {}
+
+
+def test_export_is_never_looser_than_the_checks() -> None:
+    """issue 14: the tighter of two bounds, every pattern, defaults of any JSON value."""
+    assert js(v.number().min(10).min(5)) == {"type": "number", "minimum": 10}
+    assert js(v.number().max(5).max(10).lt(3).lt(7)) == {
+        "type": "number",
+        "maximum": 5,
+        "exclusiveMaximum": 3,
+    }
+    assert js(v.string().min(2).min(1).max(9).max(4)) == {
+        "type": "string",
+        "minLength": 2,
+        "maxLength": 4,
+    }
+    assert js(v.string().regex("a").regex("b")) == {
+        "type": "string",
+        "pattern": "a",
+        "allOf": [{"pattern": "b"}],
+    }
+    assert js(v.array(v.int()).min(3).min(1)) == {
+        "type": "array",
+        "items": {"type": "integer"},
+        "minItems": 3,
+    }
+    assert js(v.array(v.int()).default([1]))["default"] == [1]
+    assert js(v.object({}).passthrough().default({"a": (1, 2)}))["default"] == {"a": [1, 2]}
+    assert "default" not in js(v.any().default(object()))
+
+
+def test_trim_exports_only_what_still_holds_for_the_untrimmed_text() -> None:
+    assert js(v.string().max(9).trim().min(2).max(4).regex("x")) == {
+        "type": "string",
+        "maxLength": 9,
+        "minLength": 2,
+    }
+
+
+def test_new_kinds_export() -> None:
+    assert js(v.tuple(v.int(), v.int().optional())) == {
+        "type": "array",
+        "prefixItems": [{"type": "integer"}, {"type": "integer"}],
+        "minItems": 1,
+        "items": False,
+        "maxItems": 2,
+    }
+    assert js(v.record(v.int(), keys=v.enum(["a", "b"]))) == {
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+        "additionalProperties": False,
+        "required": ["a", "b"],
+    }
+    assert js(v.string().pipe(v.string().min(2))) == {"type": "string"}
+    assert js(v.coerce.int()) == {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+    email = js(v.string().email())
+    assert email["format"] == "email" and email["pattern"].startswith("^")
+    assert "format" not in js(v.string().datetime(local=True))

@@ -188,3 +188,35 @@ def test_describe_does_not_change_validation() -> None:
     s = v.int().min(1).describe("how many")
     assert s.parse(1) == 1
     assert issues_of(s, 0) == [((), "too_small")]
+
+
+def test_pipe() -> None:
+    s = v.string().transform(len).pipe(v.int().min(2))
+    assert s.parse("abc") == 3
+    assert issues_of(s, "a") == [((), "too_small")]
+    assert issues_of(s, 1) == [((), "invalid_type")]
+    stops = v.string().min(3).pipe(v.string().max(1))
+    assert issues_of(stops, "ab") == [((), "too_small")], "the second schema never runs"
+
+
+def test_default_then_optional_fills_the_default() -> None:
+    s = v.object({"a": v.string().default("q").optional(), "b": v.int().optional().default(1)})
+    assert s.parse({}) == {"a": "q", "b": 1}
+
+
+def test_object_refine_runs_after_a_range_issue_behind_a_transform_or_union() -> None:
+    seen: list[object] = []
+
+    def never(d: dict[str, Any]) -> bool:
+        seen.append(d["a"])
+        return False
+
+    piped = v.object({"a": v.string().min(3).transform(len)}).refine(never)
+    assert issues_of(piped, {"a": "x"}) == [(("a",), "too_small"), ((), "custom")]
+    assert seen == ["x"], "the transform did not run: the refine sees the text, as in Zod"
+    union = v.object({"a": v.union(v.string().min(3), v.int())}).refine(never)
+    assert issues_of(union, {"a": "x"}) == [(("a",), "too_small"), ((), "custom")]
+    strict = v.object({"a": v.int()}).strict().refine(never)
+    assert issues_of(strict, {"a": 1, "b": 2}) == [(("b",), "unrecognized_keys"), ((), "custom")]
+    typed = v.object({"a": v.string().min(3).transform(len)}).refine(never)
+    assert issues_of(typed, {"a": 1}) == [(("a",), "invalid_type")]
