@@ -49,6 +49,9 @@ PROBLEMS: Final[dict[int, tuple[str, str]]] = {
     429: ("TooManyRequests", "Over RATE_LIMIT_PER_MINUTE; retry after Retry-After seconds"),
     500: ("InternalServerError", "Unexpected error: a request id, nothing internal"),
 }
+#: Routes with this tag answer with another service's answers (the REST proxy: Discord's own
+#: status, body and headers): documented as any content.
+PASSTHROUGH_TAG: Final = "passthrough"
 GENERIC_STATUSES: Final = (404, 405, 500)
 BODY_STATUSES: Final = (400, 413, 415, 422)
 PROTECTED_STATUSES: Final = (401, 403, 429)
@@ -148,6 +151,9 @@ def operation(
     responses: dict[str, Any] = {"200": {"description": "OK"}}
     responses.update({str(s): _ref(s) for s in sorted(statuses)})
     responses["default"] = {"description": "Another status (errors are problem+json)"}
+    if PASSTHROUGH_TAG in route.tags:
+        any_content: dict[str, Any] = {"*/*": {"schema": {}}}
+        responses = {"default": {"description": "The upstream's answer", "content": any_content}}
     op["responses"] = responses
     return op
 
