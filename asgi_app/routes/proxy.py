@@ -36,7 +36,6 @@ from gateway.rest.errors import (
     InvalidRequestBudget,
     RateLimitWait,
 )
-from gateway.rest.ratelimit import route_for
 
 PREFIX = "/discord/api/v10"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -91,14 +90,7 @@ def register(app: App, services: Services, settings: Settings) -> None:
         body = await req.body()
         headers = {name: value for name in _REQUEST_HEADERS if (value := req.headers.get(name))}
         try:
-            answer = await rest.request(
-                req.method,
-                path,
-                content=body or None,
-                headers=headers,
-                auth=not route_for(req.method, path).token_route,
-                max_wait=max_wait,
-            )
+            answer = await rest.proxy(req.method, path, body, headers, max_wait=max_wait)
         except RateLimitWait as exc:
             too_many(res, "A Discord rate limit", exc.retry_after, exc.is_global, exc.headers)
             return
