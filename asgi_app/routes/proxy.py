@@ -90,7 +90,9 @@ def register(app: App, services: Services, settings: Settings) -> None:
         body = await req.body()
         headers = {name: value for name in _REQUEST_HEADERS if (value := req.headers.get(name))}
         try:
-            answer = await rest.proxy(req.method, path, body, headers, max_wait=max_wait)
+            # HEAD goes as GET (its answer's body is dropped on the way out)
+            method = "GET" if req.method == "HEAD" else req.method
+            answer = await rest.proxy(method, path, body, headers, max_wait=max_wait)
         except RateLimitWait as exc:
             too_many(res, "A Discord rate limit", exc.retry_after, exc.is_global, exc.headers)
             return

@@ -114,6 +114,7 @@ MAX_IN_FLIGHT = 50
 CALLBACK_CONNECTIONS = 16
 #: Keep-alive connections of the main app's proxied calls (`DiscordRest.proxy`).
 PROXY_CONNECTIONS = MAX_IN_FLIGHT
+PROXY_ANSWER_TIMEOUT = 120.0
 
 
 def new_rest_client(timeout: float = 15.0) -> httpx.AsyncClient:
@@ -162,7 +163,10 @@ class DiscordRest:
             self.callbacks = Http1Pool(self._base, max_connections=CALLBACK_CONNECTIONS)
         # The main app's calls (the REST proxy) on a keep-alive pool of their own: an httpx
         # request costs about 1 ms of CPU more, which is most of what a proxied call costs.
-        self.proxied = Http1Pool(self._base, max_connections=PROXY_CONNECTIONS)
+        # Its answer timeout counts from the first byte sent: room for a 25 MiB upload.
+        self.proxied = Http1Pool(
+            self._base, max_connections=PROXY_CONNECTIONS, timeout=PROXY_ANSWER_TIMEOUT
+        )
         self.failed = False
         self.failure_reason: str | None = None
         install_log_redaction()

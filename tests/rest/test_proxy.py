@@ -80,7 +80,10 @@ async def test_without_or_with_a_wrong_token_nothing_reaches_discord(srv: Runnin
     assert reached(srv, "/users/*") == 0
     ok = await srv.http.get(f"{API}/users/@me", headers={"Authorization": f"Bearer {AUTH_TOKEN}"})
     assert ok.status_code == 200 and ok.json()["bot"] is True
-    assert reached(srv, "/users/*") == 1
+    head = await srv.http.head(f"{API}/users/@me")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == ok.headers["content-length"]
+    assert [r.method for r in srv.sim.rest.find(None, "/users/*")] == ["GET", "GET"]
 
 
 async def test_the_per_address_rate_is_charged_to_wrong_tokens_only(tmp_path: Path) -> None:
