@@ -208,7 +208,7 @@ class DiscordRest:
         headers: Mapping[str, str] | None = None,
         reason: str | None = None,
         auth: bool = True,
-        essential: bool = False,
+        essential: bool | None = None,
         route_key: str | None = None,
         max_wait: float | None = None,
         transport: Transport | None = None,
@@ -222,7 +222,8 @@ class DiscordRest:
         when a limit would hold the request more than `max_wait` seconds (a 429 whose
         retry_after passes it is given back instead), and the httpx error when the connection
         keeps failing. `essential` requests (interaction callbacks, error messages to users)
-        go on until the hard invalid-request cap. `route_key` overrides the rate-limit route.
+        go on until the hard invalid-request cap (None: token routes are, others are not).
+        `route_key` overrides the rate-limit route.
         `transport`: where to send (default: httpx, the callbacks' pool for callbacks).
         """
         call = self._prepare(method, path, json, content, headers, reason, auth, essential)
@@ -269,6 +270,7 @@ class DiscordRest:
             content=content or None,
             headers=headers,
             auth=not route_for(method, path).token_route,
+            essential=False,  # what is left of the budget is kept for the server's own calls
             max_wait=max_wait,
             transport=self.proxied,
         )
@@ -282,7 +284,7 @@ class DiscordRest:
         extra: Mapping[str, str] | None,
         reason: str | None,
         auth: bool,
-        essential: bool,
+        essential: bool | None,
     ) -> Call:
         route = route_for(method, path)
         headers = {"User-Agent": USER_AGENT}
@@ -303,7 +305,7 @@ class DiscordRest:
             headers=headers,
             content=content,
             transport=fast if fast is not None else self._transport,
-            essential=essential or route.token_route,
+            essential=route.token_route if essential is None else essential,
             bot_auth=auth and not route.token_route,
         )
 

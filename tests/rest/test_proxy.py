@@ -178,7 +178,13 @@ async def test_proxied_401_403_429_count_and_the_budget_refuses_before_a_ban(
     assert refused.headers["content-type"] == PROBLEM
     assert 1 <= int(refused.headers["retry-after"]) <= 600
     assert "invalid-request budget" in refused.json()["detail"]
+    app_id = srv.sim.config.application_id
+    webhook = await srv.http.patch(f"{API}/webhooks/{app_id}/tok/messages/@original", json={})
+    assert webhook.status_code == 429  # proxied token routes too: the rest is the server's
     assert len(srv.sim.rest.requests) == before
+    # the server's own acknowledgements still go
+    await rest.request("POST", "/interactions/1/tok/callback", {"type": 5})
+    assert len(srv.sim.rest.requests) == before + 1
 
 
 async def test_token_routes_go_without_the_bot_token(srv: Running) -> None:
