@@ -6,7 +6,12 @@ GRACEFUL_TIMEOUT) so the same file serves Docker and bare hosts.
 
 import os
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+from asgi_app.settings import load_server_settings_or_exit
+
+# PORT, GRACEFUL_TIMEOUT, FORWARDED_ALLOW_IPS and LOG_LEVEL, validated by the app's schema.
+server = load_server_settings_or_exit(os.environ)
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{server.port}"
 
 # ONE worker, always. Each worker process would open its own Discord gateway connection and
 # hold its own Socket.IO state: with N workers every interaction would be acknowledged and
@@ -17,15 +22,15 @@ worker_class = "asgi_app.worker.LifespanWorker"
 
 # On SIGTERM the lifespan shutdown closes the gateway resumably and saves the session; the
 # graceful timeout must leave room for that before gunicorn's own kill.
-graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "30"))
+graceful_timeout = server.graceful_timeout
 timeout = 60
 keepalive = 5
 
 # Client addresses come from X-Forwarded-For only when the peer is one of these proxies.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = ",".join(server.forwarded_allow_ips)
 
 # The app writes one JSON line per request itself, with its request id; gunicorn's access
 # log stays off so that nothing is logged twice.
 accesslog = None
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+loglevel = server.log_level.lower()

@@ -67,8 +67,19 @@ def _record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         message = str(record.msg)
     record.msg = scrub(message)
     record.args = None
-    record.request_id = request_id_var.get()
+    # No attribute of our own here: `extra=` may not name an attribute the factory set
+    # (logging raises KeyError "Attempt to overwrite ..."), so the request id is added by
+    # RequestIdFilter, after `extra` was applied.
     return record
+
+
+class RequestIdFilter(logging.Filter):
+    """Gives a record the request id of the request being served, unless it has one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = request_id_var.get()
+        return True
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
@@ -114,6 +125,7 @@ def configure_logging(level: str, fmt: str, secrets: Iterable[str | None] = ()) 
     logging.setLogRecordFactory(_record_factory)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         if getattr(old, "_draft_league", False):

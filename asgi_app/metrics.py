@@ -18,6 +18,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from asgi_app.routes.access import HttpStats
 from asgi_app.services import Services
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -34,9 +35,13 @@ def _histogram(name: str, doc: str, snapshot: Mapping[str, Any]) -> HistogramMet
 
 class ServerCollector(Collector):
     def __init__(
-        self, services: Services, overlay_clients: Callable[[], Mapping[str, int]]
+        self,
+        services: Services,
+        http_stats: HttpStats,
+        overlay_clients: Callable[[], Mapping[str, int]],
     ) -> None:
         self._services = services
+        self._http_stats = http_stats
         self._overlay_clients = overlay_clients
 
     def collect(self) -> Iterator[Metric]:
@@ -45,7 +50,7 @@ class ServerCollector(Collector):
         requests = CounterMetricFamily(
             "http_requests", "HTTP requests answered, by status", labels=["status"]
         )
-        for status, count in sorted(services.http_stats.by_status.items()):
+        for status, count in sorted(self._http_stats.by_status.items()):
             requests.add_metric([str(status)], count)
         yield requests
         clients = GaugeMetricFamily(
@@ -111,10 +116,12 @@ class ServerCollector(Collector):
 
 
 def build_registry(
-    services: Services, overlay_clients: Callable[[], Mapping[str, int]]
+    services: Services,
+    http_stats: HttpStats,
+    overlay_clients: Callable[[], Mapping[str, int]],
 ) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ServerCollector(services, overlay_clients))
+    registry.register(ServerCollector(services, http_stats, overlay_clients))
     return registry
 
 

@@ -1,7 +1,10 @@
 """GET /openapi.json: an OpenAPI 3.1 document generated from `app.routes` and their schemas.
 
 Everything comes from what the routes declare (path, methods, body schema, summary, tags,
-protected); nothing is written by hand per route. Mounts (/socket.io) are not routes and so
+and `meta["security"]`, which the app's guarded route group sets: `SECURED`, and
+`meta["passthrough"]`: `PASSTHROUGH`); nothing is
+written by hand per route. Path parameters follow the router's own grammar and convertor
+schemas (asgi_app.http.routing). Mounts (/socket.io) are not routes and so
 are not listed. The document is built on the first request, after every route is registered,
 and the same bytes are served from then on.
 """
@@ -16,22 +19,15 @@ from typing import Any, Final
 import orjson
 
 from asgi_app.http import App, Request, Response, Route
+from asgi_app.http.routing import PARAM, path_parameters
 
 OPENAPI_VERSION: Final = "3.1.0"
 DEFAULT_TITLE: Final = "Draft League companion server"
 DISTRIBUTION: Final = "draft-league-companion"
 SECURITY_SCHEME: Final = "authToken"
+#: Route meta of the routes that need AUTH_TOKEN (the app's guarded group carries it).
+SECURED: Final[dict[str, Any]] = {"security": (SECURITY_SCHEME,)}
 PROBLEM_JSON: Final = "application/problem+json"
-
-#: `{name}` / `{name:kind}` as the router reads them (asgi_app.http.routing).
-_PARAM: Final = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?}")
-
-#: JSON Schema of a path parameter per router convertor.
-PARAM_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
-    "str": {"type": "string", "minLength": 1, "pattern": "^[^/]+$"},
-    "int": {"type": "integer", "minimum": 0},
-    "path": {"type": "string"},
-}
 
 #: Documented methods; HEAD (answered for every GET) and OPTIONS (CORS) are implied.
 _DOCUMENTED: Final = ("GET", "PUT", "POST", "DELETE", "PATCH")
@@ -49,9 +45,9 @@ PROBLEMS: Final[dict[int, tuple[str, str]]] = {
     429: ("TooManyRequests", "Over RATE_LIMIT_PER_MINUTE; retry after Retry-After seconds"),
     500: ("InternalServerError", "Unexpected error: a request id, nothing internal"),
 }
-#: Routes with this tag answer with another service's answers (the REST proxy: Discord's own
-#: status, body and headers): documented as any content.
-PASSTHROUGH_TAG: Final = "passthrough"
+#: Route meta of routes that answer with another service's answers (the REST proxy: Discord's
+#: own status, body and headers): documented as any content.
+PASSTHROUGH: Final[dict[str, Any]] = {"passthrough": True}
 GENERIC_STATUSES: Final = (404, 405, 500)
 BODY_STATUSES: Final = (400, 413, 415, 422)
 PROTECTED_STATUSES: Final = (401, 403, 429)
@@ -92,15 +88,12 @@ def package_version() -> str:
 
 def split_path(path: str) -> tuple[str, list[dict[str, Any]]]:
     """`/items/{id:int}` -> (`/items/{id}`, [the `id` path parameter, an integer])."""
-    params: list[dict[str, Any]] = []
-
-    def plain(match: re.Match[str]) -> str:
-        name, kind = match.group(1), match.group(2) or "str"
-        schema = dict(PARAM_SCHEMAS.get(kind, PARAM_SCHEMAS["str"]))
-        params.append({"name": name, "in": "path", "required": True, "schema": schema})
-        return "{" + name + "}"
-
-    return _PARAM.sub(plain, path), params
+    template, found = path_parameters(path)
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": dict(convertor.schema)}
+        for name, convertor in found
+    ]
+    return template, params
 
 
 def body_schema(schema: object) -> dict[str, Any]:
@@ -114,7 +107,7 @@ def body_schema(schema: object) -> dict[str, Any]:
 
 
 def operation_id(method: str, path: str, taken: set[str]) -> str:
-    words = [w for w in re.split(r"[^A-Za-z0-9]+", _PARAM.sub(r"\1", path)) if w]
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", PARAM.sub(r"\1", path)) if w]
     base = "_".join([method.lower(), *words]) if words else f"{method.lower()}_root"
     candidate, n = base, 2
     while candidate in taken:
@@ -145,15 +138,19 @@ def operation(
             "content": {"application/json": {"schema": body_schema(route.body)}},
         }
         statuses.extend(BODY_STATUSES)
-    if route.protected:
-        op["security"] = [{SECURITY_SCHEME: []}]
+    security = route.meta.get("security")
+    if security:
+        op["security"] = [{scheme: []} for scheme in security]
         statuses.extend(PROTECTED_STATUSES)
     responses: dict[str, Any] = {"200": {"description": "OK"}}
     responses.update({str(s): _ref(s) for s in sorted(statuses)})
     responses["default"] = {"description": "Another status (errors are problem+json)"}
-    if PASSTHROUGH_TAG in route.tags:
+    if route.meta.get("passthrough"):  # the same statuses, each also the upstream's answer
         any_content: dict[str, Any] = {"*/*": {"schema": {}}}
-        responses = {"default": {"description": "The upstream's answer", "content": any_content}}
+        description = "The upstream's answer, or this server's problem+json"
+        responses = {
+            code: {"description": description, "content": any_content} for code in responses
+        }
     op["responses"] = responses
     return op
 

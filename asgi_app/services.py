@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -30,20 +29,6 @@ log = logging.getLogger("asgi_app.services")
 DRAIN_GRACE_SECONDS = 5.0
 
 
-@dataclass
-class HttpStats:
-    """Requests answered, by status code (read by /metrics and /analytics/internal)."""
-
-    by_status: dict[int, int] = field(default_factory=dict)
-
-    def count(self, status: int) -> None:
-        self.by_status[status] = self.by_status.get(status, 0) + 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.by_status.values())
-
-
 class Services:
     """Discord REST client, gateway, relay, audit log (and the simulator in development)."""
 
@@ -51,7 +36,6 @@ class Services:
         self.settings = settings
         self.started_at = time.time()
         self._started_mono = time.monotonic()
-        self.http_stats = HttpStats()
         self.simulator: DiscordSimulator | None = None
         self.rest_client: httpx.AsyncClient | None = None
         self.forward_client: httpx.AsyncClient | None = None

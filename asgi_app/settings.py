@@ -1,26 +1,54 @@
 """Settings: the environment (and a `.env` file) validated once at start-up.
 
-`load_settings(environ, env_file)` returns a frozen `Settings` or raises `SettingsError`
-listing every problem by variable name; values are never printed. An empty value counts as
-unset, and the environment wins over `.env`. Secrets are wrapped in `Secret`, whose repr and
-str are masked. In development, missing secrets get generated defaults, named (only named)
-in `settings.dev_defaults` so the app can announce them once.
+One declaration per setting: each field of `ServerSettings` / `Settings` carries the schema of
+its variable (the upper-cased field name), so the schema (`ENV_SCHEMA`) and the typed
+`Settings` are derived from the same lines. Cross-field rules (production requirements,
+shard numbers) live in the schema too. `load_settings(environ, env_file)` returns a frozen
+`Settings` or raises `SettingsError` listing every problem by variable name; values are never
+printed. An empty value counts as unset, and the environment wins over `.env`. Secrets are
+wrapped in `Secret`, whose repr and str are masked. In development, missing secrets get
+generated defaults, named (only named) in `settings.dev_defaults`.
 """
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
-import re
+import dataclasses
 import secrets
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, TextIO, TypeVar
 from urllib.parse import urlsplit
 
 from asgi_app import validation as v
+from asgi_app.envfile import read_env_file
+from asgi_app.setting_types import (
+    InteractionPolicy,
+    ResponseMode,
+    Secret,
+    hex_key,
+    interaction_policy,
+    is_origin,
+    is_proxy_list,
+    normalise_origin,
+    proxy_list,
+)
+
+__all__ = [
+    "DEFAULT_INTERACTION_ERROR_MESSAGE",
+    "DEFAULT_INTERACTION_LATE_MESSAGE",
+    "ENV_SCHEMA",
+    "InteractionPolicy",
+    "Secret",
+    "ServerSettings",
+    "Settings",
+    "SettingsError",
+    "load_server_settings_or_exit",
+    "load_settings",
+    "load_settings_or_exit",
+    "read_env_file",
+]
 
 AppEnv = Literal["production", "development"]
 Compression = Literal["none", "zlib-stream", "zstd-stream"]
@@ -30,36 +58,176 @@ LogFormat = Literal["json", "text"]
 DEFAULT_INTERACTION_ERROR_MESSAGE = (
     "Sorry, something went wrong while handling that. Please try again in a moment."
 )
+DEFAULT_INTERACTION_LATE_MESSAGE = "That took too long to answer. Please try again."
 DEV_ORIGIN_HOST = "http://127.0.0.1"
-SECRET_NAMES = frozenset({"BOT_TOKEN", "AUTH_TOKEN", "REDIS_URL"})
-_MASK = "**********"
+
+_SNOWFLAKE = r"^[0-9]{1,20}$"
+_INT_LIST = r"^\s*[0-9]+\s*(,\s*[0-9]+\s*)*$"
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_PROXIES_MESSAGE = "must be a comma-separated list of IP addresses or networks"
 
 
-class Secret:
-    """A value that must not be logged: repr and str are masked, `.get()` gives it."""
+def setting(schema: v.Schema[Any], *, production: bool = False) -> Any:
+    """A settings field whose variable (the field name, upper-cased) `schema` validates.
+    `production=True`: required in production, optional (`schema.optional()`) otherwise."""
+    return field(metadata={"schema": schema, "production": production})
 
-    __slots__ = ("_value",)
 
-    def __init__(self, value: str) -> None:
-        self._value = value
+def _http_url() -> v.Schema[str]:
+    return v.string().url(["http", "https"], "must be an http(s) URL").transform(_no_slash)
 
-    def get(self) -> str:
-        return self._value
 
-    def __repr__(self) -> str:
-        return _MASK
+def _no_slash(text: str) -> str:
+    return text.rstrip("/")
 
-    __str__ = __repr__
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Secret):
-            return NotImplemented
-        return hmac.compare_digest(self._value.encode(), other._value.encode())
+# -- the declarations: one line per setting -------------------------------------------------
 
-    __hash__ = None  # type: ignore[assignment]
 
-    def __bool__(self) -> bool:
-        return bool(self._value)
+@dataclass(frozen=True)
+class ServerSettings:
+    """What the process runner reads (gunicorn.conf.py, the worker): no secrets needed."""
+
+    port: int = setting(v.coerce.int().min(1).max(65535).default(8000))
+    graceful_timeout: int = setting(v.coerce.int().min(1).default(30))
+    request_head_timeout_seconds: float = setting(v.coerce.number().positive().default(10.0))
+    request_body_timeout_seconds: float = setting(v.coerce.number().positive().default(30.0))
+    forwarded_allow_ips: tuple[str, ...] = setting(
+        v.string()
+        .refine(is_proxy_list, _PROXIES_MESSAGE)
+        .transform(proxy_list)
+        .default(("127.0.0.1",))
+    )
+    log_level: LogLevel = setting(
+        v.string()
+        .transform(lambda s: s.strip().upper())
+        .refine(lambda s: s in _LEVELS, "must be one of DEBUG, INFO, WARNING, ERROR")
+        .default("INFO")
+    )
+
+
+@dataclass(frozen=True)
+class Settings(ServerSettings):
+    app_env: AppEnv = setting(v.enum(["production", "development"]).default("production"))
+    bot_token: Secret | None = setting(v.string().transform(Secret), production=True)
+    application_id: str | None = setting(
+        v.string().regex(_SNOWFLAKE, "must be a snowflake (digits)").optional()
+    )
+    #: Generated in development when unset.
+    auth_token: Secret = setting(
+        v.string().min(32, "must be at least 32 characters long").transform(Secret),
+        production=True,
+    )
+    #: `http://127.0.0.1:{PORT}` in development when unset.
+    origin_url: str = setting(
+        v.string()
+        .refine(is_origin, "must be an origin: http(s)://host[:port], without a path")
+        .transform(normalise_origin),
+        production=True,
+    )
+    #: `{ORIGIN_URL}/api/discord/interactions` when unset.
+    forward_url: str = setting(_http_url().optional())
+    discord_api_base: str = setting(_http_url().default("https://discord.com/api/v10"))
+    gateway_intents: int = setting(v.coerce.int().min(0).default(5))
+    gateway_compression: Compression = setting(
+        v.enum(["none", "zlib-stream", "zstd-stream"]).default("zlib-stream")
+    )
+    shard_count: int | None = setting(v.coerce.int().min(1).optional())
+    shard_ids: tuple[int, ...] | None = setting(
+        v.string()
+        .regex(_INT_LIST, "must be a comma-separated list of shard numbers")
+        .transform(lambda s: tuple(int(part) for part in s.split(",")))
+        .optional()
+    )
+    audit_log_channel: str | None = setting(
+        v.string().regex(_SNOWFLAKE, "must be a channel id (digits)").optional()
+    )
+    state_dir: Path = setting(v.string().transform(Path).default(Path("./var")))
+    redis_url: Secret | None = setting(
+        v.string()
+        .url(["redis", "rediss"], "must be a redis:// or rediss:// URL")
+        .transform(Secret)
+        .optional()
+    )
+    body_limit_bytes: int = setting(v.coerce.int().min(1).default(102400))
+    rate_limit_per_minute: int = setting(v.coerce.int().min(1).default(100))
+    forward_timeout_seconds: float = setting(v.coerce.number().positive().default(10.0))
+    interaction_error_message: str = setting(
+        v.string().max(2000).default(DEFAULT_INTERACTION_ERROR_MESSAGE)
+    )
+    #: `text` in development, `json` in production when unset.
+    log_format: LogFormat = setting(v.enum(["json", "text"]).optional())
+    # -- the interaction path (CONTRACT.md, "New settings") --
+    interaction_response: ResponseMode = setting(
+        v.enum(["defer", "defer-ephemeral", "respond"]).default("defer")
+    )
+    response_window_ms: int = setting(v.coerce.int().min(100).max(2500).default(1500))
+    interaction_policy: InteractionPolicy = setting(
+        interaction_policy.default_factory(InteractionPolicy)
+    )
+    interaction_late_message: str = setting(
+        v.string().max(2000).default(DEFAULT_INTERACTION_LATE_MESSAGE)
+    )
+    forward_signing_key: Secret | None = setting(hex_key().transform(Secret).optional())
+    discord_public_key: str | None = setting(hex_key().optional())
+    proxy_body_limit_bytes: int = setting(v.coerce.int().min(1).default(26_214_400))
+    proxy_max_wait_seconds: float = setting(v.coerce.number().min(0).default(10.0))
+    forward_max_in_flight: int = setting(v.coerce.int().min(1).default(1000))
+    # -- not variables --
+    dev_defaults: tuple[str, ...] = field(default=())
+
+    @property
+    def is_development(self) -> bool:
+        return self.app_env == "development"
+
+    @property
+    def use_simulator(self) -> bool:
+        """Development without a BOT_TOKEN runs against the embedded Discord simulator."""
+        return self.is_development and self.bot_token is None
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The raw secret strings (for the log scrubber), including a Redis password."""
+        found = (self.bot_token, self.auth_token, self.redis_url, self.forward_signing_key)
+        values = [s.get() for s in found if s]
+        if self.redis_url is not None:
+            password = urlsplit(self.redis_url.get()).password
+            if password:
+                values.append(password)
+        return tuple(value for value in values if value)
+
+
+# -- the schema, derived from the declarations -----------------------------------------------
+
+
+def _variables(cls: type, *, production: bool = False) -> dict[str, v.Schema[Any]]:
+    shape: dict[str, v.Schema[Any]] = {}
+    for f in dataclasses.fields(cls):
+        if "schema" in f.metadata:
+            schema = f.metadata["schema"]
+            keep = (production and f.metadata["production"]) or schema.accepts_missing
+            shape[f.name.upper()] = schema if keep else schema.optional()
+    return shape
+
+
+def _shard_rules(values: Mapping[str, Any], report: v.Reporter) -> None:
+    shard_ids, shard_count = values.get("SHARD_IDS"), values.get("SHARD_COUNT")
+    if shard_ids is None:
+        return
+    if shard_count is None:
+        report.add("requires SHARD_COUNT", path=("SHARD_IDS",))
+        return
+    if any(shard >= shard_count for shard in shard_ids):
+        report.add("each shard number must be less than SHARD_COUNT", path=("SHARD_IDS",))
+    if len(set(shard_ids)) != len(shard_ids):
+        report.add("a shard number is listed twice", path=("SHARD_IDS",))
+
+
+#: Development: every variable optional; cross-field rules once the fields are readable.
+ENV_SCHEMA = v.object(_variables(Settings)).super_refine(_shard_rules)
+#: Production: the same, with the secrets and the origin required.
+PRODUCTION_SCHEMA = v.object(_variables(Settings, production=True)).super_refine(_shard_rules)
+SERVER_SCHEMA = v.object(_variables(ServerSettings))
+KNOWN = frozenset(_variables(Settings))
 
 
 class SettingsError(Exception):
@@ -74,216 +242,14 @@ class SettingsError(Exception):
         return f"invalid settings ({len(self.problems)} problems):\n{lines}"
 
 
-@dataclass(frozen=True)
-class Settings:
-    app_env: AppEnv
-    bot_token: Secret | None
-    auth_token: Secret
-    origin_url: str
-    forward_url: str
-    discord_api_base: str
-    gateway_intents: int
-    gateway_compression: Compression
-    shard_count: int | None
-    shard_ids: tuple[int, ...] | None
-    audit_log_channel: str | None
-    application_id: str | None
-    state_dir: Path
-    redis_url: Secret | None
-    body_limit_bytes: int
-    rate_limit_per_minute: int
-    forward_timeout_seconds: float
-    interaction_error_message: str
-    log_level: LogLevel
-    log_format: LogFormat
-    trusted_proxies: tuple[str, ...]
-    port: int
-    dev_defaults: tuple[str, ...] = field(default=())
-
-    @property
-    def is_development(self) -> bool:
-        return self.app_env == "development"
-
-    @property
-    def use_simulator(self) -> bool:
-        """Development without a BOT_TOKEN runs against the embedded Discord simulator."""
-        return self.is_development and self.bot_token is None
-
-    def secret_values(self) -> tuple[str, ...]:
-        """The raw secret strings (for the log scrubber), including a Redis password."""
-        values = [s.get() for s in (self.bot_token, self.auth_token, self.redis_url) if s]
-        if self.redis_url is not None:
-            password = urlsplit(self.redis_url.get()).password
-            if password:
-                values.append(password)
-        return tuple(value for value in values if value)
-
-
-# -- field checks -------------------------------------------------------------------------
-
-
-def _origin(text: str) -> str:
-    """`scheme://host[:port]` (http or https), normalised; ValueError otherwise."""
-    parts = urlsplit(text.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValueError("not an origin")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
-        raise ValueError("not an origin")
-    port = parts.port  # ValueError on a bad port
-    host = parts.hostname.lower()
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port is not None else "")
-
-
-def _is_origin(text: str) -> bool:
-    try:
-        _origin(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _proxy_list(text: str) -> tuple[str, ...]:
-    entries = tuple(part.strip() for part in text.split(",") if part.strip())
-    for entry in entries:
-        if entry != "*":
-            ipaddress.ip_network(entry, strict=False)  # ValueError when not an address/CIDR
-    if not entries:
-        raise ValueError("empty list")
-    return entries
-
-
-_SNOWFLAKE = r"^[0-9]{1,20}$"
-_INT_LIST = r"^\s*[0-9]+\s*(,\s*[0-9]+\s*)*$"
-_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-
-_http_url = v.string().url(["http", "https"], "must be an http(s) URL")
-
-ENV_SCHEMA = v.object(
-    {
-        "APP_ENV": v.enum(["production", "development"]).default("production"),
-        "BOT_TOKEN": v.string().optional(),
-        "APPLICATION_ID": v.string().regex(_SNOWFLAKE, "must be a snowflake (digits)").optional(),
-        "AUTH_TOKEN": v.string().min(32, "must be at least 32 characters long").optional(),
-        "ORIGIN_URL": v.string()
-        .refine(_is_origin, "must be an origin: http(s)://host[:port], without a path")
-        .transform(_origin)
-        .optional(),
-        "FORWARD_URL": _http_url.transform(lambda s: s.rstrip("/")).optional(),
-        "DISCORD_API_BASE": _http_url.transform(lambda s: s.rstrip("/")).default(
-            "https://discord.com/api/v10"
-        ),
-        "GATEWAY_INTENTS": v.coerce.int().min(0).default(5),
-        "GATEWAY_COMPRESSION": v.enum(["none", "zlib-stream", "zstd-stream"]).default(
-            "zlib-stream"
-        ),
-        "SHARD_COUNT": v.coerce.int().min(1).optional(),
-        "SHARD_IDS": v.string()
-        .regex(_INT_LIST, "must be a comma-separated list of shard numbers")
-        .transform(lambda s: tuple(int(part) for part in s.split(",")))
-        .optional(),
-        "AUDIT_LOG_CHANNEL": v.string()
-        .regex(_SNOWFLAKE, "must be a channel id (digits)")
-        .optional(),
-        "STATE_DIR": v.string().default("./var"),
-        "REDIS_URL": v.string()
-        .url(["redis", "rediss"], "must be a redis:// or rediss:// URL")
-        .optional(),
-        "BODY_LIMIT_BYTES": v.coerce.int().min(1).default(102400),
-        "RATE_LIMIT_PER_MINUTE": v.coerce.int().min(1).default(100),
-        "FORWARD_TIMEOUT_SECONDS": v.coerce.number().positive().default(10),
-        "INTERACTION_ERROR_MESSAGE": v.string()
-        .max(2000)
-        .default(DEFAULT_INTERACTION_ERROR_MESSAGE),
-        "LOG_LEVEL": v.string()
-        .transform(lambda s: s.strip().upper())
-        .refine(lambda s: s in _LEVELS, "must be one of DEBUG, INFO, WARNING, ERROR")
-        .default("INFO"),
-        "LOG_FORMAT": v.enum(["json", "text"]).optional(),
-        "TRUSTED_PROXIES": v.string().transform(_proxy_list).optional(),
-        "FORWARDED_ALLOW_IPS": v.string().transform(_proxy_list).optional(),
-        "PORT": v.coerce.int().min(1).max(65535).default(8000),
-    }
-)
-KNOWN = frozenset(ENV_SCHEMA.shape)
-
-_FRIENDLY = {
-    "TRUSTED_PROXIES": "must be a comma-separated list of IP addresses or networks",
-    "FORWARDED_ALLOW_IPS": "must be a comma-separated list of IP addresses or networks",
-}
-
-
-# -- the .env file ------------------------------------------------------------------------
-
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
-
-
-def _unquote(raw: str) -> str | None:
-    """The value of one line after `=`; None when it cannot be read."""
-    raw = raw.strip()
-    if raw[:1] == "'":
-        end = raw.find("'", 1)
-        if end < 0 or raw[end + 1 :].strip()[:1] not in ("", "#"):
-            return None
-        return raw[1:end]
-    if raw[:1] == '"':
-        out: list[str] = []
-        i = 1
-        while i < len(raw):
-            ch = raw[i]
-            if ch == "\\" and i + 1 < len(raw):
-                out.append(_ESCAPES.get(raw[i + 1], "\\" + raw[i + 1]))
-                i += 2
-                continue
-            if ch == '"':
-                rest = raw[i + 1 :].strip()
-                return "".join(out) if rest[:1] in ("", "#") else None
-            out.append(ch)
-            i += 1
-        return None
-    comment = re.search(r"\s#", raw)
-    return (raw[: comment.start()] if comment else raw).strip()
-
-
-def read_env_file(path: Path) -> tuple[dict[str, str], list[str]]:
-    """KEY=VALUE lines, `#` comments, optional `export ` and quotes. Returns the values and
-    the problems (by line number and name, never the content)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}, []
-    except (OSError, UnicodeDecodeError):
-        return {}, [f"{path.name}: cannot be read"]
-    values: dict[str, str] = {}
-    problems: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if stripped.startswith("export "):
-            stripped = stripped[len("export ") :].lstrip()
-        key, sep, raw = stripped.partition("=")
-        key = key.strip()
-        if not sep or not _KEY.fullmatch(key):
-            problems.append(f"{path.name} line {number}: expected KEY=VALUE")
-            continue
-        value = _unquote(raw)
-        if value is None:
-            problems.append(f"{path.name} line {number} ({key}): unreadable quoted value")
-            continue
-        values[key] = value
-    return values, problems
-
-
 # -- loading --------------------------------------------------------------------------------
 
 
 def _problem(issue: v.Issue) -> str:
-    name = str(issue.path[0]) if issue.path else "settings"
-    message = _FRIENDLY.get(name, issue.message) if issue.code == "custom" else issue.message
-    message = message.replace(", received string", "")
+    name = ".".join(str(part) for part in issue.path) if issue.path else "settings"
+    message = issue.message.replace(", received string", "")
+    if message == "required" and len(issue.path) == 1:
+        message = "required in production"
     return f"{name}: {message}"
 
 
@@ -299,86 +265,61 @@ def _merged(environ: Mapping[str, str], file_values: Mapping[str, str]) -> dict[
     return merged
 
 
+def _parse(
+    schema: v.Schema[Any], environ: Mapping[str, str], env_file: Path | None
+) -> dict[str, Any]:
+    file_values, problems = read_env_file(env_file) if env_file is not None else ({}, [])
+    raw = _merged(environ, file_values)
+    if schema is ENV_SCHEMA and raw.get("APP_ENV") != "development":
+        schema = PRODUCTION_SCHEMA
+    result = schema.safe_parse(raw)
+    if result.error is not None:
+        problems.extend(_problem(issue) for issue in result.error.issues)
+    if problems:
+        raise SettingsError(problems)
+    return dict(result.value or {})
+
+
+C = TypeVar("C")
+
+
+def _build(cls: type[C], values: Mapping[str, Any], **derived: Any) -> C:
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    given = {name: values.get(name.upper()) for name in names if name.upper() in KNOWN}
+    return cls(**(given | derived))
+
+
 def load_settings(
     environ: Mapping[str, str],
     env_file: Path | None = Path(".env"),
     *,
     token_factory: Callable[[], str] = lambda: secrets.token_urlsafe(32),
 ) -> Settings:
-    file_values, problems = read_env_file(env_file) if env_file is not None else ({}, [])
-    raw = _merged(environ, file_values)
-    result = ENV_SCHEMA.safe_parse(raw)
-    if result.error is not None:
-        problems.extend(_problem(issue) for issue in result.error.issues)
-    parsed: dict[str, Any] = result.value or {}
-
-    app_env = raw.get("APP_ENV", "production")
-    development = app_env == "development"
-    if not development:
-        for name in ("BOT_TOKEN", "AUTH_TOKEN", "ORIGIN_URL"):
-            if name not in raw:
-                problems.append(f"{name}: required in production")
-
-    if "SHARD_IDS" in raw:
-        shard_ids = _field("SHARD_IDS", raw)
-        shard_count = _field("SHARD_COUNT", raw)
-        if "SHARD_COUNT" not in raw:
-            problems.append("SHARD_IDS: requires SHARD_COUNT")
-        elif isinstance(shard_ids, tuple) and isinstance(shard_count, int):
-            if any(shard >= shard_count for shard in shard_ids):
-                problems.append("SHARD_IDS: each shard number must be less than SHARD_COUNT")
-            if len(set(shard_ids)) != len(shard_ids):
-                problems.append("SHARD_IDS: a shard number is listed twice")
-
-    if problems:
-        raise SettingsError(problems)
-
+    values = _parse(ENV_SCHEMA, environ, env_file)
+    development = values["APP_ENV"] == "development"
     dev_defaults: list[str] = []
-    auth_token = parsed.get("AUTH_TOKEN")
-    if auth_token is None:
-        auth_token = token_factory()
+    if values.get("AUTH_TOKEN") is None:
+        values["AUTH_TOKEN"] = Secret(token_factory())
         dev_defaults.append("AUTH_TOKEN")
-    origin_url = parsed.get("ORIGIN_URL")
-    if origin_url is None:
-        origin_url = f"{DEV_ORIGIN_HOST}:{parsed['PORT']}"
+    if values.get("ORIGIN_URL") is None:
+        values["ORIGIN_URL"] = f"{DEV_ORIGIN_HOST}:{values['PORT']}"
         dev_defaults.append("ORIGIN_URL")
-    proxies = parsed.get("TRUSTED_PROXIES") or parsed.get("FORWARDED_ALLOW_IPS") or ("127.0.0.1",)
-    bot_token = parsed.get("BOT_TOKEN")
-    redis_url = parsed.get("REDIS_URL")
-    return Settings(
-        app_env="development" if development else "production",
-        bot_token=Secret(bot_token) if bot_token is not None else None,
-        auth_token=Secret(auth_token),
-        origin_url=origin_url,
-        forward_url=parsed.get("FORWARD_URL") or f"{origin_url}/api/discord/interactions",
-        discord_api_base=parsed["DISCORD_API_BASE"],
-        gateway_intents=parsed["GATEWAY_INTENTS"],
-        gateway_compression=parsed["GATEWAY_COMPRESSION"],
-        shard_count=parsed.get("SHARD_COUNT"),
-        shard_ids=parsed.get("SHARD_IDS"),
-        audit_log_channel=parsed.get("AUDIT_LOG_CHANNEL"),
-        application_id=parsed.get("APPLICATION_ID"),
-        state_dir=Path(parsed["STATE_DIR"]),
-        redis_url=Secret(redis_url) if redis_url is not None else None,
-        body_limit_bytes=parsed["BODY_LIMIT_BYTES"],
-        rate_limit_per_minute=parsed["RATE_LIMIT_PER_MINUTE"],
-        forward_timeout_seconds=float(parsed["FORWARD_TIMEOUT_SECONDS"]),
-        interaction_error_message=parsed["INTERACTION_ERROR_MESSAGE"],
-        log_level=parsed["LOG_LEVEL"],
-        log_format=parsed.get("LOG_FORMAT") or ("text" if development else "json"),
-        trusted_proxies=tuple(proxies),
-        port=parsed["PORT"],
-        dev_defaults=tuple(dev_defaults),
-    )
+    values.setdefault("FORWARD_URL", f"{values['ORIGIN_URL']}/api/discord/interactions")
+    values.setdefault("LOG_FORMAT", "text" if development else "json")
+    return _build(Settings, values, dev_defaults=tuple(dev_defaults))
 
 
-def _field(name: str, raw: Mapping[str, str]) -> object:
-    """One variable parsed on its own (None when absent or invalid): for cross-checks that
-    must still run when other variables are wrong."""
-    if name not in raw:
-        return None
-    result = ENV_SCHEMA.shape[name].safe_parse(raw[name])
-    return result.value if result.ok else None
+def load_server_settings(
+    environ: Mapping[str, str], env_file: Path | None = Path(".env")
+) -> ServerSettings:
+    """Only the process runner's variables (gunicorn.conf.py, the worker)."""
+    values = _parse(SERVER_SCHEMA, environ, env_file)
+    return _build(ServerSettings, values)
+
+
+def _exit(error: SettingsError, stream: TextIO | None) -> SystemExit:
+    print(str(error), file=stream if stream is not None else sys.stderr)
+    return SystemExit(2)
 
 
 def load_settings_or_exit(
@@ -391,5 +332,17 @@ def load_settings_or_exit(
     try:
         return load_settings(environ, env_file)
     except SettingsError as error:
-        print(str(error), file=stream if stream is not None else sys.stderr)
-        raise SystemExit(2) from None
+        raise _exit(error, stream) from None
+
+
+def load_server_settings_or_exit(
+    environ: Mapping[str, str],
+    env_file: Path | None = Path(".env"),
+    *,
+    stream: TextIO | None = None,
+) -> ServerSettings:
+    """`load_server_settings`, or print the problem list to stderr and exit (as above)."""
+    try:
+        return load_server_settings(environ, env_file)
+    except SettingsError as error:
+        raise _exit(error, stream) from None

@@ -14,15 +14,19 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn_worker import UvicornWorker
 
+from asgi_app.settings import load_server_settings_or_exit
+
+_server = load_server_settings_or_exit(os.environ)
+
 #: A request line and headers must arrive within this many seconds of the connection opening
 #: (or of the previous response on a keep-alive connection), else 408 and close. uvicorn has
 #: no such timer: a client that trickles header lines (slowloris), or sends nothing at all,
 #: held its connection, its descriptor and its buffers forever.
-HEAD_TIMEOUT = float(os.environ.get("REQUEST_HEAD_TIMEOUT_SECONDS") or 10)
+HEAD_TIMEOUT = _server.request_head_timeout_seconds  # REQUEST_HEAD_TIMEOUT_SECONDS
 #: A request body must be complete within this many seconds of its headers, else the
 #: connection is closed. Bodies are at most BODY_LIMIT_BYTES (100 KiB by default): 30 s is
 #: ample for a real client and ends a body sent one byte at a time.
-BODY_TIMEOUT = float(os.environ.get("REQUEST_BODY_TIMEOUT_SECONDS") or 30)
+BODY_TIMEOUT = _server.request_body_timeout_seconds  # REQUEST_BODY_TIMEOUT_SECONDS
 #: Request line plus headers, in bytes, else 431 and close. httptools has no limit of its own:
 #: a 64 MiB header was accepted whole, the worker's RSS grew by its size and every other
 #: request waited seconds while it was joined. (h11, uvicorn's other parser, stops at 16 KiB;

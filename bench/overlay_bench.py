@@ -68,10 +68,8 @@ def our_app(state_dir: Path, *, guard: bool = True) -> Any:
     realtime = OverlayRealtime(store, auth_token=TOKEN, origin_url=ORIGIN)
     app = App()
     app.use(security_headers())
-    if guard:
-        app.use_protected(require_origin(ORIGIN))
-        app.use_protected(require_token(TOKEN))
-    register(app, store=store, realtime=realtime)
+    guarded = app.group(require_origin(ORIGIN), require_token(TOKEN)) if guard else app
+    register(app, guarded=guarded, store=store, realtime=realtime)
     app.mount("/socket.io", realtime.asgi)
     app.on_startup(store.open)
     app.on_shutdown(realtime.close)

@@ -2,11 +2,12 @@
 
 from asgi_app.http.app import DEFAULT_BODY_LIMIT, App
 from asgi_app.http.errors import ClientDisconnect, HTTPError, reason_phrase
+from asgi_app.http.group import RouteGroup, RouteOptions, RouteRegistrar
 from asgi_app.http.headers import Headers
 from asgi_app.http.request import Request
 from asgi_app.http.response import Response
 from asgi_app.http.routing import BodySchema, Route
-from asgi_app.http.types import ASGIApp, ErrorMiddleware, Handler, Middleware, Next
+from asgi_app.http.types import ASGIApp, Handler, Middleware, Next
 
 __all__ = [
     "DEFAULT_BODY_LIMIT",
@@ -14,7 +15,6 @@ __all__ = [
     "App",
     "BodySchema",
     "ClientDisconnect",
-    "ErrorMiddleware",
     "HTTPError",
     "Handler",
     "Headers",
@@ -23,5 +23,8 @@ __all__ = [
     "Request",
     "Response",
     "Route",
+    "RouteGroup",
+    "RouteOptions",
+    "RouteRegistrar",
     "reason_phrase",
 ]

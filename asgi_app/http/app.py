@@ -5,26 +5,19 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, TypedDict
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from asgi_app.http.body import decode_json, is_json_type, media_type
-from asgi_app.http.chain import OnError, compose, compose_errors
+from asgi_app.http.chain import compose
 from asgi_app.http.errors import ClientDisconnect, HTTPError
+from asgi_app.http.group import RouteOptions, RouteRegistrar
 from asgi_app.http.lifespan import run_lifespan
+from asgi_app.http.mount import mounted_endpoint
 from asgi_app.http.request import Request, incoming_request_id
 from asgi_app.http.response import Response
 from asgi_app.http.routing import METHODS, BodySchema, Route, Router
-from asgi_app.http.types import (
-    ASGIApp,
-    ErrorMiddleware,
-    Handler,
-    Hook,
-    Middleware,
-    Receive,
-    Scope,
-    Send,
-)
+from asgi_app.http.types import ASGIApp, Handler, Hook, Middleware, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -32,17 +25,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger("asgi_app.http")
 
 
-class RouteOptions(TypedDict, total=False):
-    """What `App.route` takes besides path, methods and handler (for get/post/...)."""
-
-    middleware: Sequence[Middleware]
-    body: BodySchema | None
-    summary: str
-    tags: Sequence[str]
-    protected: bool
-
-
 DEFAULT_BODY_LIMIT = 102_400
+#: A body cut short by the limit is read on (and thrown away) up to this much more, for this
+#: long, before the 413 goes out: a client still sending would otherwise have the connection
+#: reset under it and never read the answer. Past that the connection is closed.
+DRAIN_BYTES = 1024 * 1024
+DRAIN_SECONDS = 2.0
 
 
 def request_id_generator() -> Callable[[], str]:
@@ -76,8 +64,9 @@ def _body_endpoint(schema: BodySchema, handler: Handler) -> Handler:
     return parse_then_handle
 
 
-class App:
-    """A small ASGI web framework: `use`/`next` middleware, typed routes, problem+json errors."""
+class App(RouteRegistrar):
+    """A small ASGI web framework: `use`/`next` middleware, typed routes, route groups with
+    their own middleware (`app.group(...)`), mounts, problem+json errors."""
 
     def __init__(
         self,
@@ -91,14 +80,12 @@ class App:
         self._new_request_id = request_id_factory or request_id_generator()
         self._routes: list[Route] = []
         self._middleware: list[Middleware] = []
-        self._protected: list[Middleware] = []
-        self._error_middleware: list[ErrorMiddleware] = []
         self._mounts: list[tuple[str, ASGIApp]] = []
+        self._mount_chains: list[tuple[str, Handler]] = []
         self._startup: list[Hook] = []
         self._shutdown: list[Hook] = []
         self._router: Router | None = None
         self._chain: Handler | None = None
-        self._render_error: OnError = self._render_default
 
     # -- registration -------------------------------------------------------------------
     def _check_open(self) -> None:
@@ -106,21 +93,10 @@ class App:
             raise RuntimeError("the app is already built; register everything before serving")
 
     def use(self, middleware: Middleware) -> Middleware:
-        """Global middleware: runs for every routed request (404/405/OPTIONS too)."""
+        """Global middleware: runs for every HTTP request, routed (404/405/OPTIONS too) or
+        mounted."""
         self._check_open()
         self._middleware.append(middleware)
-        return middleware
-
-    def use_protected(self, middleware: Middleware) -> Middleware:
-        """Middleware run (after the global ones) only for routes declared `protected=True`."""
-        self._check_open()
-        self._protected.append(middleware)
-        return middleware
-
-    def use_error(self, middleware: ErrorMiddleware) -> ErrorMiddleware:
-        """Error middleware `(exc, req, res, next)`: render into `res`, or `await next()`."""
-        self._check_open()
-        self._error_middleware.append(middleware)
         return middleware
 
     def route(
@@ -128,12 +104,7 @@ class App:
         path: str,
         methods: Iterable[str],
         handler: Handler,
-        *,
-        middleware: Sequence[Middleware] = (),
-        body: BodySchema | None = None,
-        summary: str = "",
-        tags: Sequence[str] = (),
-        protected: bool = False,
+        **options: Unpack[RouteOptions],
     ) -> Route:
         self._check_open()
         wanted = tuple(dict.fromkeys(m.upper() for m in methods))
@@ -143,32 +114,18 @@ class App:
             path=path,
             methods=wanted,
             handler=handler,
-            middleware=tuple(middleware),
-            body=body,
-            summary=summary,
-            tags=tuple(tags),
-            protected=protected,
+            middleware=tuple(options.get("middleware", ())),
+            body=options.get("body"),
+            summary=options.get("summary", ""),
+            tags=tuple(options.get("tags", ())),
+            meta=dict(options.get("meta", {})),
         )
         self._routes.append(route)
         return route
 
-    def get(self, path: str, handler: Handler, **options: Unpack[RouteOptions]) -> Route:
-        return self.route(path, ("GET",), handler, **options)
-
-    def post(self, path: str, handler: Handler, **options: Unpack[RouteOptions]) -> Route:
-        return self.route(path, ("POST",), handler, **options)
-
-    def put(self, path: str, handler: Handler, **options: Unpack[RouteOptions]) -> Route:
-        return self.route(path, ("PUT",), handler, **options)
-
-    def patch(self, path: str, handler: Handler, **options: Unpack[RouteOptions]) -> Route:
-        return self.route(path, ("PATCH",), handler, **options)
-
-    def delete(self, path: str, handler: Handler, **options: Unpack[RouteOptions]) -> Route:
-        return self.route(path, ("DELETE",), handler, **options)
-
     def mount(self, prefix: str, app: ASGIApp) -> None:
-        """Pass http and websocket scopes under `prefix` to `app` unchanged (full path)."""
+        """Pass http and websocket scopes under `prefix` to `app` unchanged (full path).
+        HTTP requests go through the global middleware first (request id, headers, logs)."""
         self._check_open()
         if not prefix.startswith("/") or prefix.endswith("/"):
             raise ValueError("mount prefix must start with '/' and not end with '/'")
@@ -196,25 +153,24 @@ class App:
             endpoint = route.handler
             if route.body is not None:
                 endpoint = _body_endpoint(route.body, endpoint)
-            stack = [*(self._protected if route.protected else ()), *route.middleware]
-            route.endpoint = compose(stack, endpoint, on_error)
+            route.endpoint = compose(route.middleware, endpoint, on_error)
         self._router = Router(self._routes)
-        self._render_error = compose_errors(self._error_middleware, self._render_default)
+        self._mount_chains = [
+            (prefix, compose(self._middleware, mounted_endpoint(app), on_error))
+            for prefix, app in self._mounts
+        ]
         self._chain = compose(self._middleware, self._dispatch, on_error)
 
     # -- errors -------------------------------------------------------------------------
     def _report(self, exc: Exception, req: Request) -> None:
         if isinstance(exc, HTTPError | ClientDisconnect) or getattr(exc, "_reported", False):
             return
-        logger.error(
-            "unhandled %s in %s %s (request_id=%s)",
-            type(exc).__name__,
-            req.method,
-            req.path,
-            req.request_id,
-            exc_info=exc,
-            extra={"request_id": req.request_id},
-        )
+        args = (type(exc).__name__, req.method, req.path[:256], req.request_id)
+        message = "unhandled %s in %s %s (request_id=%s)"
+        try:
+            logger.error(message, *args, exc_info=exc, extra={"request_id": req.request_id})
+        except KeyError:  # a record factory that sets request_id itself: no `extra` then
+            logger.error(message, *args, exc_info=exc)
         try:
             exc._reported = True  # type: ignore[attr-defined]
         except AttributeError:  # pragma: no cover - exceptions with __slots__
@@ -222,9 +178,13 @@ class App:
 
     async def _on_error(self, exc: Exception, req: Request, res: Response) -> None:
         self._report(exc, req)
-        await self._render_error(exc, req, res)
+        stream, res.stream = res.stream, None
+        close = getattr(stream, "aclose", None)
+        if close is not None:  # a streamed answer replaced by the error: stop its source
+            await close()
+        self._render(exc, req, res)
 
-    async def _render_default(self, exc: Exception, req: Request, res: Response) -> None:
+    def _render(self, exc: Exception, req: Request, res: Response) -> None:
         if isinstance(exc, HTTPError):
             res.problem(exc.status, exc.detail, errors=exc.errors, title=exc.title, type=exc.type)
             for name, value in exc.headers.items():
@@ -233,7 +193,6 @@ class App:
         if isinstance(exc, ClientDisconnect):
             res.problem(400, "The client disconnected")
             return
-        self._report(exc, req)
         res.problem(
             500,
             f"An unexpected error occurred; request id {req.request_id}",
@@ -272,7 +231,7 @@ class App:
 
     def _find_mount(self, path: str) -> ASGIApp | None:
         for prefix, app in self._mounts:
-            if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
+            if _under(path, prefix):
                 return app
         return None
 
@@ -282,11 +241,12 @@ class App:
             self.build()
             chain = self._chain
             assert chain is not None
-        if self._mounts:
-            mounted = self._find_mount(scope["path"])
-            if mounted is not None:
-                await mounted(scope, receive, send)
-                return
+        if self._mount_chains:
+            path = scope["path"]
+            for prefix, mount_chain in self._mount_chains:
+                if _under(path, prefix):
+                    chain = mount_chain
+                    break
         content_type = content_length = incoming = None
         for name, value in scope["headers"]:  # one pass for the headers every request needs
             if name == b"content-type":
@@ -306,13 +266,23 @@ class App:
             scanned=True,
         )
         res = Response()
-        assert self._router is not None
-        found = self._router.match(req.method, req.path)
-        req.route = found.route
-        req.path_params = found.params
-        req.allow = found.allow
+        if chain is self._chain:
+            assert self._router is not None
+            found = self._router.match(req.method, req.path)
+            req.route = found.route
+            req.path_params = found.params
+            req.allow = found.allow
         try:
             await chain(req, res)
         except Exception as exc:
             await self._on_error(exc, req, res)
+        if req.body_cut_short:
+            if await req.drain(DRAIN_BYTES, DRAIN_SECONDS):
+                res.headers.pop("connection", None)  # the whole body arrived: keep-alive is fine
+            else:
+                res.headers["connection"] = "close"
         await res.send_to(send, request_id=request_id, head=req.method == "HEAD")
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/")

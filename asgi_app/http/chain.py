@@ -1,7 +1,7 @@
 """Composing Express-style middleware into one callable, once, at build time.
 
 Every `next()` is an error boundary: an exception raised below it is rendered into `res`
-(error middleware, then the default problem+json renderer) before `next()` returns, so the
+(as problem+json) before `next()` returns, so the
 middleware above still runs its "after" part and can add headers to error answers too."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from asgi_app.http.request import Request
 from asgi_app.http.response import Response
-from asgi_app.http.types import ErrorMiddleware, Handler, Middleware
+from asgi_app.http.types import Handler, Middleware
 
 OnError = Callable[[Exception, Request, Response], Awaitable[None]]
 
@@ -34,32 +34,3 @@ def compose(middleware: Sequence[Middleware], endpoint: Handler, on_error: OnErr
     for mw in reversed(middleware):
         handler = _layer(mw, handler, on_error)
     return handler
-
-
-FinalRenderer = Callable[[Exception, Request, Response], Awaitable[None]]
-
-
-def compose_errors(
-    handlers: Sequence[ErrorMiddleware], final: FinalRenderer
-) -> Callable[[Exception, Request, Response], Awaitable[None]]:
-    """Error middleware in order; `next()` passes the error on, the last stop is `final`.
-    An error middleware that raises hands its own exception to `final`."""
-
-    def at(index: int) -> Callable[[Exception, Request, Response], Awaitable[None]]:
-        if index == len(handlers):
-            return final
-        current = handlers[index]
-        following = at(index + 1)
-
-        async def run(exc: Exception, req: Request, res: Response) -> None:
-            async def next_() -> None:
-                await following(exc, req, res)
-
-            try:
-                await current(exc, req, res, next_)
-            except Exception as raised:
-                await final(raised, req, res)
-
-        return run
-
-    return at(0)

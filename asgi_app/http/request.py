@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -36,6 +37,7 @@ class Request:
 
     __slots__ = (
         "_body",
+        "_cut_at",
         "_headers",
         "_json",
         "_query",
@@ -82,6 +84,7 @@ class Request:
         self.body_value: Any = None
         self._headers: Headers | None = None
         self._body: bytes | None = None
+        self._cut_at: int | None = None  # bytes received when the limit stopped the reading
         self._json: Any = _UNSET
         self._query: dict[str, list[str]] | None = None
         if not scanned:
@@ -125,6 +128,7 @@ class Request:
             if not declared.isdigit():
                 raise HTTPError(400, "Content-Length is not a number")
             if int(declared) > limit:
+                self._cut_at = 0
                 raise too_large(limit)
         message = await self.receive()
         if message["type"] == "http.request" and not message.get("more_body", False):
@@ -142,6 +146,8 @@ class Request:
             if chunk:
                 size += len(chunk)
                 if size > limit:
+                    if message.get("more_body", False):
+                        self._cut_at = size
                     raise too_large(limit)
                 chunks.append(chunk)
             if not message.get("more_body", False):
@@ -149,6 +155,40 @@ class Request:
             message = await self.receive()
         self._body = b"".join(chunks)
         return self._body
+
+    @property
+    def body_cut_short(self) -> bool:
+        """True when the body limit stopped the reading before the body ended."""
+        return self._cut_at is not None
+
+    async def drain(self, max_bytes: int, max_seconds: float) -> bool:
+        """Read and discard what is left of a body cut short by the limit, at most `max_bytes`
+        more within `max_seconds`, so the client gets to read the answer. True when the body
+        ended within that budget (the connection can be kept), False otherwise."""
+        received = self._cut_at
+        if received is None:
+            return True
+        declared = self.content_length
+        if declared is not None and declared.isdigit() and int(declared) - received > max_bytes:
+            return False  # announced too much: not worth waiting for
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_seconds
+        drained = 0
+        while drained <= max_bytes:
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            try:
+                message = await asyncio.wait_for(self.receive(), left)
+            except TimeoutError:
+                return False
+            if message["type"] == "http.disconnect":
+                return False
+            drained += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                self._cut_at = None
+                return drained <= max_bytes
+        return False
 
     async def json(self) -> Any:
         """The body decoded as JSON (400 with line/column when malformed); cached."""

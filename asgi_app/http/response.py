@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -24,14 +24,18 @@ def _check_header(name: str, value: str) -> None:
 class Response:
     """Express-like, chainable: `res.status(201).header("X-A", "1").json({...})`.
 
-    `headers` is a plain dict keyed by lower-case names; `append_header` joins with ", "."""
+    `headers` is a plain dict keyed by lower-case names; `append_header` joins with ", ".
+    A streamed answer (a mounted app's) has `stream` set instead of `body`, and may carry
+    `raw_headers` that cannot be joined (Set-Cookie)."""
 
-    __slots__ = ("body", "headers", "status_code")
+    __slots__ = ("body", "headers", "raw_headers", "status_code", "stream")
 
     def __init__(self) -> None:
         self.status_code = 200
         self.headers: dict[str, str] = {}
         self.body = b""
+        self.stream: AsyncIterable[bytes] | None = None
+        self.raw_headers: list[tuple[bytes, bytes]] = []
 
     def status(self, code: int) -> Response:
         if not 100 <= code <= 599:
@@ -116,6 +120,9 @@ class Response:
     async def send_to(self, send: Send, *, request_id: str, head: bool = False) -> None:
         """Write this response to an ASGI `send` (HEAD: headers only, same Content-Length)."""
         status = self.status_code
+        if self.stream is not None:
+            await self._stream_to(send, request_id, head)
+            return
         body = self.body
         raw: list[tuple[bytes, bytes]] = [(b"x-request-id", request_id.encode("latin-1"))]
         if status in _NO_BODY_STATUSES or status < 200:
@@ -127,6 +134,19 @@ class Response:
                 raw.append((name.encode("latin-1"), value.encode("latin-1")))
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": b"" if head else body})
+
+    async def _stream_to(self, send: Send, request_id: str, head: bool) -> None:
+        assert self.stream is not None
+        raw = [(b"x-request-id", request_id.encode("latin-1"))]
+        for name, value in self.headers.items():
+            if name != "x-request-id":
+                raw.append((name.encode("latin-1"), value.encode("latin-1")))
+        raw.extend(self.raw_headers)
+        await send({"type": "http.response.start", "status": self.status_code, "headers": raw})
+        async for chunk in self.stream:
+            if chunk and not head:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
 
     def __repr__(self) -> str:
         return f"<Response {self.status_code} {len(self.body)} bytes>"

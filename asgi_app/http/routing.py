@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,17 +31,36 @@ class BodySchema(Protocol):
 
 @dataclass(frozen=True)
 class Convertor:
+    """What a `{name:kind}` segment matches, how its text becomes a value, and the same
+    rule as JSON Schema (for API documents)."""
+
     regex: str
     convert: Callable[[str], Any]
+    schema: Mapping[str, Any]
 
 
 CONVERTORS: dict[str, Convertor] = {
-    "str": Convertor(r"[^/]+", str),
-    "int": Convertor(r"[0-9]+", int),
-    "path": Convertor(r".*", str),
+    "str": Convertor(r"[^/]+", str, {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}),
+    "int": Convertor(r"[0-9]+", int, {"type": "integer", "minimum": 0}),
+    "path": Convertor(r".*", str, {"type": "string"}),
 }
 
-_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?}")
+#: The path-parameter grammar: `{name}` or `{name:kind}`, kind one of CONVERTORS.
+PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?}")
+
+
+def path_parameters(path: str) -> tuple[str, list[tuple[str, Convertor]]]:
+    """`/items/{id:int}` -> (`/items/{id}`, [("id", the int convertor)])."""
+    params: list[tuple[str, Convertor]] = []
+
+    def plain(match: re.Match[str]) -> str:
+        name, kind = match.group(1), match.group(2) or "str"
+        if kind not in CONVERTORS:
+            raise ValueError(f"unknown convertor {kind!r} in {path!r}")
+        params.append((name, CONVERTORS[kind]))
+        return "{" + name + "}"
+
+    return PARAM.sub(plain, path), params
 
 
 def compile_path(path: str) -> tuple[re.Pattern[str] | None, dict[str, Callable[[str], Any]]]:
@@ -51,7 +70,7 @@ def compile_path(path: str) -> tuple[re.Pattern[str] | None, dict[str, Callable[
     pattern = "^"
     convert: dict[str, Callable[[str], Any]] = {}
     pos = 0
-    for match in _PARAM.finditer(path):
+    for match in PARAM.finditer(path):
         name, kind = match.group(1), match.group(2) or "str"
         if kind not in CONVERTORS:
             raise ValueError(f"unknown convertor {kind!r} in {path!r}")
@@ -80,7 +99,9 @@ class Route:
     body: BodySchema | None = None
     summary: str = ""
     tags: tuple[str, ...] = ()
-    protected: bool = False
+    #: Free-form facts about the route for tools (an API document's security, say); the
+    #: framework itself never reads it.
+    meta: Mapping[str, Any] = field(default_factory=dict)
     endpoint: Handler | None = field(default=None, repr=False, compare=False)
 
 

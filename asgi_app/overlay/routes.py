@@ -5,14 +5,13 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from string import Template
 from typing import Final
 
-from asgi_app.http import App, HTTPError, Middleware, Request, Response
+from asgi_app.http import HTTPError, Request, Response, RouteRegistrar
 from asgi_app.overlay.realtime import OverlayRealtime
 from asgi_app.overlay.schema import OVERLAY_DATA
 from asgi_app.overlay.state import DEFAULT_OVERLAY, OverlayState, valid_name
@@ -74,19 +73,16 @@ def _overlay_name(req: Request) -> str:
 
 
 def register(
-    app: App,
+    app: RouteRegistrar,
     *,
+    guarded: RouteRegistrar,
     store: OverlayStore,
     realtime: OverlayRealtime,
-    protected_middleware: Sequence[Middleware] = (),
     client_js: Path = CLIENT_JS,
 ) -> None:
-    """Add the overlay routes to `app`.
-
-    The state routes are declared `protected=True`, so middleware added with
-    `app.use_protected(...)` guards them; `protected_middleware` is run on them in addition
-    (pass the auth/origin/rate-limit list here only if it is not already `use_protected`).
-    The app must also mount `realtime.asgi` at /socket.io.
+    """Add the overlay routes: the state routes on `guarded` (a route group carrying the
+    access rules), the page and its files on `app` (public). The app must also mount
+    `realtime.asgi` at /socket.io.
     """
     assets = {
         "overlay.js": _Asset(_package_text("static", "overlay.js").encode(), JS_TYPE),
@@ -96,7 +92,6 @@ def register(
     client = _ClientScript(client_js)
     if not client.present():
         log.error("%s (looked for %s)", MISSING_CLIENT, client_js)
-    guard = tuple(protected_middleware)
 
     async def read_state(req: Request, res: Response) -> None:
         name = _overlay_name(req)
@@ -110,20 +105,16 @@ def register(
         res.json({"ok": True, "overlay": name, "clients": clients})
 
     for path in ("/overlay", "/overlay/{name}"):
-        app.get(
+        guarded.get(
             path,
             read_state,
-            middleware=guard,
-            protected=True,
             summary="Current state of an overlay (/overlay is the overlay named default)",
             tags=("overlay",),
         )
-        app.post(
+        guarded.post(
             path,
             write_state,
-            middleware=guard,
             body=OVERLAY_DATA,
-            protected=True,
             summary="Store an overlay state and push it to every client of that overlay",
             tags=("overlay",),
         )

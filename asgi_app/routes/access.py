@@ -1,12 +1,14 @@
-"""Which middleware guards what: global (request log, security headers, CORS) and protected
-(origin, token, rate limit). One place decides it for every route."""
+"""Which middleware guards what: global (request log, security headers, CORS: every HTTP
+request, /socket.io included) and the guarded route group (rate limit, origin, token) that
+the protected routes are registered on. One place decides it for every route."""
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 
-from asgi_app.http import App, Middleware, Next, Request, Response
+from asgi_app.http import App, Middleware, Next, Request, Response, RouteGroup
 from asgi_app.http.middleware import (
     cors,
     rate_limit,
@@ -15,13 +17,27 @@ from asgi_app.http.middleware import (
     security_headers,
 )
 from asgi_app.logs import request_id_var
-from asgi_app.services import HttpStats
+from asgi_app.openapi import SECURED
 from asgi_app.settings import Settings
 
 access_log = logging.getLogger("asgi_app.access")
 
 #: Paths are client input: a log line keeps this much of one.
 LOGGED_PATH_CHARS = 256
+
+
+@dataclass
+class HttpStats:
+    """Requests answered, by status code (read by /metrics and /analytics/internal)."""
+
+    by_status: dict[int, int] = field(default_factory=dict)
+
+    def count(self, status: int) -> None:
+        self.by_status[status] = self.by_status.get(status, 0) + 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
 
 
 def request_log(stats: HttpStats) -> Middleware:
@@ -49,11 +65,15 @@ def request_log(stats: HttpStats) -> Middleware:
     return log_request
 
 
-def install(app: App, settings: Settings, stats: HttpStats) -> None:
+def install(app: App, settings: Settings, stats: HttpStats) -> RouteGroup:
+    """The global middleware on `app`; returns the group the protected routes go on."""
     app.use(request_log(stats))
     app.use(security_headers())
     app.use(cors(settings.origin_url))
-    # Rate limit first, so that guessing the token costs requests too.
-    app.use_protected(rate_limit(settings.rate_limit_per_minute))
-    app.use_protected(require_origin(settings.origin_url))
-    app.use_protected(require_token(settings.auth_token.get()))
+    return app.group(
+        # Rate limit first, so that guessing the token costs requests too.
+        rate_limit(settings.rate_limit_per_minute),
+        require_origin(settings.origin_url),
+        require_token(settings.auth_token.get()),
+        meta=SECURED,
+    )

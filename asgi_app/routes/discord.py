@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from asgi_app import validation as v
-from asgi_app.http import App, HTTPError, Request, Response
+from asgi_app.http import HTTPError, Request, Response, RouteRegistrar
 from asgi_app.services import Services
 from gateway.connection.shard import ShardNotReady
 
@@ -23,7 +23,9 @@ PRESENCE = v.object(
 ).strict()
 
 
-def register(app: App, services: Services) -> None:
+def register(guarded: RouteRegistrar, services: Services) -> None:
+    """The gateway control routes, all protected: registered on the guarded group."""
+
     def gateway() -> Any:
         if services.gateway is None:
             raise HTTPError(409, "The Discord gateway is not configured (no BOT_TOKEN)")
@@ -66,14 +68,14 @@ def register(app: App, services: Services) -> None:
             ) from exc
         res.json({"ok": True, "shards": sent})
 
-    common: dict[str, Any] = {"tags": ["discord"], "protected": True}
-    app.get("/discord", status, summary="Gateway status", **common)
-    app.post("/discord", connect, summary="Connect, or restart if connected", **common)
-    app.delete("/discord", disconnect, summary="Disconnect the gateway", **common)
-    app.post(
+    tags = ("discord",)
+    guarded.get("/discord", status, summary="Gateway status", tags=tags)
+    guarded.post("/discord", connect, summary="Connect, or restart if connected", tags=tags)
+    guarded.delete("/discord", disconnect, summary="Disconnect the gateway", tags=tags)
+    guarded.post(
         "/discord/presence",
         presence,
         body=PRESENCE,
         summary="Set the bot's presence (op 3)",
-        **common,
+        tags=tags,
     )

@@ -27,7 +27,7 @@ import httpx
 
 from asgi_app.http import App, HTTPError, Middleware, Next, Request, Response
 from asgi_app.http.middleware import rate_limit, require_origin, require_token, token_matches
-from asgi_app.openapi import PASSTHROUGH_TAG
+from asgi_app.openapi import PASSTHROUGH, SECURED
 from asgi_app.services import Services
 from asgi_app.settings import Settings
 from gateway.rest.errors import (
@@ -39,9 +39,6 @@ from gateway.rest.errors import (
 
 PREFIX = "/discord/api/v10"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-#: Defaults of PROXY_BODY_LIMIT_BYTES and PROXY_MAX_WAIT_SECONDS (CONTRACT.md, "New settings").
-DEFAULT_BODY_LIMIT = 26_214_400
-DEFAULT_MAX_WAIT = 10.0
 _REQUEST_HEADERS = ("content-type", "x-audit-log-reason")
 _RESPONSE_HEADERS = frozenset({"content-type", "retry-after"})
 
@@ -78,8 +75,8 @@ def upstream_path(req: Request) -> str:
 
 
 def register(app: App, services: Services, settings: Settings) -> None:
-    body_limit = int(getattr(settings, "proxy_body_limit_bytes", DEFAULT_BODY_LIMIT))
-    max_wait = float(getattr(settings, "proxy_max_wait_seconds", DEFAULT_MAX_WAIT))
+    body_limit = settings.proxy_body_limit_bytes
+    max_wait = settings.proxy_max_wait_seconds
 
     async def proxy(req: Request, res: Response) -> None:
         rest = services.rest
@@ -118,7 +115,8 @@ def register(app: App, services: Services, settings: Settings) -> None:
         proxy,
         middleware=[guard(settings)],
         summary="Discord REST proxy: the call goes to Discord with this server's bot token",
-        tags=["discord", PASSTHROUGH_TAG],
+        tags=["discord"],
+        meta={**SECURED, **PASSTHROUGH},
     )
 
 

@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 from importlib import metadata
 from typing import Any
 
-from asgi_app.http import App, Request, Response
+from asgi_app.http import App, Request, Response, RouteRegistrar
+from asgi_app.routes.access import HttpStats
 from asgi_app.services import Services
 
 _VERSIONS = ("draft-league-companion", "uvicorn", "websockets", "python-socketio", "httpx")
@@ -47,7 +48,14 @@ def _public(discord: dict[str, Any]) -> dict[str, Any]:
 HealthProbe = Callable[[], Awaitable[dict[str, Any]]]
 
 
-def register(app: App, services: Services, extra_health: dict[str, HealthProbe]) -> None:
+def register(
+    app: App,
+    guarded: RouteRegistrar,
+    services: Services,
+    http_stats: HttpStats,
+    extra_health: dict[str, HealthProbe],
+) -> None:
+    """The status routes: public ones on `app`, protected ones on `guarded`."""
     """`extra_health`: name -> async probe returning that service's health dict; a dict with
     `"ok": False` makes /health degraded (503 only for the gateway, which is this server's
     reason to exist)."""
@@ -100,7 +108,7 @@ def register(app: App, services: Services, extra_health: dict[str, HealthProbe])
                     "pid": os.getpid(),
                     "python": sys.version.split()[0],
                     "memory": _memory(),
-                    "requests": services.http_stats.total,
+                    "requests": http_stats.total,
                 },
                 "discord": {
                     "status": gateway.status() if gateway is not None else "idle",
@@ -117,18 +125,16 @@ def register(app: App, services: Services, extra_health: dict[str, HealthProbe])
     app.get("/", root, summary="Liveness text, as the Node server answered", tags=["status"])
     app.get("/livez", livez, summary="200 while the process serves", tags=["status"])
     app.get("/health", health, summary="Gateway and services health", tags=["status"])
-    app.get(
+    guarded.get(
         "/health/detailed",
         health_detailed,
         summary="Per-shard gateway state, memory, versions",
         tags=["status"],
-        protected=True,
     )
     app.get("/analytics", analytics, summary="Online status and uptime", tags=["status"])
-    app.get(
+    guarded.get(
         "/analytics/internal",
         analytics_internal,
         summary="Server and Discord figures",
         tags=["status"],
-        protected=True,
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from asgi_app.app import ServerApp, create_app
+from asgi_app.factory import ServerApp, create_app
 from asgi_app.settings import load_settings
 from bench.harness.server import serve
 from gateway.simulator import DiscordSimulator

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from gateway.rest.client import DiscordRest
+from gateway.rest.ratelimit import Sleep
 
 log = logging.getLogger("gateway.audit")
 
@@ -85,6 +86,7 @@ class AuditLog:
         outage_grace: float = 30.0,
         wall_clock: Callable[[], float] = time.time,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._rest = rest
         self._channel = str(channel_id) if channel_id else None
@@ -92,6 +94,7 @@ class AuditLog:
         self._outage_grace = outage_grace
         self._wall = wall_clock
         self._clock = clock
+        self._sleep = sleep
         self._tasks: set[asyncio.Task[None]] = set()
         self._outage_timer: asyncio.Task[None] | None = None
         self._outage_reported = False
@@ -210,7 +213,7 @@ class AuditLog:
                 )
 
     async def _outage_after_grace(self, status: str, reason: str | None) -> None:
-        await asyncio.sleep(self._outage_grace)
+        await self._sleep(self._outage_grace)
         self._outage_timer = None
         if self._last_status != "ready":
             self._outage_reported = True

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from asgi_app.app import ServerApp, create_app
+from asgi_app.factory import ServerApp, create_app
 from asgi_app.settings import load_settings
 from bench.harness.server import free_port, serve
 

@@ -228,3 +228,84 @@ async def test_413_chunked_via_httpx_generator_stops_early(client: httpx.AsyncCl
     else:
         assert r.status_code == 413
     assert sent < 10_000  # under a tenth of what the generator would send
+
+
+async def test_413_is_read_by_httpx_after_a_chunked_body_somewhat_over_the_limit(
+    client: httpx.AsyncClient,
+) -> None:
+    """The rest of the body (here 300 KiB) is drained before the 413 goes out: an ordinary
+    client still sending reads the answer instead of a connection reset."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(300):
+            yield b"q" * 1024
+
+    for _ in range(3):  # and the connection stays usable: the body ended within the budget
+        r = await client.post(
+            "/teams", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert r.status_code == 413
+        assert r.headers["content-type"] == "application/problem+json"
+        assert "connection" not in r.headers
+    assert (await client.post("/raw", content=b"ok")).json() == {"size": 2}
+
+
+async def test_413_with_content_length_a_little_over_the_limit_is_read(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.post("/raw", content=b"x" * (200 * 1024))
+    assert r.status_code == 413
+
+
+async def test_past_the_drain_budget_the_connection_closes(base: str) -> None:
+    """Over 1 MiB more than the limit: 413 and the connection is closed, not read forever."""
+    reader, writer = await open_raw(base)
+    writer.write(
+        b"POST /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: application/octet-stream\r\n\r\n"
+    )
+    chunk = b"w" * 16384
+    sent = 0
+    closed = False
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    try:
+        while loop.time() < deadline and sent < 64 * 1024 * 1024:
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            await writer.drain()
+            sent += len(chunk)
+            if reader.at_eof():
+                closed = True
+                break
+    except (ConnectionResetError, BrokenPipeError):
+        closed = True
+    writer.close()
+    assert closed, "the server kept reading"
+    assert sent < 8 * 1024 * 1024
+
+
+async def test_a_slow_oversized_body_is_answered_within_the_drain_time(base: str) -> None:
+    reader, writer = await open_raw(base)
+    writer.write(
+        b"POST /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: application/octet-stream\r\n\r\n"
+    )
+    writer.write(b"%x\r\n%s\r\n" % (LIMIT + 1, b"s" * (LIMIT + 1)))
+    await writer.drain()
+    started = asyncio.get_running_loop().time()
+
+    async def trickle() -> None:
+        while True:
+            writer.write(b"1\r\ns\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.2)
+
+    trickling = asyncio.create_task(trickle())
+    try:
+        response = await asyncio.wait_for(read_response(reader), timeout=10)
+    finally:
+        trickling.cancel()
+        writer.close()
+    waited = asyncio.get_running_loop().time() - started
+    assert response.status == 413 and response.headers["connection"] == "close"
+    assert 1.5 <= waited < 6

@@ -1,4 +1,4 @@
-"""Middleware: Express-style order, per route, protected routes, error middleware, built once."""
+"""Middleware: Express-style order, per route group, per route, error boundaries, built once."""
 
 from __future__ import annotations
 
@@ -27,13 +27,13 @@ async def test_global_and_route_middleware_run_in_order() -> None:
     app = App()
     app.use(tracer("g1", log))
     app.use(tracer("g2", log))
-    app.use_protected(tracer("p", log))
+    group = app.group(tracer("p", log))
 
     async def handler(req: Request, res: Response) -> None:
         log.append("handler")
         res.text("ok")
 
-    app.get("/r", handler, middleware=[tracer("r1", log), tracer("r2", log)], protected=True)
+    group.get("/r", handler, middleware=[tracer("r1", log), tracer("r2", log)])
     app.get("/plain", handler)
     async with serve(app) as base, httpx.AsyncClient(base_url=base) as c:
         r = await c.get("/r")
@@ -113,23 +113,11 @@ async def test_errors_are_rendered_inside_the_chain_so_outer_middleware_decorate
     assert len(caplog.records) == 1  # the ValueError, once
 
 
-async def test_error_middleware_in_order_and_next_passes_on(
+async def test_unexpected_errors_are_answered_500_and_logged_once_each(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.ERROR, logger="asgi_app.http")
-    calls: list[str] = []
     app = App()
-
-    async def first(exc: Exception, req: Request, res: Response, next: Next) -> None:
-        calls.append(f"first:{type(exc).__name__}")
-        if isinstance(exc, KeyError):
-            res.status(404).json({"custom": True})
-            return
-        await next()
-
-    async def second(exc: Exception, req: Request, res: Response, next: Next) -> None:
-        calls.append("second")
-        await next()  # the default problem renderer
 
     async def missing(req: Request, res: Response) -> None:
         raise KeyError("x")
@@ -137,40 +125,17 @@ async def test_error_middleware_in_order_and_next_passes_on(
     async def broken(req: Request, res: Response) -> None:
         raise RuntimeError("x")
 
-    app.use_error(first)
-    app.use_error(second)
     app.get("/missing", missing)
     app.get("/broken", broken)
     async with serve(app) as base, httpx.AsyncClient(base_url=base) as c:
-        r = await c.get("/missing")
-        assert (r.status_code, r.json()) == (404, {"custom": True})
-        r = await c.get("/broken")
-        assert r.status_code == 500 and r.json()["status"] == 500
-        r = await c.get("/nothing-here")  # 404 from the router passes through too
+        for path in ("/missing", "/broken"):
+            r = await c.get(path)
+            assert r.status_code == 500 and r.json()["status"] == 500
+            assert r.json()["request_id"] == r.headers["x-request-id"]
+        r = await c.get("/nothing-here")  # 404 from the router is no unexpected error
         assert r.status_code == 404
-    assert calls == ["first:KeyError", "first:RuntimeError", "second", "first:HTTPError", "second"]
     # both unexpected exceptions are logged exactly once each
     assert [rec.exc_info[0] for rec in caplog.records if rec.exc_info] == [KeyError, RuntimeError]
-
-
-async def test_an_error_middleware_that_raises_falls_back_to_500(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.ERROR, logger="asgi_app.http")
-    app = App()
-
-    async def clumsy(exc: Exception, req: Request, res: Response, next: Next) -> None:
-        raise LookupError("in the error handler")
-
-    async def handler(req: Request, res: Response) -> None:
-        raise HTTPError(400, "bad")
-
-    app.use_error(clumsy)
-    app.get("/", handler)
-    async with serve(app) as base, httpx.AsyncClient(base_url=base) as c:
-        r = await c.get("/")
-    assert r.status_code == 500
-    assert [rec.exc_info[0] for rec in caplog.records if rec.exc_info] == [LookupError]
 
 
 async def test_chain_is_built_once_and_registration_closes() -> None:

@@ -48,15 +48,13 @@ def _app(clock: FakeClock) -> App:
     app = App(body_limit=64)
     app.use(security_headers())
     app.use(cors(ORIGIN + "/"))
-    app.use_protected(require_origin(ORIGIN))
-    app.use_protected(rate_limit(3, clock=clock))
-    app.use_protected(require_token(TOKEN))
+    guarded = app.group(require_origin(ORIGIN), rate_limit(3, clock=clock), require_token(TOKEN))
     app.get("/", _text)
     app.get("/page", _page)
     app.get("/boom", _boom)
     app.post("/teams", _text, body=TeamSchema())
-    app.get("/secret", _text, protected=True)
-    app.post("/secret", _text, protected=True)
+    guarded.get("/secret", _text)
+    guarded.post("/secret", _text)
     return app
 
 

@@ -163,7 +163,24 @@ def test_router_match_outcomes() -> None:
 
 def test_routes_lists_metadata() -> None:
     app = App()
-    route = app.post("/o/{name}", _ok, summary="store", tags=("overlay",), protected=True)
+    route = app.post("/o/{name}", _ok, summary="store", tags=("overlay",), meta={"k": 1})
     assert app.routes == [route]
     assert route.methods == ("POST",) and route.summary == "store"
-    assert route.tags == ("overlay",) and route.protected
+    assert route.tags == ("overlay",) and route.meta == {"k": 1}
+
+
+def test_the_api_document_reads_the_router_grammar() -> None:
+    """One grammar: the OpenAPI parameters come from the router's convertors."""
+    from asgi_app import openapi
+    from asgi_app.http.routing import CONVERTORS, path_parameters
+
+    template, params = openapi.split_path("/a/{id:int}/{rest:path}/{name}")
+    assert template == "/a/{id}/{rest}/{name}"
+    assert [p["schema"] for p in params] == [
+        dict(CONVERTORS["int"].schema),
+        dict(CONVERTORS["path"].schema),
+        dict(CONVERTORS["str"].schema),
+    ]
+    assert path_parameters("/x/{n:int}")[1] == [("n", CONVERTORS["int"])]
+    with pytest.raises(ValueError, match="unknown convertor"):
+        path_parameters("/x/{n:float}")

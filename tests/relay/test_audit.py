@@ -158,20 +158,52 @@ async def test_pending_messages_are_bounded(env: tuple[DiscordSimulator, Discord
     assert audit.sent == 3
 
 
+class GatedSleep:
+    """An injected sleep that returns only when the test releases it: the outage grace ends
+    exactly when the test says, not after a wall-clock wait."""
+
+    def __init__(self) -> None:
+        self.asked: list[float] = []
+        self._waiting: list[asyncio.Future[None]] = []
+        self._called = asyncio.Event()
+
+    async def __call__(self, seconds: float) -> None:
+        self.asked.append(seconds)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(future)
+        self._called.set()
+        await future
+
+    async def started(self) -> None:
+        await self._called.wait()
+        self._called.clear()
+
+    def release(self) -> None:
+        for future in self._waiting:
+            if not future.done():
+                future.set_result(None)
+        self._waiting.clear()
+
+
 async def test_outage_after_grace_then_recovery_and_fatal(
     env: tuple[DiscordSimulator, DiscordRest],
 ) -> None:
     sim, rest = env
-    audit = AuditLog(rest, CHANNEL, outage_grace=0.05)
+    grace = GatedSleep()
+    audit = AuditLog(rest, CHANNEL, outage_grace=30.0, sleep=grace)
     audit.on_status("ready", None)
     audit.on_status("resuming", None)
-    audit.on_status("ready", None)  # a quick resume: nothing to report
-    await asyncio.sleep(0.1)
+    await grace.started()
+    audit.on_status("ready", None)  # a quick resume: its grace timer is cancelled, no report
+    grace.release()
     audit.on_status("connecting", None)
-    await asyncio.sleep(0.1)
+    await grace.started()
+    grace.release()  # the grace ends while still connecting: the outage is reported
+    await asyncio.sleep(0)
     audit.on_status("ready", None)
     audit.on_status("failed", "4004: authentication failed")
     await audit.flush()
+    assert grace.asked == [30.0, 30.0]
     titles = [e["title"] for e in embeds(sim)]
     assert titles == [
         "Discord gateway outage",

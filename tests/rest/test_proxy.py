@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from asgi_app.routes.proxy import DEFAULT_BODY_LIMIT
 from bench.harness.app import AUTH_TOKEN, Running, running_app
 from gateway.rest.rules import INVALID_SOFT_LIMIT
 
@@ -99,31 +98,36 @@ async def test_the_per_address_rate_is_charged_to_wrong_tokens_only(tmp_path: Pa
         assert statuses[2].headers["retry-after"]
 
 
-async def test_a_body_over_the_proxy_limit_is_413_before_discord(srv: Running) -> None:
-    # bigger than BODY_LIMIT_BYTES is fine on the proxy...
-    big = b'{"content": "' + b"a" * 200_000 + b'"}'
-    fine = await srv.http.post(
-        f"{API}/channels/5/messages", content=big, headers={"Content-Type": "application/json"}
-    )
-    assert fine.status_code == 400  # Discord's answer (content over 2000), not a 413
-    assert fine.json()["code"] == 50035
+async def test_a_body_over_the_proxy_limit_is_413_before_discord(tmp_path: Path) -> None:
+    limit = 300_000
+    async with running_app(tmp_path, wait_ready=False, PROXY_BODY_LIMIT_BYTES=str(limit)) as srv:
+        # bigger than BODY_LIMIT_BYTES is fine on the proxy...
+        big = b'{"content": "' + b"a" * 200_000 + b'"}'
+        fine = await srv.http.post(
+            f"{API}/channels/5/messages", content=big, headers={"Content-Type": "application/json"}
+        )
+        assert fine.status_code == 400  # Discord's answer (content over 2000), not a 413
+        assert fine.json()["code"] == 50035
 
-    async def chunks() -> AsyncIterator[bytes]:  # streamed (chunked), one byte over the limit
-        chunk = b"a" * (1 << 20)
-        sent = 0
-        while sent <= DEFAULT_BODY_LIMIT:
-            part = chunk[: DEFAULT_BODY_LIMIT + 1 - sent]
-            sent += len(part)
-            yield part
+        async def chunks() -> AsyncIterator[bytes]:  # streamed (chunked), one byte over
+            for _ in range(limit // 1000):
+                yield b"a" * 1000
+            yield b"a"
 
-    over = await srv.http.post(
-        f"{API}/channels/5/messages",
-        content=chunks(),
-        headers={"Content-Type": "application/octet-stream"},
-    )
-    assert over.status_code == 413
-    assert over.headers["content-type"] == PROBLEM
-    assert reached(srv, "/channels/5/*") == 1
+        over = await srv.http.post(
+            f"{API}/channels/5/messages",
+            content=chunks(),
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        assert over.status_code == 413
+        assert over.headers["content-type"] == PROBLEM
+        declared = await srv.http.post(
+            f"{API}/channels/5/messages",
+            content=b"a" * (limit + 1),
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        assert declared.status_code == 413
+        assert reached(srv, "/channels/5/*") == 1
 
 
 async def test_a_short_429_is_waited_out_a_long_one_passed_back_then_refused_locally(

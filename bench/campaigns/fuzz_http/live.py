@@ -55,7 +55,7 @@ class LiveServer:
             self._ready.set()
 
     async def _main(self) -> None:
-        from asgi_app.app import create_app
+        from asgi_app.factory import create_app
         from asgi_app.settings import load_settings
         from gateway.simulator import DiscordSimulator
 

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from asgi_app import openapi
 from asgi_app.http import App
+from asgi_app.logs import configure_logging
 from asgi_app.metrics import build_registry
 from asgi_app.overlay import routes as overlay_routes
 from asgi_app.overlay.realtime import OverlayRealtime
 from asgi_app.overlay.store import build_store
 from asgi_app.routes import access, discord, metrics, proxy, status
 from asgi_app.services import Services
-from asgi_app.settings import Settings
+from asgi_app.settings import Settings, load_settings
 
 log = logging.getLogger("asgi_app")
 
@@ -44,7 +49,8 @@ def create_app(settings: Settings) -> ServerApp:
         redis_url=redis_url,
     )
     app.mount("/socket.io", realtime.asgi)
-    access.install(app, settings, services.http_stats)
+    http_stats = access.HttpStats()
+    guarded = access.install(app, settings, http_stats)
 
     async def overlay_health() -> dict[str, Any]:
         counts = realtime.client_counts()
@@ -57,11 +63,11 @@ def create_app(settings: Settings) -> ServerApp:
                 health.update(ok=False, error=type(exc).__name__)
         return health
 
-    status.register(app, services, extra_health={"overlay": overlay_health})
-    discord.register(app, services)
+    status.register(app, guarded, services, http_stats, extra_health={"overlay": overlay_health})
+    discord.register(guarded, services)
     proxy.register(app, services, settings)
-    overlay_routes.register(app, store=store, realtime=realtime)
-    metrics.register(app, build_registry(services, overlay_clients=realtime.client_counts))
+    overlay_routes.register(app, guarded=guarded, store=store, realtime=realtime)
+    metrics.register(guarded, build_registry(services, http_stats, realtime.client_counts))
     if settings.is_development:
         from asgi_app.devtools.register import register as register_devtools
 
@@ -86,3 +92,19 @@ def create_app(settings: Settings) -> ServerApp:
     app.on_startup(startup)
     app.on_shutdown(shutdown)
     return app
+
+
+def build_from_environment(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> ServerApp:
+    """What `asgi_app:app` serves: settings from the environment (and `.env`), logging as
+    configured there, then the app. Raises SettingsError (every problem, no value)."""
+    settings = load_settings(os.environ if environ is None else environ, env_file)
+    configure_logging(settings.log_level, settings.log_format, settings.secret_values())
+    if settings.dev_defaults:
+        # Printed once, on purpose and outside the (scrubbed) logs: a developer needs the
+        # generated AUTH_TOKEN to call protected routes. Only development mode generates any.
+        values = {"AUTH_TOKEN": settings.auth_token.get(), "ORIGIN_URL": settings.origin_url}
+        for name in settings.dev_defaults:
+            print(f"development default {name}={values.get(name, '')}", file=sys.stderr)
+    return create_app(settings)
