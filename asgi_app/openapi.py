@@ -1,7 +1,8 @@
 """GET /openapi.json: an OpenAPI 3.1 document generated from `app.routes` and their schemas.
 
 Everything comes from what the routes declare (path, methods, body schema, summary, tags,
-and `meta["security"]`, which the app's guarded route group sets: `SECURED`); nothing is
+and `meta["security"]`, which the app's guarded route group sets: `SECURED`, and
+`meta["passthrough"]`: `PASSTHROUGH`); nothing is
 written by hand per route. Path parameters follow the router's own grammar and convertor
 schemas (asgi_app.http.routing). Mounts (/socket.io) are not routes and so
 are not listed. The document is built on the first request, after every route is registered,
@@ -45,6 +46,9 @@ PROBLEMS: Final[dict[int, tuple[str, str]]] = {
     429: ("TooManyRequests", "Over RATE_LIMIT_PER_MINUTE; retry after Retry-After seconds"),
     500: ("InternalServerError", "Unexpected error: a request id, nothing internal"),
 }
+#: Route meta of routes that answer with another service's answers (the REST proxy: Discord's
+#: own status, body and headers): documented as any content.
+PASSTHROUGH: Final[dict[str, Any]] = {"passthrough": True}
 GENERIC_STATUSES: Final = (404, 405, 500)
 BODY_STATUSES: Final = (400, 413, 415, 422)
 PROTECTED_STATUSES: Final = (401, 403, 429)
@@ -147,6 +151,12 @@ def operation(
     responses: dict[str, Any] = {"200": {"description": "OK"}}
     responses.update({str(s): _ref(s) for s in sorted(statuses)})
     responses["default"] = {"description": "Another status (errors are problem+json)"}
+    if route.meta.get("passthrough"):  # the same statuses, each also the upstream's answer
+        any_content: dict[str, Any] = {"*/*": {"schema": {}}}
+        description = "The upstream's answer, or this server's problem+json"
+        responses = {
+            code: {"description": description, "content": any_content} for code in responses
+        }
     op["responses"] = responses
     return op
 

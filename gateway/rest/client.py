@@ -14,6 +14,9 @@
   skip httpx: they go on `self.callbacks`, a small keep-alive pool of their own
   (gateway/rest/http1.py), so they are never queued behind other requests and cost ~10x less CPU.
   The same bucket/429/retry rules apply to them.
+
+Each rule is a named piece of gateway/rest/rules.py; `request` only strings them together. Both
+transports (gateway/rest/transport.py) answer with one type, `RestResponse`.
 """
 
 from __future__ import annotations
@@ -22,12 +25,19 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import orjson
 
+from gateway.rest.errors import (
+    DiscordAuthFailed,
+    DiscordRestError,
+    InvalidRequestBudget,
+    RateLimitWait,
+)
 from gateway.rest.http1 import Http1Pool
 from gateway.rest.ratelimit import (
     BucketRegistry,
@@ -37,17 +47,35 @@ from gateway.rest.ratelimit import (
     Sleep,
     route_for,
 )
+from gateway.rest.rules import (
+    INVALID_HARD_LIMIT,
+    INVALID_SOFT_LIMIT,
+    Call,
+    InvalidBudget,
+    Pacing,
+    RateLimits,
+    Retries,
+)
 from gateway.rest.stats import RestStats
+from gateway.rest.transport import HttpxTransport, RestResponse, Transport
+
+__all__ = [
+    "INVALID_HARD_LIMIT",
+    "INVALID_SOFT_LIMIT",
+    "USER_AGENT",
+    "DiscordAuthFailed",
+    "DiscordRest",
+    "DiscordRestError",
+    "InvalidRequestBudget",
+    "RateLimitWait",
+    "RestResponse",
+    "new_rest_client",
+    "redact_tokens",
+]
 
 log = logging.getLogger("gateway.rest")
 
 USER_AGENT = "DiscordBot (https://github.com/draft-league/companion, 0.1.0)"
-RETRY_STATUSES = {500: 2, 502: 3, 503: 3, 504: 3}  # status -> max attempts
-CONNECTION_ATTEMPTS = 3
-MAX_429_RETRIES = 5
-#: Refuse non-essential requests from this many invalid requests per 10 min, all at the hard cap.
-INVALID_SOFT_LIMIT = 8_000
-INVALID_HARD_LIMIT = 9_500
 
 
 _TOKEN_IN_PATH = re.compile(r"(/(?:interactions|webhooks)/\d+/)[^/\s\"?]+")
@@ -79,23 +107,14 @@ def install_log_redaction() -> None:
         httpx_log.addFilter(_REDACT)
 
 
-class DiscordRestError(Exception):
-    """A request this client refused or could not complete."""
-
-
-class DiscordAuthFailed(DiscordRestError):
-    """The bot token was refused (401): the client stops sending anything."""
-
-
-class InvalidRequestBudget(DiscordRestError):
-    """Too many 401/403/429 answers in the last 10 minutes: request refused locally."""
-
-
 #: Requests DiscordRest lets into httpx at once; its pool is sized to match, so httpx never
 #: queues (its pool does work proportional to queued requests x connections on every event).
 MAX_IN_FLIGHT = 50
 #: Keep-alive connections of the acknowledgement path (interaction callbacks).
 CALLBACK_CONNECTIONS = 16
+#: Keep-alive connections of the main app's proxied calls (`DiscordRest.proxy`).
+PROXY_CONNECTIONS = MAX_IN_FLIGHT
+PROXY_ANSWER_TIMEOUT = 120.0
 
 
 def new_rest_client(timeout: float = 15.0) -> httpx.AsyncClient:
@@ -124,17 +143,17 @@ class DiscordRest:
     ) -> None:
         self._base = api_base.rstrip("/")
         self._token = token
-        self._client = client
         self._clock = clock
         self._sleep = sleep
-        self._backoff_base = backoff_base
         self.buckets = BucketRegistry(clock, sleep)
         self.global_limiter = GlobalLimiter(clock, sleep, global_limit, global_window)
         self.invalid = InvalidRequestCounter(clock)
         self.stats = RestStats()
-        # httpx's pool works in proportion to (queued requests x connections) on every request
-        # and answer; at most `max_in_flight` in it (and a pool that large) keep it cheap.
-        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self.budget = InvalidBudget(self.invalid, self.stats)
+        self.pacing = Pacing(self.buckets, self.global_limiter, clock)
+        self.rate_limits = RateLimits(self.pacing, self.stats, clock)
+        self.retries = Retries(backoff_base, self.stats)
+        self._transport: Transport = HttpxTransport(self._base, client, max_in_flight)
         # Interaction callbacks (the 3 s acknowledgements) go on their own keep-alive pool:
         # never queued behind other requests, ~10x less CPU than an httpx request.
         self.callbacks: Http1Pool | None = None
@@ -142,6 +161,12 @@ class DiscordRest:
             self.callbacks = callback_pool
         elif callback_pool:
             self.callbacks = Http1Pool(self._base, max_connections=CALLBACK_CONNECTIONS)
+        # The main app's calls (the REST proxy) on a keep-alive pool of their own: an httpx
+        # request costs about 1 ms of CPU more, which is most of what a proxied call costs.
+        # Its answer timeout counts from the first byte sent: room for a 25 MiB upload.
+        self.proxied = Http1Pool(
+            self._base, max_connections=PROXY_CONNECTIONS, timeout=PROXY_ANSWER_TIMEOUT
+        )
         self.failed = False
         self.failure_reason: str | None = None
         install_log_redaction()
@@ -150,9 +175,10 @@ class DiscordRest:
         return f"DiscordRest({self._base!r}, failed={self.failed})"
 
     async def aclose(self) -> None:
-        """Close the acknowledgement connections (the httpx client belongs to the caller)."""
+        """Close the keep-alive pools (the httpx client belongs to the caller)."""
         if self.callbacks is not None:
             await self.callbacks.aclose()
+        await self.proxied.aclose()
 
     async def warm_callbacks(self, connections: int = 2) -> None:
         """Open acknowledgement connections ahead of the first interaction (best effort)."""
@@ -178,115 +204,148 @@ class DiscordRest:
         path: str,
         json: Any = None,
         *,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
         reason: str | None = None,
         auth: bool = True,
-        essential: bool = False,
+        essential: bool | None = None,
         route_key: str | None = None,
-    ) -> httpx.Response:
+        max_wait: float | None = None,
+        transport: Transport | None = None,
+    ) -> RestResponse:
         """Send one Discord request, paced by its bucket (and the global limit when it applies).
 
-        Returns the final response (2xx or not); raises `DiscordAuthFailed` once the token is
-        refused, `InvalidRequestBudget` when close to Discord's invalid-request ban, and the
-        httpx error when the connection keeps failing. `essential` requests (interaction
-        callbacks, error messages to users) go on until the hard invalid-request cap.
-        `route_key` overrides the rate-limit route (rarely needed).
+        `path` may carry a query string. `json` is encoded (Content-Type set); `content` is
+        sent as given with the `headers` (e.g. its Content-Type). Returns the final answer
+        (2xx or not); raises `DiscordAuthFailed` once the token is refused,
+        `InvalidRequestBudget` when close to Discord's invalid-request ban, `RateLimitWait`
+        when a limit would hold the request more than `max_wait` seconds (a 429 whose
+        retry_after passes it is given back instead), and the httpx error when the connection
+        keeps failing. `essential` requests (interaction callbacks, error messages to users)
+        go on until the hard invalid-request cap (None: token routes are, others are not).
+        `route_key` overrides the rate-limit route.
+        `transport`: where to send (default: httpx, the callbacks' pool for callbacks).
         """
-        route = route_for(method, route_key or path)
-        essential = essential or route.token_route
+        call = self._prepare(method, path, json, content, headers, reason, auth, essential)
+        if transport is not None:
+            call.transport = transport
+        if route_key is not None:
+            call.route = route_for(method, route_key)
+        if max_wait is not None:
+            call.deadline = self._clock() + max_wait
+        while True:
+            await self._admit(call)
+            call.attempts += 1
+            self.stats.requests += 1
+            try:
+                response = await call.transport.send(method, path, call.headers, call.content)
+            except httpx.TransportError as exc:
+                delay = self.retries.after_error(call, exc)
+                if delay is None:
+                    raise
+                await self._sleep(delay)
+                continue
+            self._answered(call, response)
+            delay = self._judge(call, response)
+            if delay is None:
+                return response
+            if delay:
+                await self._sleep(delay)
+
+    async def proxy(
+        self,
+        method: str,
+        path: str,
+        content: bytes | None,
+        headers: Mapping[str, str],
+        *,
+        max_wait: float,
+    ) -> RestResponse:
+        """A call made for the main app (the REST proxy): the same rules and limits as the
+        server's own calls, the bot token except on token routes (Discord wants none there),
+        on the proxy's own keep-alive pool, waiting at most `max_wait` for a limit."""
+        return await self.request(
+            method,
+            path,
+            content=content or None,
+            headers=headers,
+            auth=not route_for(method, path).token_route,
+            essential=False,  # what is left of the budget is kept for the server's own calls
+            max_wait=max_wait,
+            transport=self.proxied,
+        )
+
+    def _prepare(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        content: bytes | None,
+        extra: Mapping[str, str] | None,
+        reason: str | None,
+        auth: bool,
+        essential: bool | None,
+    ) -> Call:
+        route = route_for(method, path)
         headers = {"User-Agent": USER_AGENT}
         if auth:
             headers["Authorization"] = f"Bot {self._token}"
         if reason:
             headers["X-Audit-Log-Reason"] = quote(reason[:512], safe=" ")
-        content: bytes | None = None
         if json is not None:
             content = orjson.dumps(json)
             headers["Content-Type"] = "application/json"
-        url = self._base + path
+        if extra:
+            headers.update(extra)
         fast = self.callbacks if route.callback else None
+        return Call(
+            method=method,
+            path=path,
+            route=route,
+            headers=headers,
+            content=content,
+            transport=fast if fast is not None else self._transport,
+            essential=route.token_route if essential is None else essential,
+            bot_auth=auth and not route.token_route,
+        )
 
-        attempt = 0
-        limited = 0
-        while True:
-            self._check(essential)
-            await self.buckets.acquire(route)
-            if not route.token_route:
-                await self.global_limiter.acquire()
-            self._check(essential)
-            attempt += 1
-            self.stats.requests += 1
+    async def _admit(self, call: Call) -> None:
+        """The rules before a send: token state and budget, bucket and global waits."""
+        self._check(call.essential)
+        if call.deadline is None:
+            await self.pacing.admit(call)
+        else:
             try:
-                if fast is not None:
-                    response = await self._send_fast(fast, method, path, headers, content)
-                else:
-                    async with self._in_flight:
-                        response = await self._client.request(
-                            method, url, content=content, headers=headers
-                        )
-                        await response.aread()
-            except httpx.TransportError as exc:
-                self.stats.connection_errors += 1
-                if attempt >= CONNECTION_ATTEMPTS:
-                    raise
-                self.stats.retries += 1
-                log.warning("discord %s: %s, retrying", route.key, type(exc).__name__)
-                await self._backoff(attempt)
-                continue
-            status = response.status_code
-            self.stats.responses[status] = self.stats.responses.get(status, 0) + 1
-            self.buckets.update(route, response.headers)
+                async with asyncio.timeout(max(0.0, call.deadline - self._clock())):
+                    await self.pacing.admit(call)
+            except TimeoutError:  # queued behind others of its bucket past the deadline
+                wait, is_global = self.pacing.delay(call.route)
+                raise self.pacing.refusal(call.route, wait, is_global) from None
+        self._check(call.essential)
 
-            if status == 429:
-                retry_after, is_global, scope = _retry_after(response)
-                if scope != "shared":
-                    self.invalid.add()
-                self.stats.rate_limited += 1
-                if is_global:
-                    self.stats.global_rate_limited += 1
-                    self.global_limiter.pause(retry_after)
-                else:
-                    self.buckets.block(route, retry_after)
-                log.warning(
-                    "discord %s: 429 (%s) retry after %.3fs",
-                    route.key,
-                    "global" if is_global else scope or "route",
-                    retry_after,
-                )
-                limited += 1
-                if limited > MAX_429_RETRIES:
-                    return response
-                if is_global and route.token_route:
-                    await self._sleep(retry_after)  # token routes skip the global limiter
-                attempt -= 1  # a 429 is not a failed attempt
-                continue
-            if status in (401, 403):
-                self.invalid.add()
-            if status == 401 and auth and not route.token_route:
-                self._fail("invalid token")
-                raise DiscordAuthFailed("Discord refused the bot token (401)")
-            max_attempts = RETRY_STATUSES.get(status)
-            if max_attempts is not None and attempt < max_attempts:
-                self.stats.retries += 1
-                log.warning("discord %s: %d, retrying", route.key, status)
-                await self._backoff(attempt)
-                continue
-            return response
+    def _answered(self, call: Call, response: RestResponse) -> None:
+        """Every Discord answer passes here, once, before anything is decided on it."""
+        status = response.status
+        self.stats.responses[status] = self.stats.responses.get(status, 0) + 1
+        self.buckets.update(call.route, response.headers)
+        self.budget.count(response)
 
-    @staticmethod
-    async def _send_fast(
-        pool: Http1Pool, method: str, path: str, headers: dict[str, str], content: bytes | None
-    ) -> httpx.Response:
-        answer = await pool.request(method, path, headers, content or b"")
-        return httpx.Response(answer.status, headers=answer.headers, content=answer.content)
+    def _judge(self, call: Call, response: RestResponse) -> float | None:
+        """None: `response` is the answer. Else the seconds to sleep before the next send."""
+        status = response.status
+        if status == 429:
+            call.attempts -= 1  # a 429 is not a failed attempt
+            return self.rate_limits.after_429(call, response)
+        if status == 401 and call.bot_auth:
+            self._fail("invalid token")
+            raise DiscordAuthFailed("Discord refused the bot token (401)")
+        return self.retries.after_status(call, status)
 
     def _check(self, essential: bool) -> None:
         if self.failed:
             self.stats.refused += 1
             raise DiscordAuthFailed(f"Discord REST client failed: {self.failure_reason}")
-        count = self.invalid.count()
-        if count >= INVALID_HARD_LIMIT or (count >= INVALID_SOFT_LIMIT and not essential):
-            self.stats.refused += 1
-            raise InvalidRequestBudget(f"{count} invalid requests in the last 10 minutes")
+        self.budget.check(essential)
 
     def _fail(self, reason: str) -> None:
         if not self.failed:
@@ -298,28 +357,3 @@ class DiscordRest:
         """Allow requests again (after the token was replaced, e.g. on POST /discord)."""
         self.failed = False
         self.failure_reason = None
-
-    async def _backoff(self, attempt: int) -> None:
-        await self._sleep(self._backoff_base * 2 ** (attempt - 1))
-
-
-def _retry_after(response: httpx.Response) -> tuple[float, bool, str | None]:
-    """(seconds, global?, scope) of a 429, from the JSON body, else the headers."""
-    scope = response.headers.get("x-ratelimit-scope")
-    is_global = response.headers.get("x-ratelimit-global", "").lower() == "true"
-    retry_after: float | None = None
-    try:
-        body = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        body = None
-    if isinstance(body, dict):
-        value = body.get("retry_after")
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            retry_after = float(value)
-        is_global = is_global or body.get("global") is True
-    if retry_after is None:
-        try:
-            retry_after = float(response.headers.get("retry-after", "1"))
-        except ValueError:
-            retry_after = 1.0
-    return max(0.0, retry_after), is_global or scope == "global", scope

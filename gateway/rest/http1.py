@@ -20,21 +20,16 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import cast
 from urllib.parse import urlsplit
 
 import httpx
 
+from gateway.rest.transport import RestResponse
+
 _NO_BODY_STATUSES = frozenset({204, 304})
 MAX_HEAD_BYTES = 64 * 1024
-
-
-@dataclass(slots=True)
-class Http1Response:
-    status: int
-    headers: list[tuple[str, str]]  # names lowercased, in order
-    content: bytes
 
 
 class _Stale(Exception):
@@ -50,7 +45,7 @@ class _Connection(asyncio.Protocol):
         self.keep_alive = True
         self.idle_since = 0.0
         self._buffer = bytearray()
-        self._waiter: asyncio.Future[Http1Response] | None = None
+        self._waiter: asyncio.Future[RestResponse] | None = None
         self._head: tuple[int, list[tuple[str, str]], int] | None = None  # status, headers, end
 
     # -- asyncio.Protocol ----------------------------------------------------------------
@@ -88,9 +83,9 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    async def exchange(self, data: bytes, answer_within: float) -> Http1Response:
+    async def exchange(self, data: bytes, answer_within: float) -> RestResponse:
         assert self.transport is not None and self._waiter is None
-        waiter: asyncio.Future[Http1Response] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[RestResponse] = asyncio.get_running_loop().create_future()
         self._waiter = waiter
         self._head = None
         self.transport.write(data)
@@ -104,7 +99,7 @@ class _Connection(asyncio.Protocol):
             self._waiter = None
 
     # -- parsing -------------------------------------------------------------------------
-    def _parse(self, *, eof: bool) -> Http1Response | None:
+    def _parse(self, *, eof: bool) -> RestResponse | None:
         buf = self._buffer
         while self._head is None:
             end = buf.find(b"\r\n\r\n")
@@ -149,9 +144,9 @@ class _Connection(asyncio.Protocol):
         if body is None:
             return None
         del buf[:consumed]
-        return Http1Response(status, headers, body)
+        return RestResponse(status, _mapping(headers), body)
 
-    def _finish(self, response: Http1Response) -> None:
+    def _finish(self, response: RestResponse) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(response)
@@ -179,6 +174,14 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(httpx.RemoteProtocolError("connection closed mid-answer"))
         else:
             waiter.set_result(response)
+
+
+def _mapping(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """Header list -> dict; a repeated name's values joined with ", " (as httpx does)."""
+    out: dict[str, str] = {}
+    for name, value in headers:
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
 
 
 def _get(headers: list[tuple[str, str]], name: str) -> str:
@@ -260,11 +263,11 @@ class Http1Pool:
         self,
         method: str,
         path: str,
-        headers: dict[str, str],
+        headers: Mapping[str, str],
         body: bytes = b"",
         *,
         answer_within: float | None = None,
-    ) -> Http1Response:
+    ) -> RestResponse:
         """Send `method` `prefix + path` and return the whole answer."""
         if self.closed:
             raise httpx.ConnectError("the pool is closed")
@@ -292,6 +295,12 @@ class Http1Pool:
                 conn.close()
                 raise
 
+    async def send(
+        self, method: str, path: str, headers: Mapping[str, str], content: bytes | None
+    ) -> RestResponse:
+        """The `Transport` interface (gateway/rest/transport.py)."""
+        return await self.request(method, path, headers, content or b"")
+
     async def warm(self, count: int = 1) -> None:
         """Open up to `count` idle connections ahead of time (TCP and TLS handshakes done)."""
         wanted = max(0, count - len(self._idle))
@@ -318,7 +327,7 @@ class Http1Pool:
             self._open.discard(conn)
         return None
 
-    def _release(self, conn: _Connection, response: Http1Response) -> Http1Response:
+    def _release(self, conn: _Connection, response: RestResponse) -> RestResponse:
         if conn.usable() and not self.closed:
             conn.idle_since = time.monotonic()
             self._idle.append(conn)

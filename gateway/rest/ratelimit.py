@@ -164,6 +164,31 @@ class BucketRegistry:
             bucket.remaining = min(bucket.remaining, remaining)  # out-of-order answers
         bucket.reset_at = max(bucket.reset_at, reset_at)
 
+    def delay(self, route: Route) -> float:
+        """Seconds a request of `route` would wait for its bucket now (queue not counted)."""
+        bucket = self._buckets.get(self._id(route))
+        if bucket is None or bucket.remaining is None or bucket.remaining > 0:
+            return 0.0
+        return max(0.0, bucket.reset_at - self._clock())
+
+    def headers(self, route: Route, wall_now: float) -> dict[str, str]:
+        """Discord's X-RateLimit-* headers for the route's bucket, as far as they are known."""
+        bucket = self._buckets.get(self._id(route))
+        if bucket is None:
+            return {}
+        reset_after = max(0.0, bucket.reset_at - self._clock())
+        out = {
+            "X-RateLimit-Remaining": str(max(0, bucket.remaining or 0)),
+            "X-RateLimit-Reset": f"{wall_now + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+        }
+        if bucket.limit is not None:
+            out["X-RateLimit-Limit"] = str(bucket.limit)
+        bucket_hash = self._hashes.get(route.key)
+        if bucket_hash is not None:
+            out["X-RateLimit-Bucket"] = bucket_hash
+        return out
+
     def block(self, route: Route, retry_after: float) -> None:
         """A non-global 429: the route's bucket is empty for `retry_after` seconds."""
         bucket = self.get(route)
@@ -186,6 +211,15 @@ class GlobalLimiter:
 
     def pause(self, seconds: float) -> None:
         self.paused_until = max(self.paused_until, self._clock() + seconds)
+
+    def delay(self) -> float:
+        """Seconds a request would wait for the global limit now (queue not counted)."""
+        now = self._clock()
+        wait = self.paused_until - now
+        recent = [t for t in self._sent if t > now - self.window]
+        if len(recent) >= self.limit:
+            wait = max(wait, recent[-self.limit] + self.window - now)
+        return max(0.0, wait)
 
     async def acquire(self) -> None:
         async with self._lock:
@@ -226,6 +260,19 @@ class InvalidRequestCounter:
     def count(self) -> int:
         self._expire(int(self._clock()))
         return self._total
+
+    def seconds_until_below(self, limit: int) -> float:
+        """Seconds until fewer than `limit` invalid requests are in the window."""
+        now = self._clock()
+        self._expire(int(now))
+        total = self._total
+        for second, count in self._seconds:
+            if total < limit:
+                break
+            total -= count
+            if total < limit:
+                return max(0.0, second + self.WINDOW - now)
+        return 0.0
 
     def _expire(self, second: int) -> None:
         while self._seconds and self._seconds[0][0] <= second - self.WINDOW:

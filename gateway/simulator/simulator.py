@@ -14,6 +14,7 @@ from gateway.simulator.config import SimConfig
 from gateway.simulator.connection import SimConnection
 from gateway.simulator.gateway_server import GatewayServer
 from gateway.simulator.interaction_log import InteractionLog, InteractionRecord
+from gateway.simulator.messages import MessageRoutes
 from gateway.simulator.recording import GatewayEvent, Notifier
 from gateway.simulator.rest_api import RestApi
 from gateway.simulator.rest_routes import DiscordRoutes
@@ -34,6 +35,8 @@ class DiscordSimulator:
         self.rest = RestApi(self.config, self.notify)
         self.routes = DiscordRoutes(self.config, self.gateway, self.interactions, self.ids)
         self.routes.install(self.rest)
+        self.channel_messages = MessageRoutes(self.routes)
+        self.channel_messages.install(self.rest)
         self._started = False
 
     # ------------------------------------------------------------------ lifecycle

@@ -133,7 +133,7 @@ async def test_long_texts_are_accepted_by_the_simulator(
 
 async def test_failures_never_break_anything(env: tuple[DiscordSimulator, DiscordRest]) -> None:
     sim, rest = env
-    rest._backoff_base = 0.001
+    rest.retries.backoff_base = 0.001
     sim.rest.inject(f"/channels/{CHANNEL}/messages", 400, times=1)
     sim.rest.inject(f"/channels/{CHANNEL}/messages", drop=True, times=3)
     audit = AuditLog(rest, CHANNEL)

@@ -14,6 +14,7 @@ from gateway.rest.client import (
     DiscordAuthFailed,
     DiscordRest,
     InvalidRequestBudget,
+    RateLimitWait,
 )
 from gateway.rest.ratelimit import BucketRegistry, route_for
 from tests.rest.conftest import FakeClock
@@ -393,3 +394,54 @@ async def test_callbacks_on_httpx_when_the_pool_is_turned_off(
     response = await rest.request("POST", "/interactions/1/tok/callback", {"type": 5})
     assert response.status_code == 200
     await rest.aclose()
+
+
+async def test_max_wait_refuses_a_longer_bucket_or_global_wait_without_sending(
+    stub: Stub, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    app, _ = stub
+    app.script("POST", "/channels/1/messages", Reply(headers=limit_headers(0, 12.0, "hash1")))
+    rest = make(stub, client, clock)
+    await rest.request("POST", "/channels/1/messages", {})
+    with pytest.raises(RateLimitWait) as refused:
+        await rest.request("POST", "/channels/1/messages", {}, max_wait=10)
+    assert refused.value.retry_after == pytest.approx(12.0) and not refused.value.is_global
+    assert refused.value.headers["Retry-After"] == "12"
+    assert refused.value.headers["X-RateLimit-Bucket"] == "hash1"
+    assert refused.value.headers["X-RateLimit-Remaining"] == "0"
+    assert refused.value.headers["X-RateLimit-Limit"] == "5"
+    assert len(app.requests) == 1 and clock.sleeps == []
+    # within the max wait: it waits as usual
+    await rest.request("POST", "/channels/1/messages", {}, max_wait=15)
+    assert clock.sleeps == [12.0]
+    rest.global_limiter.pause(20.0)
+    with pytest.raises(RateLimitWait) as paused:
+        await rest.request("GET", "/guilds/1", max_wait=10)
+    assert paused.value.is_global and paused.value.headers["X-RateLimit-Global"] == "true"
+    assert paused.value.headers["Retry-After"] == "20"
+
+
+async def test_a_429_asking_more_than_max_wait_is_given_back(
+    stub: Stub, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    app, _ = stub
+    app.script("POST", "/channels/1/messages", Reply(429, {"retry_after": 11.0, "global": False}))
+    rest = make(stub, client, clock)
+    response = await rest.request("POST", "/channels/1/messages", {}, max_wait=10)
+    assert response.status == 429 and response.json()["retry_after"] == 11.0
+    assert len(app.requests) == 1 and clock.sleeps == []
+    assert rest.invalid.count() == 1 and rest.buckets.delay(
+        route_for("POST", "/channels/1/messages")
+    ) == pytest.approx(11.0)
+
+
+async def test_the_budget_refusal_says_when_it_has_room_again(
+    stub: Stub, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    rest = make(stub, client, clock)
+    for _ in range(INVALID_SOFT_LIMIT):
+        rest.invalid.add()
+    clock.now += 100
+    with pytest.raises(InvalidRequestBudget) as refused:
+        await rest.request("POST", "/channels/1/messages", {})
+    assert refused.value.retry_after == pytest.approx(500.0, abs=1.0)

@@ -4,7 +4,8 @@
   `DELETE /discord`; its body is the health report) and of the socket.io client script when
   node_modules is missing;
 - every error the app answered (it carries X-Request-Id) is application/problem+json with
-  type/title/status/detail, status matching the status line (HEAD: the type only);
+  type/title/status/detail, status matching the status line (HEAD: the type only), except
+  Discord's own JSON errors that the REST proxy passes back unchanged;
 - answers uvicorn gave itself before the app saw the request (malformed HTTP) are 4xx;
 - no marker sent in the request, and no secret, appears in the answer (body or header values,
   X-Request-Id excepted: an incoming safe request id is honoured on purpose).
@@ -23,6 +24,8 @@ DOCUMENTED_5XX: tuple[tuple[str, int], ...] = (
     ("/health", 503),
     ("/overlay/static/", 503),
 )
+#: Paths whose JSON errors are another service's, passed back unchanged (the REST proxy).
+PASSTHROUGH_PREFIXES: tuple[str, ...] = ("/discord/api/",)
 
 
 @dataclass
@@ -89,7 +92,13 @@ def judge(
     if status >= 500 and not (answer.from_app and _documented_5xx(path, status)):
         verdict.problems.append(f"server error {status}")
     documented = answer.from_app and _documented_5xx(path, status)
-    if status >= 400 and answer.from_app and not (documented and path.startswith("/health")):
+    passed_back = path.startswith(PASSTHROUGH_PREFIXES) and answer.media_type == "application/json"
+    if (
+        status >= 400
+        and answer.from_app
+        and not passed_back
+        and not (documented and path.startswith("/health"))
+    ):
         if method.upper() == "HEAD":  # no body by definition; the type must still say so
             if answer.media_type != PROBLEM_TYPE:
                 verdict.problems.append(f"error {status} has type {answer.media_type!r}")
