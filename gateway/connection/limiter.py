@@ -5,17 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
 
+from gateway.clock import Clock, Sleep
 from gateway.connection.protocol import (
     IDENTIFY_INTERVAL,
     SEND_LIMIT,
     SEND_LIMIT_ORDINARY,
     SEND_WINDOW,
 )
-
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class SendLimiter:

@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from gateway.clock import Clock, Sleep
 from gateway.connection.backoff import Backoff
 from gateway.connection.limiter import IdentifyThrottle
-from gateway.connection.protocol import IDENTIFY_INTERVAL, ShardStatus
+from gateway.connection.protocol import IDENTIFY_INTERVAL, Compression, Op, ShardStatus
 from gateway.connection.session import SessionState, SessionStore
-from gateway.connection.shard import Shard, ShardNotReady, ShardTimings
+from gateway.connection.shard import Shard, ShardNotReady
+from gateway.connection.timings import ShardTimings
 
 log = logging.getLogger("gateway.manager")
 
-Compression = Literal["none", "zlib-stream", "zstd-stream"]
 Handler = Callable[[Any, Shard], Awaitable[Any]]
 StatusListener = Callable[[str, "str | None"], Any]
 FetchGatewayBot = Callable[[], Awaitable[dict[str, Any]]]
@@ -48,10 +49,10 @@ class GatewayManager:
         config: GatewayConfig,
         fetch_gateway_bot: FetchGatewayBot,
         *,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
         rng: Callable[[], float] = random.random,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Sleep = asyncio.sleep,
         timings: ShardTimings | None = None,
         identify_interval: float = IDENTIFY_INTERVAL,
         max_handler_tasks: int = MAX_HANDLER_TASKS,
@@ -313,21 +314,23 @@ class GatewayManager:
     async def update_presence(
         self, status: str, type: int, name: str, *, shards: Sequence[int] | None = None
     ) -> int:
-        """Send op 3 to every READY shard (and use it for later IDENTIFYs); returns how many."""
+        """Send op 3 to every READY shard of `shards` (default: all) and use it for their later
+        IDENTIFYs; the shards left out keep theirs. Returns how many were sent."""
         presence: dict[str, Any] = {
             "since": None,
             "activities": [{"name": name, "type": type}],
             "status": status,
             "afk": False,
         }
-        self._presence = presence
+        if shards is None:
+            self._presence = presence
         sent = 0
         for shard in self.shards:
-            shard.presence = presence
             if shards is not None and shard.shard_id not in shards:
                 continue
+            shard.presence = presence
             if shard.status is ShardStatus.READY:
-                await shard.send({"op": 3, "d": presence})
+                await shard.send({"op": Op.PRESENCE_UPDATE, "d": presence})
                 sent += 1
         if sent == 0:
             raise ShardNotReady("no shard is ready")

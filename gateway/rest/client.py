@@ -28,20 +28,19 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from gateway.clock import Clock, Sleep
 from gateway.rest.http1 import Http1Pool
 from gateway.rest.ratelimit import (
     BucketRegistry,
-    Clock,
     GlobalLimiter,
     InvalidRequestCounter,
-    Sleep,
     route_for,
 )
 from gateway.rest.stats import RestStats
+from gateway.user_agent import USER_AGENT
 
 log = logging.getLogger("gateway.rest")
 
-USER_AGENT = "DiscordBot (https://github.com/draft-league/companion, 0.1.0)"
 RETRY_STATUSES = {500: 2, 502: 3, 503: 3, 504: 3}  # status -> max attempts
 CONNECTION_ATTEMPTS = 3
 MAX_429_RETRIES = 5

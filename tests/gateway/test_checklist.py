@@ -430,8 +430,8 @@ async def test_11_old_connection_closed_and_awaited_before_new_one(
     rec = Recorder()
     shard = await ready_shard(sim, make_shard, dispatch=rec)
     old = shard._conn
-    assert old is not None and old.ws is not None
-    old_ws = old.ws
+    assert old is not None and old.transport.ws is not None
+    old_ws = old.transport.ws
     await sim.reconnect_op7()
     await sim.wait_for(lambda: sim.resumes, what="resume")
     await eventually(lambda: shard.status is ShardStatus.READY)
@@ -439,7 +439,7 @@ async def test_11_old_connection_closed_and_awaited_before_new_one(
     close_events = [e for e in sim.events if e.kind == "close" and e.connection == 1]
     assert close_events and close_events[0].at <= connect_events[1].at
     assert old_ws.state.name == "CLOSED"
-    assert old.tasks == set() and old.driver is None and old.ws is None
+    assert old.tasks == set() and old.driver is None and old.transport.ws is None
     assert shard._conn is not old and shard.generation == 2
     # a late callback of the old connection changes nothing
     before = (shard.seq, len(rec.events))
