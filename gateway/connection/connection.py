@@ -44,6 +44,7 @@ class Connection:
         "limiter",
         "outcome",
         "ready_deadline",
+        "resume_host",
         "stage",
         "tasks",
         "transport",
@@ -58,11 +59,12 @@ class Connection:
         self.driver: asyncio.Task[None] | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.awaiting_ack = False
-        self.accepting = False  # dispatches are taken: after READY, or while resuming
+        self.accepting = False  # dispatches take the fast path: after READY or RESUMED
         self.gaps = 0  # dispatches in a row dropped for a sequence gap
         self.heartbeat_sent_at = 0.0
         self.ready_deadline: asyncio.Timeout | None = None
         self.stage = "connect"
+        self.resume_host = False  # connecting to resume_gateway_url
 
     def finish(self, outcome: Outcome) -> None:
         if not self.outcome.done():

@@ -45,6 +45,9 @@ class ShardStatus(enum.StrEnum):
 CONNECT_TIMEOUT: Final = 30.0  # TCP + TLS + WebSocket handshake
 HELLO_TIMEOUT: Final = 60.0  # socket open -> op 10
 READY_TIMEOUT: Final = 15.0  # IDENTIFY sent -> READY
+RESUME_TIMEOUT: Final = 15.0  # RESUME sent (or the last replayed dispatch) -> RESUMED
+RESUME_HOST_FAILURES: Final = 2  # failed connects in a row to resume_gateway_url, then /gateway/bot
+INVALID_SESSION_BACKOFF_CAP: Final = 8  # op 9 d=false in a row: the wait doubles, up to 8x
 IDENTIFY_INTERVAL: Final = 5.0  # one IDENTIFY per bucket (shard_id % max_concurrency)
 SEND_LIMIT: Final = 120  # sends per window per connection (Discord's limit)
 SEND_LIMIT_ORDINARY: Final = 115  # what ordinary sends may use; the rest is for heartbeats etc.

@@ -27,14 +27,13 @@ from gateway.connection.connection import Connection, Outcome, Signal
 from gateway.connection.limiter import IdentifyThrottle, SendLimiter
 from gateway.connection.protocol import (
     CLOSE_FINAL,
-    CLOSE_NO_FRAME,
     CLOSE_RESUMABLE,
     MAX_PAYLOAD_BYTES,
+    RESUME_HOST_FAILURES,
     CloseAction,
     Compression,
     Op,
     ShardStatus,
-    close_rule,
     gateway_url,
     heartbeat_interval,
     identify_payload,
@@ -43,7 +42,7 @@ from gateway.connection.protocol import (
 from gateway.connection.session import SessionState
 from gateway.connection.state_machine import Dispatch, ShardStateMachine
 from gateway.connection.timings import ShardTimings
-from gateway.connection.transport import GatewayTransport, UndecodablePayload, read_close
+from gateway.connection.transport import GatewayTransport, UndecodablePayload
 
 log = logging.getLogger("gateway.shard")
 
@@ -127,6 +126,9 @@ class Shard(ShardStateMachine):
         self.stalls = 0
         self.duplicates = 0
         self.dropped = 0  # dispatches dropped: wrong shape, out of place or a sequence gap
+        self.invalid_sessions = 0
+        self.heartbeat_interval: float | None = None  # seconds, from the last HELLO
+        self.resume_host_failures = 0  # failed connects in a row to resume_gateway_url
         self.generation = 0
         self._ready_at: float | None = None
         self._conn: Connection | None = None
@@ -217,6 +219,8 @@ class Shard(ShardStateMachine):
         if status is self.status:
             return
         self.status = status
+        if status is ShardStatus.READY:
+            self.resume_host_failures = 0
         if self._on_status is not None:
             try:
                 self._on_status(self, status)
@@ -284,6 +288,9 @@ class Shard(ShardStateMachine):
             conn.finish(Outcome(CloseAction.STOP, "cancelled", send_code=self._stop_code))
             await self._teardown(conn, self._stop_code)
             raise
+        if outcome.action is CloseAction.RESUME or outcome.action is CloseAction.IDENTIFY:
+            # decided: not ready any more, even while the old socket takes its time to close
+            self._set_status(ShardStatus.RECONNECTING)
         code = self._stop_code if self._stopping else outcome.send_code
         await self._teardown(conn, code)
         return outcome
@@ -310,42 +317,25 @@ class Shard(ShardStateMachine):
             conn.finish(signal.outcome)
         except ConnectionClosed as exc:
             conn.finish(self._closed(exc))
-        except TimeoutError:
-            log.warning("shard %d: %s timed out", self.shard_id, conn.stage)
-            conn.finish(Outcome(CloseAction.RESUME, f"{conn.stage} timeout"))
+        except (TimeoutError, OSError, WebSocketException) as exc:
+            if conn.stage == "connect" and conn.resume_host:
+                self.resume_host_failures += 1
+            self._failed(conn, exc)
         except UndecodablePayload:
             conn.finish(Outcome(CloseAction.RESUME, "undecodable payload"))
         except CompressionError as exc:
             log.warning("shard %d: corrupt frame: %s", self.shard_id, exc)
             conn.finish(Outcome(CloseAction.RESUME, "corrupt frame"))
-        except (OSError, WebSocketException) as exc:
-            log.warning("shard %d: connect failed: %s", self.shard_id, exc.__class__.__name__)
-            reason = f"connect failed: {exc.__class__.__name__}"
-            conn.finish(Outcome(CloseAction.RESUME, reason))
         except Exception:
             log.exception("shard %d: unexpected error", self.shard_id)
             conn.finish(Outcome(CloseAction.RESUME, "internal error"))
 
-    def _closed(self, exc: ConnectionClosed) -> Outcome:
-        closed = read_close(exc)
-        rule = close_rule(closed.code)
-        code = closed.code if closed.code is not None else CLOSE_NO_FRAME
-        if closed.by == "us":
-            reason = f"{code} {closed.detail}"
-            log.warning(
-                "shard %d: closed by this side: %s -> %s", self.shard_id, reason, rule.action.value
-            )
-        else:
-            reason = f"{code} {rule.reason}"
-            log.warning(
-                "shard %d: closed by the server: %s -> %s", self.shard_id, reason, rule.action.value
-            )
-        return Outcome(rule.action, reason, close_code=code)
-
     async def _converse(self, conn: Connection) -> None:
         t = self.timings
         resume = self.session_id is not None and self.resume_url is not None
-        base = self.resume_url if resume and self.resume_url else self._gateway_url()
+        # Two failed connects in a row to the resume host: resume through /gateway/bot's URL.
+        conn.resume_host = resume and self.resume_host_failures < RESUME_HOST_FAILURES
+        base = self.resume_url if conn.resume_host and self.resume_url else self._gateway_url()
         url = gateway_url(base, self.compression)
         self._set_status(ShardStatus.CONNECTING)
         log.info(
@@ -357,6 +347,8 @@ class Shard(ShardStateMachine):
         conn.stage = "connect"
         async with asyncio.timeout(t.connect_timeout):
             ws = await conn.transport.open(url, t)
+        if conn.resume_host:
+            self.resume_host_failures = 0
         conn.stage = "HELLO"
         async with asyncio.timeout(t.hello_timeout):
             hello = await conn.transport.next_payload()
@@ -367,13 +359,13 @@ class Shard(ShardStateMachine):
         if interval is None:
             log.warning("shard %d: invalid HELLO (heartbeat_interval)", self.shard_id)
             raise Signal(Outcome(CloseAction.RESUME, "invalid HELLO"))
+        self.heartbeat_interval = interval
         conn.spawn(self._heartbeat(conn, interval))
         if resume:
-            conn.stage = "RESUME"
-            conn.accepting = True  # the replay comes before RESUMED
+            conn.stage = "RESUME"  # the replay comes before RESUMED, each re-arms the deadline
             self._set_status(ShardStatus.RESUMING)
             await self._send_priority(conn, resume_payload(self.__token, self.session_id, self.seq))
-            deadline = asyncio.timeout(None)
+            deadline = asyncio.timeout(t.resume_timeout)
         else:
             conn.stage = "IDENTIFY"
             self._set_status(ShardStatus.IDENTIFYING)

@@ -19,8 +19,17 @@ from websockets.exceptions import ConnectionClosed
 
 from gateway.clock import Clock, Sleep
 from gateway.connection.connection import Connection, Outcome, Signal
-from gateway.connection.protocol import CLOSE_FINAL, CloseAction, Op, ShardStatus
+from gateway.connection.protocol import (
+    CLOSE_FINAL,
+    CLOSE_NO_FRAME,
+    INVALID_SESSION_BACKOFF_CAP,
+    CloseAction,
+    Op,
+    ShardStatus,
+    close_rule,
+)
 from gateway.connection.timings import ShardTimings
+from gateway.connection.transport import read_close
 
 if TYPE_CHECKING:
     from gateway.connection.shard import Shard
@@ -51,6 +60,7 @@ class ShardStateMachine:
     stalls: int
     duplicates: int
     dropped: int
+    invalid_sessions: int  # op 9 d=false in a row (reset by READY)
     _conn: Connection | None
     _dispatch: Dispatch | None
     _gateway_url: Callable[[], str]
@@ -112,7 +122,8 @@ class ShardStateMachine:
     def _admit(self, conn: Connection, data: Any, seq: Any, event: Any, last: int | None) -> bool:
         """The slow path of a dispatch: session events, duplicates, gaps and wrong shapes.
         True when it is to be handled; a dropped dispatch never moves the sequence."""
-        if event.__class__ is not str or seq.__class__ is not int or seq < 1:
+        if event.__class__ is not str or seq.__class__ is not int or seq < (event != "READY"):
+            # READY may carry s=0 (Spacebar numbers it so): it starts the sequence anyway.
             return self._drop("malformed dispatch (t=%s, s=%s)", brief(event), brief(seq))
         if event == "READY":
             if conn.accepting or conn.stage != "READY":
@@ -120,7 +131,9 @@ class ShardStateMachine:
             self._on_ready(conn, data)
             return True
         if not conn.accepting:
-            return self._drop("dispatch %s before READY (s=%d)", brief(event), seq)
+            if conn.stage != "RESUME":
+                return self._drop("dispatch %s before READY (s=%d)", brief(event), seq)
+            self._rearm_resume_deadline(conn)  # a replayed dispatch: the resume is alive
         if event == "RESUMED" and conn.stage != "RESUME":
             return self._drop("RESUMED out of place (s=%d)", seq)
         if last is not None:
@@ -164,10 +177,19 @@ class ShardStateMachine:
         if isinstance(app_id, str | int) and not isinstance(app_id, bool):
             self.application_id = str(app_id)
         self._ready_at = self._clock()
+        self.invalid_sessions = 0
         log.info("shard %d: ready", self.shard_id)
         self._set_status(ShardStatus.READY)
 
+    def _rearm_resume_deadline(self, conn: Connection) -> None:
+        if conn.ready_deadline is not None:
+            loop = asyncio.get_running_loop()
+            conn.ready_deadline.reschedule(loop.time() + self.timings.resume_timeout)
+
     def _on_resumed(self, conn: Connection) -> None:
+        if conn.ready_deadline is not None:
+            conn.ready_deadline.reschedule(None)
+        conn.accepting = True
         conn.stage = "ready"
         self._ready_at = self._clock()
         log.info("shard %d: resumed at seq %s", self.shard_id, self.seq)
@@ -185,8 +207,11 @@ class ShardStateMachine:
             if data is True:
                 log.info("shard %d: op 9 invalid session (resumable)", self.shard_id)
                 raise Signal(Outcome(CloseAction.RESUME, "op 9 invalid session, resumable"))
+            # Repeated invalid sessions back off: the wait doubles each time in a row.
+            self.invalid_sessions += 1
+            factor = min(2 ** (self.invalid_sessions - 1), INVALID_SESSION_BACKOFF_CAP)
             low, high = self.timings.invalid_session_wait
-            wait = low + (high - low) * self._rng()
+            wait = (low + (high - low) * self._rng()) * factor
             log.info("shard %d: op 9 invalid session; identify in %.2f s", self.shard_id, wait)
             raise Signal(
                 Outcome(
@@ -195,6 +220,31 @@ class ShardStateMachine:
             )
         else:
             log.info("shard %d: ignored op %s", self.shard_id, brief(op))
+
+    # ---- how a connection ended ----------------------------------------------------
+    def _failed(self, conn: Connection, exc: Exception) -> None:
+        if isinstance(exc, TimeoutError):
+            log.warning("shard %d: %s timed out", self.shard_id, conn.stage)
+            conn.finish(Outcome(CloseAction.RESUME, f"{conn.stage} timeout"))
+            return
+        log.warning("shard %d: connect failed: %s", self.shard_id, exc.__class__.__name__)
+        conn.finish(Outcome(CloseAction.RESUME, f"connect failed: {exc.__class__.__name__}"))
+
+    def _closed(self, exc: ConnectionClosed) -> Outcome:
+        closed = read_close(exc)
+        rule = close_rule(closed.code)
+        code = closed.code if closed.code is not None else CLOSE_NO_FRAME
+        if closed.by == "us":
+            reason = f"{code} {closed.detail}"
+            log.warning(
+                "shard %d: closed by this side: %s -> %s", self.shard_id, reason, rule.action.value
+            )
+        else:
+            reason = f"{code} {rule.reason}"
+            log.warning(
+                "shard %d: closed by the server: %s -> %s", self.shard_id, reason, rule.action.value
+            )
+        return Outcome(rule.action, reason, close_code=code)
 
     # ---- heartbeat ----------------------------------------------------------------------
     async def _send_priority(self, conn: Connection, payload: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from gateway.connection.protocol import (
     HELLO_TIMEOUT,
     INVALID_SESSION_WAIT,
     READY_TIMEOUT,
+    RESUME_TIMEOUT,
     SEND_LIMIT,
     SEND_LIMIT_ORDINARY,
     SEND_WINDOW,
@@ -27,6 +28,7 @@ class ShardTimings:
     connect_timeout: float = CONNECT_TIMEOUT
     hello_timeout: float = HELLO_TIMEOUT
     ready_timeout: float = READY_TIMEOUT
+    resume_timeout: float = RESUME_TIMEOUT
     backoff_base: float = BACKOFF_BASE
     backoff_cap: float = BACKOFF_CAP
     backoff_floor: float = 1.0
