@@ -14,9 +14,10 @@ from typing import Any, Literal
 
 from gateway.clock import Clock, Sleep
 from gateway.connection.backoff import Backoff
+from gateway.connection.checkpoint import Checkpointer
 from gateway.connection.limiter import IdentifyThrottle
 from gateway.connection.protocol import IDENTIFY_INTERVAL, Compression, Op, ShardStatus
-from gateway.connection.session import SessionState, SessionStore
+from gateway.connection.session import SessionBackend, SessionState, SessionStore
 from gateway.connection.shard import Shard, ShardNotReady
 from gateway.connection.timings import ShardTimings
 
@@ -56,7 +57,11 @@ class GatewayManager:
         timings: ShardTimings | None = None,
         identify_interval: float = IDENTIFY_INTERVAL,
         max_handler_tasks: int = MAX_HANDLER_TASKS,
+        sessions: SessionBackend | None = None,
+        checkpoint_interval: float | None = None,
     ) -> None:
+        """`sessions`: where sessions are checkpointed (default: STATE_DIR's file, if set);
+        `checkpoint_interval` None: every heartbeat interval."""
         self.config = config
         self._fetch = fetch_gateway_bot
         self._clock = clock
@@ -78,7 +83,14 @@ class GatewayManager:
         self._status: AggregateStatus = "idle"
         self._boot: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
-        self._store = SessionStore(config.state_dir, clock=wall_clock) if config.state_dir else None
+        if sessions is None and config.state_dir is not None:
+            sessions = SessionStore(config.state_dir, clock=wall_clock)
+        self._store = sessions
+        self._checkpoints = (
+            Checkpointer(sessions, lambda: self.shards, interval=checkpoint_interval)
+            if sessions is not None
+            else None
+        )
 
     # ---- registration -------------------------------------------------------------------
     def on(self, event: str, handler: Handler) -> Handler:
@@ -157,6 +169,8 @@ class GatewayManager:
             log.error("gateway status listener failed", exc_info=task.exception())
 
     def _shard_status(self, shard: Shard, status: ShardStatus) -> None:
+        if status is ShardStatus.READY and self._checkpoints is not None:
+            self._checkpoints.poke()
         self._refresh()
 
     # ---- dispatch -----------------------------------------------------------------------
@@ -228,7 +242,7 @@ class GatewayManager:
                 self._fail(f"shard ids {ids} do not fit shard count {count}")
                 return
             limit = info.get("session_start_limit") or {}
-            saved = self._store.load(count) if self._store is not None else {}
+            saved = await self._store.load_all(count) if self._store is not None else {}
             identifies = sum(1 for i in ids if i not in saved)
             remaining = int(limit.get("remaining", identifies))
             if remaining < identifies:
@@ -248,6 +262,8 @@ class GatewayManager:
             log.info("gateway starting %d shard(s) of %d, %d resuming", len(ids), count, len(saved))
             for shard in self.shards:
                 shard.start()
+            if self._checkpoints is not None:
+                self._checkpoints.start()
         finally:
             self._boot = None
             self._refresh()
@@ -289,14 +305,16 @@ class GatewayManager:
         if boot is not None:
             boot.cancel()
             await asyncio.gather(boot, return_exceptions=True)
+        if self._checkpoints is not None:
+            await self._checkpoints.stop()
         results = await asyncio.gather(*(s.stop(resumable=resumable) for s in self.shards))
         if self._store is not None:
             sessions = [s for s in results if s is not None]
             if resumable and sessions:
-                self._store.save(sessions)
+                await self._store.save_all(sessions)
                 log.info("gateway sessions saved for resume: %d", len(sessions))
             else:
-                self._store.clear()
+                await self._store.clear_all()
         if self._listener_tasks:  # let status listeners (audit log) finish, briefly
             await asyncio.wait(list(self._listener_tasks), timeout=LISTENER_GRACE)
         pending = list(self._handler_tasks) + list(self._listener_tasks)
