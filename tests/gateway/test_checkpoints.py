@@ -64,6 +64,7 @@ async def test_15_checkpoints_every_heartbeat_and_a_crash_resumes(
     await eventually(lambda: saved_seqs(tmp_path) == {0: 1, 1: 4}, timeout=0.6)
     checkpoints = mgr._checkpoints
     assert checkpoints is not None and checkpoints.interval() == pytest.approx(0.3)
+    await asyncio.sleep(0.35)  # the write that produced the file has returned
     writes = checkpoints.writes
     await asyncio.sleep(0.7)
     assert checkpoints.writes == writes  # nothing changed: nothing written
