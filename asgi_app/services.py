@@ -154,6 +154,9 @@ class Services:
             if reason is None and self.rest is not None:
                 reason = self.rest.failure_reason
             summary["reason"] = reason
+        identify_wait = self.gateway.identify_wait()
+        if identify_wait is not None:
+            summary["identify_wait"] = identify_wait
         if self.simulator is not None:
             summary["simulator"] = True
         return summary

@@ -36,6 +36,7 @@ GUILD_EVENTS = (
 class Manager(Protocol):
     def on(self, event: str, handler: Any) -> Any: ...
     def on_status(self, callback: Any) -> Any: ...
+    def on_notice(self, callback: Any) -> Any: ...
 
 
 def cut(text: Any, limit: int) -> str:
@@ -175,6 +176,10 @@ class AuditLog:
             }
         )
 
+    def gateway_notice(self, text: str) -> None:
+        """Something the gateway decided that an operator should know (identify budget...)."""
+        self.post({"title": "Discord gateway", "description": text, "color": ORANGE})
+
     def fatal(self, reason: str | None) -> None:
         self.post(
             {
@@ -229,6 +234,7 @@ class AuditLog:
         for event in GUILD_EVENTS:
             manager.on(event, self._handler(event))
         manager.on_status(self.on_status)
+        manager.on_notice(self.gateway_notice)
 
     def _handler(self, event: str) -> Callable[[Any, Any], Any]:
         async def handle(data: Any, shard: Any = None) -> None:

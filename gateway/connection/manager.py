@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gateway.clock import Clock, Sleep
-from gateway.connection.backoff import Backoff
+from gateway.connection.budget import IdentifyBudget
 from gateway.connection.checkpoint import Checkpointer
+from gateway.connection.gateway_bot import FetchGatewayBot, fetch_gateway_bot
 from gateway.connection.limiter import IdentifyThrottle
 from gateway.connection.protocol import IDENTIFY_INTERVAL, Compression, Op, ShardStatus
 from gateway.connection.session import SessionBackend, SessionState, SessionStore
@@ -25,7 +26,7 @@ log = logging.getLogger("gateway.manager")
 
 Handler = Callable[[Any, Shard], Awaitable[Any]]
 StatusListener = Callable[[str, "str | None"], Any]
-FetchGatewayBot = Callable[[], Awaitable[dict[str, Any]]]
+NoticeListener = Callable[[str], Any]
 AggregateStatus = Literal["idle", "connecting", "resuming", "ready", "failed"]
 
 MAX_HANDLER_TASKS = 1000
@@ -74,6 +75,8 @@ class GatewayManager:
         self._presence = config.presence
         self._handlers: dict[str, list[Handler]] = {}
         self._status_listeners: list[StatusListener] = []
+        self._notice_listeners: list[NoticeListener] = []
+        self.budget: IdentifyBudget | None = None
         self._handler_tasks: set[asyncio.Task[Any]] = set()
         self._listener_tasks: set[asyncio.Task[Any]] = set()
         self._overflow_warned = False
@@ -101,6 +104,22 @@ class GatewayManager:
         """`callback(status, reason)` on every change of the aggregate status."""
         self._status_listeners.append(callback)
         return callback
+
+    def on_notice(self, callback: NoticeListener) -> NoticeListener:
+        """`callback(text)` for what an operator should hear of (the audit log)."""
+        self._notice_listeners.append(callback)
+        return callback
+
+    def _notice(self, text: str) -> None:
+        for listener in self._notice_listeners:
+            try:
+                listener(text)
+            except Exception:
+                log.exception("gateway notice listener failed")
+
+    def identify_wait(self) -> dict[str, Any] | None:
+        """{"reason", "until"} while identifies wait for the session start limit's reset."""
+        return self.budget.waiting if self.budget is not None else None
 
     # ---- state --------------------------------------------------------------------------
     def status(self) -> AggregateStatus:
@@ -209,27 +228,14 @@ class GatewayManager:
         self._refresh()
 
     async def _fetch_gateway_bot(self) -> dict[str, Any]:
-        backoff = Backoff(
-            base=self._timings.backoff_base,
-            cap=self._timings.backoff_cap,
-            floor=self._timings.backoff_floor,
-            rng=self._rng,
-        )
-        while True:
-            try:
-                info = await self._fetch()
-                str(info["url"])
-                return info
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                delay = backoff.next_delay()
-                log.warning(
-                    "GET /gateway/bot failed (%s); retrying in %.2f s",
-                    exc.__class__.__name__,
-                    delay,
-                )
-                await self._sleep(delay)
+        return await fetch_gateway_bot(self._fetch, self._timings, self._rng, self._sleep)
+
+    async def _refresh_limit(self) -> dict[str, Any]:
+        """The budget's refresh: one GET /gateway/bot (its URL is kept for identifies)."""
+        info = await self._fetch()
+        self.gateway_bot = info
+        limit: dict[str, Any] = info.get("session_start_limit") or {}
+        return limit
 
     async def _start_shards(self) -> None:
         try:
@@ -252,6 +258,14 @@ class GatewayManager:
                     f" resets in {reset_after:.0f} s"
                 )
                 return
+            self.budget = IdentifyBudget(
+                limit,
+                self._refresh_limit,
+                on_wait=self._notice,
+                clock=self._clock,
+                wall_clock=self._wall,
+                sleep=self._sleep,
+            )
             throttle = IdentifyThrottle(
                 int(limit.get("max_concurrency", 1)),
                 interval=self._identify_interval,
@@ -281,6 +295,7 @@ class GatewayManager:
             dispatch=self._dispatch,
             on_status=self._shard_status,
             identify_throttle=throttle,
+            identify_budget=self.budget,
             presence=self._presence,
             session=saved,
             timings=self._timings,

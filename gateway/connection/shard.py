@@ -22,6 +22,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from gateway.clock import Clock, Sleep
 from gateway.connection.backoff import Backoff
+from gateway.connection.budget import IdentifyBudget
 from gateway.connection.compression import CompressionError
 from gateway.connection.connection import Connection, Outcome, Signal
 from gateway.connection.limiter import IdentifyThrottle, SendLimiter
@@ -74,6 +75,7 @@ class Shard(ShardStateMachine):
         dispatch: Dispatch | None = None,
         on_status: StatusCallback | None = None,
         identify_throttle: IdentifyThrottle | None = None,
+        identify_budget: IdentifyBudget | None = None,
         presence: dict[str, Any] | None = None,
         session: SessionState | None = None,
         timings: ShardTimings | None = None,
@@ -97,6 +99,7 @@ class Shard(ShardStateMachine):
         self._dispatch = dispatch
         self._on_status = on_status
         self._throttle = identify_throttle or IdentifyThrottle(clock=clock, sleep=sleep)
+        self._budget = identify_budget
         self._clock = clock
         self._wall = wall_clock
         self._rng = rng
@@ -338,6 +341,8 @@ class Shard(ShardStateMachine):
         base = self.resume_url if conn.resume_host and self.resume_url else self._gateway_url()
         url = gateway_url(base, self.compression)
         self._set_status(ShardStatus.CONNECTING)
+        if not resume and self._budget is not None:
+            await self._budget.spend()  # before connecting: at 0 it waits for the reset
         log.info(
             "shard %d: connecting to %s (%s)",
             self.shard_id,
