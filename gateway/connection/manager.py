@@ -7,7 +7,7 @@ import inspect
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -15,21 +15,26 @@ from typing import Any, Literal
 from gateway.clock import Clock, Sleep
 from gateway.connection.budget import IdentifyBudget
 from gateway.connection.checkpoint import Checkpointer
+from gateway.connection.dispatcher import MAX_HANDLER_TASKS, Dispatcher, Handler
 from gateway.connection.gateway_bot import FetchGatewayBot, fetch_gateway_bot
 from gateway.connection.limiter import IdentifyThrottle
-from gateway.connection.protocol import IDENTIFY_INTERVAL, Compression, Op, ShardStatus
+from gateway.connection.protocol import (
+    CLOSE_SHARDING_REQUIRED,
+    IDENTIFY_INTERVAL,
+    Compression,
+    Op,
+    ShardStatus,
+)
 from gateway.connection.session import SessionBackend, SessionState, SessionStore
 from gateway.connection.shard import Shard, ShardNotReady
 from gateway.connection.timings import ShardTimings
 
 log = logging.getLogger("gateway.manager")
 
-Handler = Callable[[Any, Shard], Awaitable[Any]]
 StatusListener = Callable[[str, "str | None"], Any]
 NoticeListener = Callable[[str], Any]
 AggregateStatus = Literal["idle", "connecting", "resuming", "ready", "failed"]
 
-MAX_HANDLER_TASKS = 1000
 LISTENER_GRACE = 2.0  # seconds stop() gives running status listeners before cancelling them
 
 
@@ -71,20 +76,18 @@ class GatewayManager:
         self._sleep = sleep
         self._timings = timings or ShardTimings()
         self._identify_interval = identify_interval
-        self._max_handler_tasks = max_handler_tasks
+        self._dispatcher = Dispatcher(max_handler_tasks)
         self._presence = config.presence
-        self._handlers: dict[str, list[Handler]] = {}
         self._status_listeners: list[StatusListener] = []
         self._notice_listeners: list[NoticeListener] = []
         self.budget: IdentifyBudget | None = None
-        self._handler_tasks: set[asyncio.Task[Any]] = set()
         self._listener_tasks: set[asyncio.Task[Any]] = set()
-        self._overflow_warned = False
         self.shards: list[Shard] = []
         self.gateway_bot: dict[str, Any] | None = None
         self.failure_reason: str | None = None
         self._status: AggregateStatus = "idle"
         self._boot: asyncio.Task[None] | None = None
+        self._resharding = False
         self._changed = asyncio.Event()
         if sessions is None and config.state_dir is not None:
             sessions = SessionStore(config.state_dir, clock=wall_clock)
@@ -97,8 +100,7 @@ class GatewayManager:
 
     # ---- registration -------------------------------------------------------------------
     def on(self, event: str, handler: Handler) -> Handler:
-        self._handlers.setdefault(event, []).append(handler)
-        return handler
+        return self._dispatcher.on(event, handler)
 
     def on_status(self, callback: StatusListener) -> StatusListener:
         """`callback(status, reason)` on every change of the aggregate status."""
@@ -137,7 +139,7 @@ class GatewayManager:
 
     @property
     def handler_tasks(self) -> int:
-        return len(self._handler_tasks)
+        return len(self._dispatcher.tasks)
 
     async def wait_for(self, *statuses: str) -> str:
         """Wait until the aggregate status is one of `statuses`; returns it (wrap in a timeout)."""
@@ -149,6 +151,8 @@ class GatewayManager:
     def _aggregate(self) -> AggregateStatus:
         if self.failure_reason is not None:
             return "failed"
+        if self._resharding:
+            return "connecting"
         statuses = [shard.status for shard in self.shards]
         if any(s is ShardStatus.FAILED for s in statuses):
             return "failed"
@@ -190,32 +194,30 @@ class GatewayManager:
     def _shard_status(self, shard: Shard, status: ShardStatus) -> None:
         if status is ShardStatus.READY and self._checkpoints is not None:
             self._checkpoints.poke()
+        sharding_required = shard.last_close_code == CLOSE_SHARDING_REQUIRED
+        if status is ShardStatus.FAILED and sharding_required and self.config.shard_count is None:
+            if not self._resharding:  # checklist 19: SHARD_COUNT not pinned, reshard
+                self._resharding = True
+                self._boot = asyncio.create_task(self._reshard(), name="gateway-reshard")
         self._refresh()
 
-    # ---- dispatch -----------------------------------------------------------------------
-    def _dispatch(self, event: str, data: Any, shard: Shard) -> None:
-        handlers = self._handlers.get(event)
-        if not handlers:
-            return
-        tasks = self._handler_tasks
-        if len(tasks) >= self._max_handler_tasks and not self._overflow_warned:
-            self._overflow_warned = True
-            log.warning("gateway handlers are falling behind: %d running", len(tasks))
-        for handler in handlers:
-            task = asyncio.create_task(self._run_handler(handler, event, data, shard))
-            tasks.add(task)
-            task.add_done_callback(self._handler_done)
-
-    def _handler_done(self, task: asyncio.Task[Any]) -> None:
-        self._handler_tasks.discard(task)
-        if self._overflow_warned and len(self._handler_tasks) < self._max_handler_tasks // 2:
-            self._overflow_warned = False
-
-    async def _run_handler(self, handler: Handler, event: str, data: Any, shard: Shard) -> None:
+    async def _reshard(self) -> None:
+        """Close 4011: every shard stopped (their sessions are of the old count), then started
+        again with the count /gateway/bot now recommends."""
+        old = len(self.shards) and self.shards[0].shard_count
+        text = f"close 4011 (sharding required) with {old} shard(s): resharding"
+        log.warning("gateway: %s", text)
+        self._notice(text)
         try:
-            await handler(data, shard)
-        except Exception:
-            log.exception("gateway handler for %s failed (shard %d)", event, shard.shard_id)
+            if self._checkpoints is not None:
+                await self._checkpoints.stop()
+            await asyncio.gather(*(s.stop(resumable=False) for s in self.shards))
+            if self._store is not None:
+                await self._store.clear_all()
+            self.shards = []
+        finally:
+            self._resharding = False
+        await self._start_shards(more_than=old)
 
     # ---- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -237,7 +239,7 @@ class GatewayManager:
         limit: dict[str, Any] = info.get("session_start_limit") or {}
         return limit
 
-    async def _start_shards(self) -> None:
+    async def _start_shards(self, *, more_than: int = 0) -> None:
         try:
             info = await self._fetch_gateway_bot()
             self.gateway_bot = info
@@ -246,6 +248,9 @@ class GatewayManager:
             ids = list(cfg.shard_ids) if cfg.shard_ids is not None else list(range(count))
             if not ids or any(not 0 <= i < count for i in ids):
                 self._fail(f"shard ids {ids} do not fit shard count {count}")
+                return
+            if count <= more_than:
+                self._fail(f"sharding required, but /gateway/bot still recommends {count}")
                 return
             limit = info.get("session_start_limit") or {}
             saved = await self._store.load_all(count) if self._store is not None else {}
@@ -292,7 +297,7 @@ class GatewayManager:
             intents=self.config.intents,
             compression=self.config.compression,
             gateway_url=self._gateway_url,
-            dispatch=self._dispatch,
+            dispatch=self._dispatcher,
             on_status=self._shard_status,
             identify_throttle=throttle,
             identify_budget=self.budget,
@@ -332,7 +337,7 @@ class GatewayManager:
                 await self._store.clear_all()
         if self._listener_tasks:  # let status listeners (audit log) finish, briefly
             await asyncio.wait(list(self._listener_tasks), timeout=LISTENER_GRACE)
-        pending = list(self._handler_tasks) + list(self._listener_tasks)
+        pending = list(self._dispatcher.tasks) + list(self._listener_tasks)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
