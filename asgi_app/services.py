@@ -94,6 +94,10 @@ class Services:
                 shard_ids=list(settings.shard_ids) if settings.shard_ids else None,
                 state_dir=settings.state_dir,
                 api_base=api_base,
+                # the identify lock and sessions are shared only against the real Discord
+                redis_url=(
+                    settings.redis_url.get() if settings.redis_url and not self.simulator else None
+                ),
             ),
             fetch_gateway_bot=self.rest.get_gateway_bot,
         )

@@ -17,7 +17,7 @@ from gateway.connection.budget import IdentifyBudget
 from gateway.connection.checkpoint import Checkpointer
 from gateway.connection.dispatcher import MAX_HANDLER_TASKS, Dispatcher, Handler
 from gateway.connection.gateway_bot import FetchGatewayBot, fetch_gateway_bot
-from gateway.connection.limiter import IdentifyThrottle
+from gateway.connection.limiter import IdentifyGate, IdentifyThrottle
 from gateway.connection.protocol import (
     CLOSE_SHARDING_REQUIRED,
     IDENTIFY_INTERVAL,
@@ -25,6 +25,7 @@ from gateway.connection.protocol import (
     Op,
     ShardStatus,
 )
+from gateway.connection.redis_store import RedisIdentifyLock, RedisSessionStore, redis_client
 from gateway.connection.session import SessionBackend, SessionState, SessionStore
 from gateway.connection.shard import Shard, ShardNotReady
 from gateway.connection.timings import ShardTimings
@@ -48,6 +49,7 @@ class GatewayConfig:
     state_dir: Path | None = None
     api_base: str = "https://discord.com/api/v10"
     presence: dict[str, Any] | None = None
+    redis_url: str | None = field(default=None, repr=False)  # shared identify lock, sessions
 
 
 class GatewayManager:
@@ -89,6 +91,9 @@ class GatewayManager:
         self._boot: asyncio.Task[None] | None = None
         self._resharding = False
         self._changed = asyncio.Event()
+        self._redis = redis_client(config.redis_url) if config.redis_url else None
+        if sessions is None and self._redis is not None:
+            sessions = RedisSessionStore(self._redis, clock=wall_clock)
         if sessions is None and config.state_dir is not None:
             sessions = SessionStore(config.state_dir, clock=wall_clock)
         self._store = sessions
@@ -213,7 +218,7 @@ class GatewayManager:
                 await self._checkpoints.stop()
             await asyncio.gather(*(s.stop(resumable=False) for s in self.shards))
             if self._store is not None:
-                await self._store.clear_all()
+                await self._store.clear_all([s.shard_id for s in self.shards])
             self.shards = []
         finally:
             self._resharding = False
@@ -253,7 +258,7 @@ class GatewayManager:
                 self._fail(f"sharding required, but /gateway/bot still recommends {count}")
                 return
             limit = info.get("session_start_limit") or {}
-            saved = await self._store.load_all(count) if self._store is not None else {}
+            saved = await self._store.load_all(count, ids) if self._store is not None else {}
             identifies = sum(1 for i in ids if i not in saved)
             remaining = int(limit.get("remaining", identifies))
             if remaining < identifies:
@@ -271,11 +276,16 @@ class GatewayManager:
                 wall_clock=self._wall,
                 sleep=self._sleep,
             )
-            throttle = IdentifyThrottle(
-                int(limit.get("max_concurrency", 1)),
-                interval=self._identify_interval,
-                clock=self._clock,
-                sleep=self._sleep,
+            concurrency = int(limit.get("max_concurrency", 1))
+            throttle: IdentifyGate = (
+                RedisIdentifyLock(self._redis, concurrency, clock=self._clock, sleep=self._sleep)
+                if self._redis is not None
+                else IdentifyThrottle(
+                    concurrency,
+                    interval=self._identify_interval,
+                    clock=self._clock,
+                    sleep=self._sleep,
+                )
             )
             self.shards = [self._make_shard(i, count, throttle, saved.get(i)) for i in ids]
             log.info("gateway starting %d shard(s) of %d, %d resuming", len(ids), count, len(saved))
@@ -288,7 +298,7 @@ class GatewayManager:
             self._refresh()
 
     def _make_shard(
-        self, shard_id: int, count: int, throttle: IdentifyThrottle, saved: SessionState | None
+        self, shard_id: int, count: int, throttle: IdentifyGate, saved: SessionState | None
     ) -> Shard:
         return Shard(
             shard_id,
@@ -334,7 +344,7 @@ class GatewayManager:
                 await self._store.save_all(sessions)
                 log.info("gateway sessions saved for resume: %d", len(sessions))
             else:
-                await self._store.clear_all()
+                await self._store.clear_all([s.shard_id for s in self.shards])
         if self._listener_tasks:  # let status listeners (audit log) finish, briefly
             await asyncio.wait(list(self._listener_tasks), timeout=LISTENER_GRACE)
         pending = list(self._dispatcher.tasks) + list(self._listener_tasks)
@@ -343,6 +353,8 @@ class GatewayManager:
         await asyncio.gather(*pending, return_exceptions=True)
         self.shards = []
         self.failure_reason = None
+        if self._redis is not None:
+            await self._redis.aclose()  # reconnects by itself if started again
         self._refresh()
 
     async def restart(self, resumable: bool = True) -> None:

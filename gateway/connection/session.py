@@ -14,7 +14,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,8 +41,10 @@ class SessionState:
 
 class SessionBackend(Protocol):
     async def save_all(self, sessions: list[SessionState]) -> None: ...
-    async def load_all(self, shard_count: int) -> dict[int, SessionState]: ...
-    async def clear_all(self) -> None: ...
+    async def load_all(
+        self, shard_count: int, shard_ids: Sequence[int]
+    ) -> dict[int, SessionState]: ...
+    async def clear_all(self, shard_ids: Sequence[int]) -> None: ...
 
 
 class SessionStore:
@@ -112,8 +114,8 @@ class SessionStore:
     async def save_all(self, sessions: list[SessionState]) -> None:
         await asyncio.to_thread(self.save, sessions)
 
-    async def load_all(self, shard_count: int) -> dict[int, SessionState]:
-        return self.load(shard_count)
+    async def load_all(self, shard_count: int, shard_ids: Sequence[int]) -> dict[int, SessionState]:
+        return self.load(shard_count)  # the file holds this process's shards only
 
-    async def clear_all(self) -> None:
+    async def clear_all(self, shard_ids: Sequence[int]) -> None:
         self.clear()

@@ -25,7 +25,7 @@ from gateway.connection.backoff import Backoff
 from gateway.connection.budget import IdentifyBudget
 from gateway.connection.compression import CompressionError
 from gateway.connection.connection import Connection, Outcome, Signal
-from gateway.connection.limiter import IdentifyThrottle, SendLimiter
+from gateway.connection.limiter import IdentifyGate, IdentifyThrottle, SendLimiter
 from gateway.connection.protocol import (
     CLOSE_FINAL,
     CLOSE_RESUMABLE,
@@ -74,7 +74,7 @@ class Shard(ShardStateMachine):
         compression: Compression = "zlib-stream",
         dispatch: Dispatch | None = None,
         on_status: StatusCallback | None = None,
-        identify_throttle: IdentifyThrottle | None = None,
+        identify_throttle: IdentifyGate | None = None,
         identify_budget: IdentifyBudget | None = None,
         presence: dict[str, Any] | None = None,
         session: SessionState | None = None,
@@ -98,7 +98,9 @@ class Shard(ShardStateMachine):
         self._gateway_url = gateway_url
         self._dispatch = dispatch
         self._on_status = on_status
-        self._throttle = identify_throttle or IdentifyThrottle(clock=clock, sleep=sleep)
+        self._throttle: IdentifyGate = identify_throttle or IdentifyThrottle(
+            clock=clock, sleep=sleep
+        )
         self._budget = identify_budget
         self._clock = clock
         self._wall = wall_clock
@@ -341,8 +343,14 @@ class Shard(ShardStateMachine):
         base = self.resume_url if conn.resume_host and self.resume_url else self._gateway_url()
         url = gateway_url(base, self.compression)
         self._set_status(ShardStatus.CONNECTING)
-        if not resume and self._budget is not None:
-            await self._budget.spend()  # before connecting: at 0 it waits for the reset
+        if not resume:
+            # Budget and throttle before connecting: a socket left unread while it waits
+            # would miss its heartbeat ACKs and look like a zombie.
+            if self._budget is not None:
+                await self._budget.spend()  # at 0 it waits for the reset
+            waited = await self._throttle.acquire(self.shard_id)
+            if waited:
+                log.info("shard %d: identify throttled %.2f s", self.shard_id, waited)
         log.info(
             "shard %d: connecting to %s (%s)",
             self.shard_id,
@@ -374,11 +382,9 @@ class Shard(ShardStateMachine):
         else:
             conn.stage = "IDENTIFY"
             self._set_status(ShardStatus.IDENTIFYING)
-            waited = await self._throttle.acquire(self.shard_id)
-            if waited:
-                log.info("shard %d: identify throttled %.2f s", self.shard_id, waited)
             self.seq = None  # a new session numbers its dispatches from READY on
             await self._send_priority(conn, self._identify_payload())
+            await self._throttle.sent(self.shard_id)
             conn.stage = "READY"
             deadline = asyncio.timeout(t.ready_timeout)
         conn.ready_deadline = deadline
