@@ -1,7 +1,11 @@
-"""Checklist 18 with real processes and one real redis-server: two processes (SHARD_COUNT=2,
-SHARD_IDS=0 and 1) against the simulator at max_concurrency 1 never identify within 5 s of
-each other; the process of shard 0 checkpoints to Redis, is SIGKILLed, and a process with
-another STATE_DIR resumes its session."""
+"""Checklists 15 and 18 with real processes (tests/gateway/gateway_process.py).
+
+- 15: a process checkpoints its session to STATE_DIR while it runs, is SIGKILLed, and its
+  restart on the same STATE_DIR resumes.
+- 18, with one real redis-server: two processes (SHARD_COUNT=2, SHARD_IDS=0 and 1) against the
+  simulator at max_concurrency 1 never identify within 5 s of each other; the process of
+  shard 0 checkpoints to Redis, is SIGKILLed, and a process with another STATE_DIR resumes.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from gateway.connection.redis_store import PREFIX
+from gateway.connection.session import FILE_NAME
 from gateway.simulator import DiscordSimulator
 from tests.overlay.test_two_nodes import redis_server
 
@@ -58,7 +63,7 @@ async def processes() -> AsyncIterator[Callable[..., Awaitable[Process]]]:
     started: list[Process] = []
 
     async def spawn(sim: DiscordSimulator, redis_url: str, ids: str, state: Path) -> Process:
-        env = {
+        env: dict[str, str] = {
             **os.environ,
             "API_BASE": sim.api_base,
             "BOT_TOKEN": sim.token,
@@ -66,6 +71,7 @@ async def processes() -> AsyncIterator[Callable[..., Awaitable[Process]]]:
             "SHARD_IDS": ids,
             "STATE_DIR": str(state),
             "REDIS_URL": redis_url,
+            "CHECKPOINT_INTERVAL": "",
         }
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tests.gateway.gateway_process",
@@ -79,6 +85,38 @@ async def processes() -> AsyncIterator[Callable[..., Awaitable[Process]]]:
     finally:
         for process in started:
             await process.close()
+
+
+async def test_15_sigkill_then_restart_on_the_same_state_dir_resumes(
+    make_sim: MakeSim, tmp_path: Path
+) -> None:
+    sim = await make_sim(shards=2)
+    async with processes() as spawn:
+        a = await spawn(sim, "", "0", tmp_path)  # SHARD_COUNT=2, this process holds shard 0
+        session = await sim.wait_ready(0, timeout=30)
+        for n in (1, 2):
+            await sim.dispatch("NUMBERED", {"n": n}, shard_id=0)
+        state = tmp_path / FILE_NAME
+
+        def checkpointed() -> bool:
+            try:
+                return bool(orjson.loads(state.read_bytes())["sessions"][0]["seq"] == 3)
+            except (FileNotFoundError, orjson.JSONDecodeError):
+                return False
+
+        async with asyncio.timeout(10):
+            while not checkpointed():  # within a heartbeat interval (1 s here)
+                await asyncio.sleep(0.05)
+        await a.close(signal.SIGKILL)
+        await sim.dispatch("NUMBERED", {"n": 3}, shard_id=0)
+        b = await spawn(sim, "", "0", tmp_path)
+        await sim.wait_for(lambda: sim.resumes, timeout=30, what="RESUME after the crash")
+        resume = sim.resumes[0].payload["d"]
+        assert resume["session_id"] == session.session_id and resume["seq"] == 3
+        async with asyncio.timeout(10):
+            while b.numbers() != [3]:
+                await asyncio.sleep(0.05)
+        assert len(sim.identifies) == 1
 
 
 async def test_18_two_processes_share_the_identify_lock_and_the_sessions(
