@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from bench.harness.shards import FAST, fetcher
-from gateway.connection import GatewayConfig, GatewayManager, IdentifyThrottle, Shard
+from gateway.connection import (
+    GatewayConfig,
+    GatewayManager,
+    IdentifyThrottle,
+    Shard,
+    ShardStatus,
+)
 from gateway.simulator import DiscordSimulator
 
 
@@ -22,6 +28,35 @@ async def eventually(predicate: Callable[[], Any], timeout: float = 5.0, what: s
                 return value
             await asyncio.sleep(0.002)
     raise AssertionError(what)  # pragma: no cover
+
+
+async def ready_shard(
+    sim: DiscordSimulator, make_shard: Callable[..., Shard], **options: Any
+) -> Shard:
+    """A shard started against `sim` and READY."""
+    shard = make_shard(sim, **options)
+    shard.start()
+    await sim.wait_ready()
+    await eventually(lambda: shard.status is ShardStatus.READY)
+    return shard
+
+
+async def ready_manager(
+    sim: DiscordSimulator,
+    make_manager: Callable[..., GatewayManager],
+    seen: list[int],
+    **options: Any,
+) -> GatewayManager:
+    """A manager started against `sim` and READY, appending each NUMBERED's n to `seen`."""
+
+    async def handler(data: Any, shard: Shard) -> None:
+        seen.append(data["n"])
+
+    mgr = make_manager(sim, **options)
+    mgr.on("NUMBERED", handler)
+    await mgr.start()
+    await asyncio.wait_for(mgr.wait_for("ready"), 5)
+    return mgr
 
 
 class Recorder:

@@ -9,7 +9,6 @@ import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,7 +16,7 @@ from bench.harness.shards import FAST, fetcher
 from gateway.connection import GatewayManager, PayloadTooLarge, Shard, ShardStatus
 from gateway.simulator import DiscordSimulator
 
-from .conftest import Recorder, eventually
+from .conftest import Recorder, eventually, ready_manager, ready_shard
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -28,14 +27,6 @@ MakeManager = Callable[..., GatewayManager]
 
 def resumed(sim: DiscordSimulator, n: int) -> bool:
     return len(sim.resumes) == n
-
-
-async def ready_shard(sim: DiscordSimulator, make_shard: MakeShard, **options: Any) -> Shard:
-    shard = make_shard(sim, **options)
-    shard.start()
-    await sim.wait_ready()
-    await eventually(lambda: shard.status is ShardStatus.READY)
-    return shard
 
 
 # ---- 1: URL from /gateway/bot (cached), session start limit, identify vs resume URL --------
@@ -491,14 +482,7 @@ async def test_13_restart_resumes_from_state_dir(
     sim: DiscordSimulator, make_manager: MakeManager, tmp_path: Path
 ) -> None:
     seen: list[int] = []
-
-    async def handler(data: Any, shard: Shard) -> None:
-        seen.append(data["n"])
-
-    mgr = make_manager(sim, state_dir=tmp_path)
-    mgr.on("NUMBERED", handler)
-    await mgr.start()
-    await asyncio.wait_for(mgr.wait_for("ready"), 5)
+    mgr = await ready_manager(sim, make_manager, seen, state_dir=tmp_path)
     await sim.dispatch("NUMBERED", {"n": 1})
     await eventually(lambda: seen == [1])
     await mgr.stop(resumable=True)
@@ -506,10 +490,7 @@ async def test_13_restart_resumes_from_state_dir(
     assert (tmp_path / "gateway-session.json").exists()
     await sim.dispatch("NUMBERED", {"n": 2})  # happens while we restart
 
-    mgr2 = make_manager(sim, state_dir=tmp_path)
-    mgr2.on("NUMBERED", handler)
-    await mgr2.start()
-    await asyncio.wait_for(mgr2.wait_for("ready"), 5)
+    await ready_manager(sim, make_manager, seen, state_dir=tmp_path)
     await eventually(lambda: seen == [1, 2])
     assert len(sim.identifies) == 1 and len(sim.resumes) == 1
     assert sim.connections[1].kind == "resume"

@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 
-from gateway.connection import GatewayManager, Shard
+from gateway.connection import GatewayManager
 from gateway.connection.session import FILE_NAME
 from gateway.simulator import DiscordSimulator
 
-from .conftest import eventually
+from .conftest import eventually, ready_manager
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -47,14 +46,7 @@ async def test_15_checkpoints_every_heartbeat_and_a_crash_resumes(
 ) -> None:
     sim = await make_sim(heartbeat_interval_ms=300, shards=2)
     seen: list[int] = []
-
-    async def handler(data: Any, shard: Shard) -> None:
-        seen.append(data["n"])
-
-    mgr = make_manager(sim, state_dir=tmp_path)
-    mgr.on("NUMBERED", handler)
-    await mgr.start()
-    await asyncio.wait_for(mgr.wait_for("ready"), 5)
+    mgr = await ready_manager(sim, make_manager, seen, state_dir=tmp_path)
     # READY is checkpointed at once (not a heartbeat later)
     await eventually(lambda: saved_seqs(tmp_path) == {0: 1, 1: 1}, timeout=0.25)
     for n in range(1, 4):
@@ -72,10 +64,7 @@ async def test_15_checkpoints_every_heartbeat_and_a_crash_resumes(
 
     await crash(mgr)
     await sim.dispatch("NUMBERED", {"n": 4}, shard_id=1)  # while we are down
-    mgr2 = make_manager(sim, state_dir=tmp_path)
-    mgr2.on("NUMBERED", handler)
-    await mgr2.start()
-    await asyncio.wait_for(mgr2.wait_for("ready"), 5)
+    await ready_manager(sim, make_manager, seen, state_dir=tmp_path)
     await eventually(lambda: seen == [1, 2, 3, 4])
     assert len(sim.identifies) == 2 and len(sim.resumes) == 2  # both shards resumed
     assert {r.payload["d"]["seq"] for r in sim.resumes} == {1, 4}

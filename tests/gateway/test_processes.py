@@ -87,6 +87,18 @@ async def processes() -> AsyncIterator[Callable[..., Awaitable[Process]]]:
             await process.close()
 
 
+async def expect_resumed(
+    sim: DiscordSimulator, process: Process, session_id: str, *, seq: int, numbers: list[int]
+) -> None:
+    """The crashed process's session resumed by `process` from `seq`, the missed replayed."""
+    await sim.wait_for(lambda: sim.resumes, timeout=30, what="RESUME after the crash")
+    resume = sim.resumes[0].payload["d"]
+    assert resume["session_id"] == session_id and resume["seq"] == seq
+    async with asyncio.timeout(10):
+        while process.numbers() != numbers:
+            await asyncio.sleep(0.05)
+
+
 async def test_15_sigkill_then_restart_on_the_same_state_dir_resumes(
     make_sim: MakeSim, tmp_path: Path
 ) -> None:
@@ -110,12 +122,7 @@ async def test_15_sigkill_then_restart_on_the_same_state_dir_resumes(
         await a.close(signal.SIGKILL)
         await sim.dispatch("NUMBERED", {"n": 3}, shard_id=0)
         b = await spawn(sim, "", "0", tmp_path)
-        await sim.wait_for(lambda: sim.resumes, timeout=30, what="RESUME after the crash")
-        resume = sim.resumes[0].payload["d"]
-        assert resume["session_id"] == session.session_id and resume["seq"] == 3
-        async with asyncio.timeout(10):
-            while b.numbers() != [3]:
-                await asyncio.sleep(0.05)
+        await expect_resumed(sim, b, session.session_id, seq=3, numbers=[3])
         assert len(sim.identifies) == 1
 
 
@@ -153,12 +160,7 @@ async def test_18_two_processes_share_the_identify_lock_and_the_sessions(
 
             await sim.dispatch("NUMBERED", {"n": 4}, shard_id=0)  # while shard 0 is down
             c = await spawn(sim, url, "0", tmp_path / "c")  # another host: empty STATE_DIR
-            await sim.wait_for(lambda: sim.resumes, timeout=30, what="RESUME of shard 0")
-            resume = sim.resumes[0].payload["d"]
-            assert resume["session_id"] == session.session_id and resume["seq"] == 4
-            async with asyncio.timeout(10):
-                while c.numbers() != [4]:
-                    await asyncio.sleep(0.05)
+            await expect_resumed(sim, c, session.session_id, seq=4, numbers=[4])
             assert len(sim.identifies) == 2  # resumed, not identified
         finally:
             await redis.aclose()

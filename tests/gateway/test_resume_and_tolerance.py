@@ -14,20 +14,12 @@ from bench.harness.shards import FAST
 from gateway.connection import Shard, ShardStatus
 from gateway.simulator import DiscordSimulator
 
-from .conftest import Recorder, eventually
+from .conftest import Recorder, eventually, ready_shard
 
 pytestmark = pytest.mark.timeout(60)
 
 MakeSim = Callable[..., Awaitable[DiscordSimulator]]
 MakeShard = Callable[..., Shard]
-
-
-async def ready_shard(sim: DiscordSimulator, make_shard: MakeShard, **options: object) -> Shard:
-    shard = make_shard(sim, **options)
-    shard.start()
-    await sim.wait_ready()
-    await eventually(lambda: shard.status is ShardStatus.READY)
-    return shard
 
 
 # ---- 16: RESUME deadline --------------------------------------------------------------------
