@@ -59,6 +59,22 @@ async def ready_manager(
     return mgr
 
 
+class StepSleep:
+    """Reconnect waits recorded and skipped (the fake clock moves by them)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.delays: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        self.now += delay
+        await asyncio.sleep(0)
+
+
 class Recorder:
     """A dispatch callback for bare shards: (event, data) in arrival order."""
 
