@@ -18,6 +18,15 @@ from gateway.connection import (
 )
 from gateway.simulator import DiscordSimulator
 
+MakeSim = Callable[..., Awaitable[DiscordSimulator]]
+MakeShard = Callable[..., Shard]
+MakeManager = Callable[..., GatewayManager]
+
+
+def resumed(sim: DiscordSimulator, n: int) -> bool:
+    """`n` RESUMEs received so far."""
+    return len(sim.resumes) == n
+
 
 async def eventually(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
     """Poll a condition of the client (the simulator has its own sim.wait_for)."""

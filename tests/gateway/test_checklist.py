@@ -6,26 +6,26 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable
 from functools import partial
 
 import pytest
 
 from bench.harness.shards import FAST, fetcher
-from gateway.connection import GatewayManager, Shard, ShardStatus
+from gateway.connection import ShardStatus
 from gateway.simulator import DiscordSimulator
 
-from .conftest import Recorder, StepSleep, eventually, ready_shard
+from .conftest import (
+    MakeManager,
+    MakeShard,
+    MakeSim,
+    Recorder,
+    StepSleep,
+    eventually,
+    ready_shard,
+    resumed,
+)
 
 pytestmark = pytest.mark.timeout(60)
-
-MakeSim = Callable[..., Awaitable[DiscordSimulator]]
-MakeShard = Callable[..., Shard]
-MakeManager = Callable[..., GatewayManager]
-
-
-def resumed(sim: DiscordSimulator, n: int) -> bool:
-    return len(sim.resumes) == n
 
 
 # ---- 1: URL from /gateway/bot (cached), session start limit, identify vs resume URL --------

@@ -7,27 +7,28 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
 import pytest
 
 from bench.harness.shards import FAST
-from gateway.connection import GatewayManager, PayloadTooLarge, Shard, ShardStatus
+from gateway.connection import PayloadTooLarge, ShardStatus
 from gateway.simulator import DiscordSimulator
 
-from .conftest import Recorder, StepSleep, eventually, ready_manager, ready_shard
+from .conftest import (
+    MakeManager,
+    MakeShard,
+    MakeSim,
+    Recorder,
+    StepSleep,
+    eventually,
+    ready_manager,
+    ready_shard,
+    resumed,
+)
 
 pytestmark = pytest.mark.timeout(60)
-
-MakeSim = Callable[..., Awaitable[DiscordSimulator]]
-MakeShard = Callable[..., Shard]
-MakeManager = Callable[..., GatewayManager]
-
-
-def resumed(sim: DiscordSimulator, n: int) -> bool:
-    return len(sim.resumes) == n
 
 
 # ---- 9: backoff reset after a stable connection --------------------------------------------
