@@ -78,6 +78,10 @@ class Services:
                 shard_ids=list(settings.shard_ids) if settings.shard_ids else None,
                 state_dir=settings.state_dir,
                 api_base=api_base,
+                # the identify lock and sessions are shared only against the real Discord
+                redis_url=(
+                    settings.redis_url.get() if settings.redis_url and not self.simulator else None
+                ),
             ),
             fetch_gateway_bot=self.rest.get_gateway_bot,
         )
@@ -138,6 +142,9 @@ class Services:
             if reason is None and self.rest is not None:
                 reason = self.rest.failure_reason
             summary["reason"] = reason
+        identify_wait = self.gateway.identify_wait()
+        if identify_wait is not None:
+            summary["identify_wait"] = identify_wait
         if self.simulator is not None:
             summary["simulator"] = True
         return summary

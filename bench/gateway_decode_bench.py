@@ -19,9 +19,10 @@ from typing import Any
 
 import orjson
 
-from gateway.connection.compression import make_inflater
+from gateway.connection.connection import Connection
 from gateway.connection.limiter import SendLimiter
-from gateway.connection.shard import Shard, _Connection
+from gateway.connection.shard import Shard
+from gateway.connection.transport import GatewayTransport
 
 
 def record_stream(events: int, seed: int = 1) -> list[bytes]:
@@ -83,7 +84,7 @@ async def shard_path(messages: list[bytes]) -> tuple[float, int]:
     shard = Shard(
         0, 1, token="bench", intents=0, gateway_url=lambda: "ws://unused", dispatch=dispatch
     )
-    conn = _Connection(1, make_inflater("zlib-stream"), SendLimiter())
+    conn = Connection(1, GatewayTransport("zlib-stream"), SendLimiter())
     shard._conn = conn
     conn.accepting = True  # as after READY: dispatches are taken
     receive = shard._receive

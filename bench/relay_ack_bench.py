@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 from bench.harness.main_app import MainApp
 from bench.harness.relay_stack import percentile, relay_stack, until, wired_relay
 from bench.harness.sim_process import mixed, sim_process
-from gateway.rest.client import USER_AGENT
 from gateway.simulator import factory
+from gateway.user_agent import USER_AGENT
 
 
 async def paced(count: int, rate: float, one: Callable[[int], Coroutine[Any, Any, None]]) -> None:

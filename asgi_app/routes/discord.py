@@ -33,7 +33,7 @@ def register(guarded: RouteRegistrar, services: Services) -> None:
 
     async def status(req: Request, res: Response) -> None:
         summary = services.discord_summary()
-        res.json({k: summary[k] for k in ("status", "reason") if k in summary})
+        res.json({k: summary[k] for k in ("status", "reason", "identify_wait") if k in summary})
 
     async def connect(req: Request, res: Response) -> None:
         manager = gateway()

@@ -16,6 +16,7 @@ FAST = ShardTimings(
     connect_timeout=2.0,
     hello_timeout=2.0,
     ready_timeout=2.0,
+    resume_timeout=2.0,
     backoff_base=0.002,
     backoff_cap=0.02,
     backoff_floor=0.0,

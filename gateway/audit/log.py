@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from gateway.clock import Sleep
 from gateway.rest.client import DiscordRest
-from gateway.rest.ratelimit import Sleep
 
 log = logging.getLogger("gateway.audit")
 
@@ -37,6 +37,7 @@ GUILD_EVENTS = (
 class Manager(Protocol):
     def on(self, event: str, handler: Any) -> Any: ...
     def on_status(self, callback: Any) -> Any: ...
+    def on_notice(self, callback: Any) -> Any: ...
 
 
 def cut(text: Any, limit: int) -> str:
@@ -178,6 +179,10 @@ class AuditLog:
             }
         )
 
+    def gateway_notice(self, text: str) -> None:
+        """Something the gateway decided that an operator should know (identify budget...)."""
+        self.post({"title": "Discord gateway", "description": text, "color": ORANGE})
+
     def fatal(self, reason: str | None) -> None:
         self.post(
             {
@@ -232,6 +237,7 @@ class AuditLog:
         for event in GUILD_EVENTS:
             manager.on(event, self._handler(event))
         manager.on_status(self.on_status)
+        manager.on_notice(self.gateway_notice)
 
     def _handler(self, event: str) -> Callable[[Any, Any], Any]:
         async def handle(data: Any, shard: Any = None) -> None:

@@ -5,7 +5,8 @@ from gateway.connection.limiter import IdentifyThrottle, SendLimiter
 from gateway.connection.manager import GatewayConfig, GatewayManager
 from gateway.connection.protocol import CloseAction, Op, ShardStatus, close_rule
 from gateway.connection.session import SessionState, SessionStore
-from gateway.connection.shard import PayloadTooLarge, Shard, ShardError, ShardNotReady, ShardTimings
+from gateway.connection.shard import PayloadTooLarge, Shard, ShardError, ShardNotReady
+from gateway.connection.timings import ShardTimings
 
 __all__ = [
     "CloseAction",

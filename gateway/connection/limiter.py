@@ -1,21 +1,34 @@
-"""Send limiter (per connection) and identify throttle (shared by a manager's shards)."""
+"""Send limiter (per connection) and identify throttle (shared by a manager's shards).
+
+`IdentifyGate` is what a shard needs of an identify throttle: this process-local one, or the
+Redis lock shared by every process (redis_store.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from typing import Protocol
 
+from gateway.clock import Clock, Sleep
 from gateway.connection.protocol import (
     IDENTIFY_INTERVAL,
+    IDENTIFY_MARGIN,
     SEND_LIMIT,
     SEND_LIMIT_ORDINARY,
     SEND_WINDOW,
 )
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
+
+class IdentifyGate(Protocol):
+    async def acquire(self, shard_id: int) -> float:
+        """Wait for this shard's bucket (shard_id % max_concurrency); returns the wait."""
+        ...
+
+    async def sent(self, shard_id: int) -> None:
+        """The IDENTIFY went out: the bucket's interval counts from now."""
+        ...
 
 
 class SendLimiter:
@@ -77,18 +90,21 @@ class SendLimiter:
 
 
 class IdentifyThrottle:
-    """One IDENTIFY per `interval` seconds per bucket `shard_id % max_concurrency`."""
+    """One IDENTIFY per `interval` seconds per bucket `shard_id % max_concurrency`, counted
+    from the moment the previous one was sent, plus `margin` (none when interval is 0)."""
 
     def __init__(
         self,
         max_concurrency: int = 1,
         *,
         interval: float = IDENTIFY_INTERVAL,
+        margin: float = IDENTIFY_MARGIN,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.max_concurrency = max(1, max_concurrency)
         self.interval = interval
+        self.margin = margin if interval > 0 else 0.0
         self._clock = clock
         self._sleep = sleep
         self._next: dict[int, float] = {}
@@ -103,9 +119,13 @@ class IdentifyThrottle:
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             waited = 0.0
-            delay = self._next.get(key, float("-inf")) - self._clock()
-            if delay > 0:
+            while (delay := self._next.get(key, float("-inf")) - self._clock()) > 0:
                 await self._sleep(delay)
-                waited = delay
+                waited += delay
             self._next[key] = self._clock() + self.interval
             return waited
+
+    async def sent(self, shard_id: int) -> None:
+        key = self.bucket(shard_id)
+        after = self._clock() + self.interval + self.margin
+        self._next[key] = max(self._next.get(key, float("-inf")), after)

@@ -7,26 +7,35 @@ import inspect
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from gateway.connection.backoff import Backoff
-from gateway.connection.limiter import IdentifyThrottle
-from gateway.connection.protocol import IDENTIFY_INTERVAL, ShardStatus
-from gateway.connection.session import SessionState, SessionStore
-from gateway.connection.shard import Shard, ShardNotReady, ShardTimings
+from gateway.clock import Clock, Sleep
+from gateway.connection.budget import IdentifyBudget
+from gateway.connection.checkpoint import Checkpointer
+from gateway.connection.dispatcher import MAX_HANDLER_TASKS, Dispatcher, Handler
+from gateway.connection.gateway_bot import FetchGatewayBot, fetch_gateway_bot
+from gateway.connection.limiter import IdentifyGate, IdentifyThrottle
+from gateway.connection.protocol import (
+    CLOSE_SHARDING_REQUIRED,
+    IDENTIFY_INTERVAL,
+    Compression,
+    Op,
+    ShardStatus,
+)
+from gateway.connection.redis_store import RedisIdentifyLock, RedisSessionStore, redis_client
+from gateway.connection.session import SessionBackend, SessionState, SessionStore
+from gateway.connection.shard import Shard, ShardNotReady
+from gateway.connection.timings import ShardTimings
 
 log = logging.getLogger("gateway.manager")
 
-Compression = Literal["none", "zlib-stream", "zstd-stream"]
-Handler = Callable[[Any, Shard], Awaitable[Any]]
 StatusListener = Callable[[str, "str | None"], Any]
-FetchGatewayBot = Callable[[], Awaitable[dict[str, Any]]]
+NoticeListener = Callable[[str], Any]
 AggregateStatus = Literal["idle", "connecting", "resuming", "ready", "failed"]
 
-MAX_HANDLER_TASKS = 1000
 LISTENER_GRACE = 2.0  # seconds stop() gives running status listeners before cancelling them
 
 
@@ -40,6 +49,7 @@ class GatewayConfig:
     state_dir: Path | None = None
     api_base: str = "https://discord.com/api/v10"
     presence: dict[str, Any] | None = None
+    redis_url: str | None = field(default=None, repr=False)  # shared identify lock, sessions
 
 
 class GatewayManager:
@@ -48,14 +58,18 @@ class GatewayManager:
         config: GatewayConfig,
         fetch_gateway_bot: FetchGatewayBot,
         *,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
         rng: Callable[[], float] = random.random,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Sleep = asyncio.sleep,
         timings: ShardTimings | None = None,
         identify_interval: float = IDENTIFY_INTERVAL,
         max_handler_tasks: int = MAX_HANDLER_TASKS,
+        sessions: SessionBackend | None = None,
+        checkpoint_interval: float | None = None,
     ) -> None:
+        """`sessions`: where sessions are checkpointed (default: STATE_DIR's file, if set);
+        `checkpoint_interval` None: every heartbeat interval."""
         self.config = config
         self._fetch = fetch_gateway_bot
         self._clock = clock
@@ -64,30 +78,55 @@ class GatewayManager:
         self._sleep = sleep
         self._timings = timings or ShardTimings()
         self._identify_interval = identify_interval
-        self._max_handler_tasks = max_handler_tasks
+        self._dispatcher = Dispatcher(max_handler_tasks)
         self._presence = config.presence
-        self._handlers: dict[str, list[Handler]] = {}
         self._status_listeners: list[StatusListener] = []
-        self._handler_tasks: set[asyncio.Task[Any]] = set()
+        self._notice_listeners: list[NoticeListener] = []
+        self.budget: IdentifyBudget | None = None
         self._listener_tasks: set[asyncio.Task[Any]] = set()
-        self._overflow_warned = False
         self.shards: list[Shard] = []
         self.gateway_bot: dict[str, Any] | None = None
         self.failure_reason: str | None = None
         self._status: AggregateStatus = "idle"
         self._boot: asyncio.Task[None] | None = None
+        self._resharding = False
         self._changed = asyncio.Event()
-        self._store = SessionStore(config.state_dir, clock=wall_clock) if config.state_dir else None
+        self._redis = redis_client(config.redis_url) if config.redis_url else None
+        if sessions is None and self._redis is not None:
+            sessions = RedisSessionStore(self._redis, clock=wall_clock)
+        if sessions is None and config.state_dir is not None:
+            sessions = SessionStore(config.state_dir, clock=wall_clock)
+        self._store = sessions
+        self._checkpoints = (
+            Checkpointer(sessions, lambda: self.shards, interval=checkpoint_interval)
+            if sessions is not None
+            else None
+        )
 
     # ---- registration -------------------------------------------------------------------
     def on(self, event: str, handler: Handler) -> Handler:
-        self._handlers.setdefault(event, []).append(handler)
-        return handler
+        return self._dispatcher.on(event, handler)
 
     def on_status(self, callback: StatusListener) -> StatusListener:
         """`callback(status, reason)` on every change of the aggregate status."""
         self._status_listeners.append(callback)
         return callback
+
+    def on_notice(self, callback: NoticeListener) -> NoticeListener:
+        """`callback(text)` for what an operator should hear of (the audit log)."""
+        self._notice_listeners.append(callback)
+        return callback
+
+    def _notice(self, text: str) -> None:
+        for listener in self._notice_listeners:
+            try:
+                listener(text)
+            except Exception:
+                log.exception("gateway notice listener failed")
+
+    def identify_wait(self) -> dict[str, Any] | None:
+        """{"reason", "until"} while identifies wait for the session start limit's reset."""
+        return self.budget.waiting if self.budget is not None else None
 
     # ---- state --------------------------------------------------------------------------
     def status(self) -> AggregateStatus:
@@ -105,7 +144,7 @@ class GatewayManager:
 
     @property
     def handler_tasks(self) -> int:
-        return len(self._handler_tasks)
+        return len(self._dispatcher.tasks)
 
     async def wait_for(self, *statuses: str) -> str:
         """Wait until the aggregate status is one of `statuses`; returns it (wrap in a timeout)."""
@@ -117,6 +156,8 @@ class GatewayManager:
     def _aggregate(self) -> AggregateStatus:
         if self.failure_reason is not None:
             return "failed"
+        if self._resharding:
+            return "connecting"
         statuses = [shard.status for shard in self.shards]
         if any(s is ShardStatus.FAILED for s in statuses):
             return "failed"
@@ -156,32 +197,32 @@ class GatewayManager:
             log.error("gateway status listener failed", exc_info=task.exception())
 
     def _shard_status(self, shard: Shard, status: ShardStatus) -> None:
+        if status is ShardStatus.READY and self._checkpoints is not None:
+            self._checkpoints.poke()
+        sharding_required = shard.last_close_code == CLOSE_SHARDING_REQUIRED
+        if status is ShardStatus.FAILED and sharding_required and self.config.shard_count is None:
+            if not self._resharding:  # checklist 19: SHARD_COUNT not pinned, reshard
+                self._resharding = True
+                self._boot = asyncio.create_task(self._reshard(), name="gateway-reshard")
         self._refresh()
 
-    # ---- dispatch -----------------------------------------------------------------------
-    def _dispatch(self, event: str, data: Any, shard: Shard) -> None:
-        handlers = self._handlers.get(event)
-        if not handlers:
-            return
-        tasks = self._handler_tasks
-        if len(tasks) >= self._max_handler_tasks and not self._overflow_warned:
-            self._overflow_warned = True
-            log.warning("gateway handlers are falling behind: %d running", len(tasks))
-        for handler in handlers:
-            task = asyncio.create_task(self._run_handler(handler, event, data, shard))
-            tasks.add(task)
-            task.add_done_callback(self._handler_done)
-
-    def _handler_done(self, task: asyncio.Task[Any]) -> None:
-        self._handler_tasks.discard(task)
-        if self._overflow_warned and len(self._handler_tasks) < self._max_handler_tasks // 2:
-            self._overflow_warned = False
-
-    async def _run_handler(self, handler: Handler, event: str, data: Any, shard: Shard) -> None:
+    async def _reshard(self) -> None:
+        """Close 4011: every shard stopped (their sessions are of the old count), then started
+        again with the count /gateway/bot now recommends."""
+        old = len(self.shards) and self.shards[0].shard_count
+        text = f"close 4011 (sharding required) with {old} shard(s): resharding"
+        log.warning("gateway: %s", text)
+        self._notice(text)
         try:
-            await handler(data, shard)
-        except Exception:
-            log.exception("gateway handler for %s failed (shard %d)", event, shard.shard_id)
+            if self._checkpoints is not None:
+                await self._checkpoints.stop()
+            await asyncio.gather(*(s.stop(resumable=False) for s in self.shards))
+            if self._store is not None:
+                await self._store.clear_all([s.shard_id for s in self.shards])
+            self.shards = []
+        finally:
+            self._resharding = False
+        await self._start_shards(more_than=old)
 
     # ---- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -194,29 +235,16 @@ class GatewayManager:
         self._refresh()
 
     async def _fetch_gateway_bot(self) -> dict[str, Any]:
-        backoff = Backoff(
-            base=self._timings.backoff_base,
-            cap=self._timings.backoff_cap,
-            floor=self._timings.backoff_floor,
-            rng=self._rng,
-        )
-        while True:
-            try:
-                info = await self._fetch()
-                str(info["url"])
-                return info
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                delay = backoff.next_delay()
-                log.warning(
-                    "GET /gateway/bot failed (%s); retrying in %.2f s",
-                    exc.__class__.__name__,
-                    delay,
-                )
-                await self._sleep(delay)
+        return await fetch_gateway_bot(self._fetch, self._timings, self._rng, self._sleep)
 
-    async def _start_shards(self) -> None:
+    async def _refresh_limit(self) -> dict[str, Any]:
+        """The budget's refresh: one GET /gateway/bot (its URL is kept for identifies)."""
+        info = await self._fetch()
+        self.gateway_bot = info
+        limit: dict[str, Any] = info.get("session_start_limit") or {}
+        return limit
+
+    async def _start_shards(self, *, more_than: int = 0) -> None:
         try:
             info = await self._fetch_gateway_bot()
             self.gateway_bot = info
@@ -226,8 +254,11 @@ class GatewayManager:
             if not ids or any(not 0 <= i < count for i in ids):
                 self._fail(f"shard ids {ids} do not fit shard count {count}")
                 return
+            if count <= more_than:
+                self._fail(f"sharding required, but /gateway/bot still recommends {count}")
+                return
             limit = info.get("session_start_limit") or {}
-            saved = self._store.load(count) if self._store is not None else {}
+            saved = await self._store.load_all(count, ids) if self._store is not None else {}
             identifies = sum(1 for i in ids if i not in saved)
             remaining = int(limit.get("remaining", identifies))
             if remaining < identifies:
@@ -237,22 +268,37 @@ class GatewayManager:
                     f" resets in {reset_after:.0f} s"
                 )
                 return
-            throttle = IdentifyThrottle(
-                int(limit.get("max_concurrency", 1)),
-                interval=self._identify_interval,
+            self.budget = IdentifyBudget(
+                limit,
+                self._refresh_limit,
+                on_wait=self._notice,
                 clock=self._clock,
+                wall_clock=self._wall,
                 sleep=self._sleep,
+            )
+            concurrency = int(limit.get("max_concurrency", 1))
+            throttle: IdentifyGate = (
+                RedisIdentifyLock(self._redis, concurrency, clock=self._clock, sleep=self._sleep)
+                if self._redis is not None
+                else IdentifyThrottle(
+                    concurrency,
+                    interval=self._identify_interval,
+                    clock=self._clock,
+                    sleep=self._sleep,
+                )
             )
             self.shards = [self._make_shard(i, count, throttle, saved.get(i)) for i in ids]
             log.info("gateway starting %d shard(s) of %d, %d resuming", len(ids), count, len(saved))
             for shard in self.shards:
                 shard.start()
+            if self._checkpoints is not None:
+                self._checkpoints.start()
         finally:
             self._boot = None
             self._refresh()
 
     def _make_shard(
-        self, shard_id: int, count: int, throttle: IdentifyThrottle, saved: SessionState | None
+        self, shard_id: int, count: int, throttle: IdentifyGate, saved: SessionState | None
     ) -> Shard:
         return Shard(
             shard_id,
@@ -261,9 +307,10 @@ class GatewayManager:
             intents=self.config.intents,
             compression=self.config.compression,
             gateway_url=self._gateway_url,
-            dispatch=self._dispatch,
+            dispatch=self._dispatcher,
             on_status=self._shard_status,
             identify_throttle=throttle,
+            identify_budget=self.budget,
             presence=self._presence,
             session=saved,
             timings=self._timings,
@@ -288,22 +335,26 @@ class GatewayManager:
         if boot is not None:
             boot.cancel()
             await asyncio.gather(boot, return_exceptions=True)
+        if self._checkpoints is not None:
+            await self._checkpoints.stop()
         results = await asyncio.gather(*(s.stop(resumable=resumable) for s in self.shards))
         if self._store is not None:
             sessions = [s for s in results if s is not None]
             if resumable and sessions:
-                self._store.save(sessions)
+                await self._store.save_all(sessions)
                 log.info("gateway sessions saved for resume: %d", len(sessions))
             else:
-                self._store.clear()
+                await self._store.clear_all([s.shard_id for s in self.shards])
         if self._listener_tasks:  # let status listeners (audit log) finish, briefly
             await asyncio.wait(list(self._listener_tasks), timeout=LISTENER_GRACE)
-        pending = list(self._handler_tasks) + list(self._listener_tasks)
+        pending = list(self._dispatcher.tasks) + list(self._listener_tasks)
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         self.shards = []
         self.failure_reason = None
+        if self._redis is not None:
+            await self._redis.aclose()  # reconnects by itself if started again
         self._refresh()
 
     async def restart(self, resumable: bool = True) -> None:
@@ -313,21 +364,23 @@ class GatewayManager:
     async def update_presence(
         self, status: str, type: int, name: str, *, shards: Sequence[int] | None = None
     ) -> int:
-        """Send op 3 to every READY shard (and use it for later IDENTIFYs); returns how many."""
+        """Send op 3 to every READY shard of `shards` (default: all) and use it for their later
+        IDENTIFYs; the shards left out keep theirs. Returns how many were sent."""
         presence: dict[str, Any] = {
             "since": None,
             "activities": [{"name": name, "type": type}],
             "status": status,
             "afk": False,
         }
-        self._presence = presence
+        if shards is None:
+            self._presence = presence
         sent = 0
         for shard in self.shards:
-            shard.presence = presence
             if shards is not None and shard.shard_id not in shards:
                 continue
+            shard.presence = presence
             if shard.status is ShardStatus.READY:
-                await shard.send({"op": 3, "d": presence})
+                await shard.send({"op": Op.PRESENCE_UPDATE, "d": presence})
                 sent += 1
         if sent == 0:
             raise ShardNotReady("no shard is ready")

@@ -1,20 +1,23 @@
-"""Gateway sessions saved to STATE_DIR at shutdown and loaded at start (resume after restart).
+"""Gateway sessions saved to STATE_DIR while running and at shutdown, loaded at start.
 
 The file is written atomically (temporary file in the same directory, fsync, os.replace) and
-consumed on load, so a crash later never resumes from a stale sequence number.
+consumed on load; the checkpointer (checkpoint.py) rewrites it at least every heartbeat
+interval, so a restart after a crash resumes from a recent sequence number.
+`SessionBackend` is what the manager needs of a store: this file, or Redis (redis_store.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -34,6 +37,14 @@ class SessionState:
     seq: int | None
     resume_url: str
     saved_at: float = 0.0
+
+
+class SessionBackend(Protocol):
+    async def save_all(self, sessions: list[SessionState]) -> None: ...
+    async def load_all(
+        self, shard_count: int, shard_ids: Sequence[int]
+    ) -> dict[int, SessionState]: ...
+    async def clear_all(self, shard_ids: Sequence[int]) -> None: ...
 
 
 class SessionStore:
@@ -98,3 +109,13 @@ class SessionStore:
     def clear(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+    # SessionBackend: the write (fsync) runs off the event loop
+    async def save_all(self, sessions: list[SessionState]) -> None:
+        await asyncio.to_thread(self.save, sessions)
+
+    async def load_all(self, shard_count: int, shard_ids: Sequence[int]) -> dict[int, SessionState]:
+        return self.load(shard_count)  # the file holds this process's shards only
+
+    async def clear_all(self, shard_ids: Sequence[int]) -> None:
+        self.clear()

@@ -1,69 +1,52 @@
-"""One gateway shard: an explicit connection state machine on `websockets` (asyncio API).
+"""One gateway shard: the connection loop around the protocol state machine.
 
-Each connection attempt gets a fresh `_Connection` (generation id, inflater, send limiter,
+Each connection attempt gets a fresh `Connection` (generation id, transport, send limiter,
 tasks). Whoever decides how the connection ends (receive loop, heartbeat, stop()) sets its
-outcome once; the run loop then cancels and awaits the connection's tasks and closes the socket
-before it does anything else, so nothing of an old connection survives or touches the new one.
+one `Outcome`; the run loop then cancels and awaits the connection's tasks and closes the
+socket before it does anything else, so nothing of an old connection survives or touches the
+new one. The socket, the inflater and reading the close live in `GatewayTransport`; what each
+payload means lives in `ShardStateMachine`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import random
-import sys
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any
 
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
+from gateway.clock import Clock, Sleep
 from gateway.connection.backoff import Backoff
-from gateway.connection.compression import CompressionError, Inflater, make_inflater
-from gateway.connection.limiter import IdentifyThrottle, SendLimiter
+from gateway.connection.budget import IdentifyBudget
+from gateway.connection.compression import CompressionError
+from gateway.connection.connection import Connection, Outcome, Signal
+from gateway.connection.limiter import IdentifyGate, IdentifyThrottle, SendLimiter
 from gateway.connection.protocol import (
-    BACKOFF_BASE,
-    BACKOFF_CAP,
-    BACKOFF_FAST_ATTEMPTS,
     CLOSE_FINAL,
     CLOSE_RESUMABLE,
-    CONNECT_TIMEOUT,
-    HELLO_TIMEOUT,
-    INVALID_SESSION_WAIT,
     MAX_PAYLOAD_BYTES,
-    READY_TIMEOUT,
-    SEND_LIMIT,
-    SEND_LIMIT_ORDINARY,
-    SEND_WINDOW,
-    STABLE_AFTER,
-    STALL_WARNING,
+    RESUME_HOST_FAILURES,
     CloseAction,
+    Compression,
     Op,
     ShardStatus,
-    close_rule,
     gateway_url,
+    heartbeat_interval,
+    identify_payload,
+    resume_payload,
 )
 from gateway.connection.session import SessionState
+from gateway.connection.state_machine import Dispatch, ShardStateMachine
+from gateway.connection.timings import ShardTimings
+from gateway.connection.transport import GatewayTransport, UndecodablePayload
 
 log = logging.getLogger("gateway.shard")
-# websockets logs every frame at DEBUG, IDENTIFY and RESUME (the token) included: its logger
-# is our own and never goes below INFO, whatever the root level.
-_ws_log = logging.getLogger("gateway.shard.websockets")
-_ws_log.setLevel(logging.INFO)
 
-_loads = orjson.loads
-_SESSION_EVENTS: Final = frozenset({"READY", "RESUMED"})
-# Discord numbers a session's dispatches 1, 2, 3...: a dispatch whose `s` skips ahead is
-# dropped (a bogus `s` must not move the sequence); this many in a row mean events were
-# really missed, and a resume has the server replay them.
-GAPS_BEFORE_RESUME: Final = 3
-USER_AGENT: Final = "DiscordBot (https://github.com/draft-league/companion, 0.1.0)"
-
-Dispatch = Callable[[str, Any, "Shard"], None]
 StatusCallback = Callable[["Shard", ShardStatus], None]
 
 
@@ -79,95 +62,7 @@ class ShardNotReady(ShardError):
     """No READY connection to send on."""
 
 
-@dataclass(frozen=True, slots=True)
-class ShardTimings:
-    """Every timing of a shard; the defaults are the protocol constants, tests shrink them."""
-
-    connect_timeout: float = CONNECT_TIMEOUT
-    hello_timeout: float = HELLO_TIMEOUT
-    ready_timeout: float = READY_TIMEOUT
-    backoff_base: float = BACKOFF_BASE
-    backoff_cap: float = BACKOFF_CAP
-    backoff_floor: float = 1.0
-    backoff_fast_attempts: int = BACKOFF_FAST_ATTEMPTS
-    stable_after: float = STABLE_AFTER
-    invalid_session_wait: tuple[float, float] = INVALID_SESSION_WAIT
-    stall_warning: float = STALL_WARNING
-    send_limit: int = SEND_LIMIT
-    send_limit_ordinary: int = SEND_LIMIT_ORDINARY
-    send_window: float = SEND_WINDOW
-    # websockets' own keepalive; its timeout closes with 1011, which we resume from.
-    ping_interval: float | None = 20.0
-    ping_timeout: float | None = 20.0
-    close_timeout: float = 5.0
-
-
-class _Next(enum.Enum):
-    KEEP_SESSION = "keep"  # reconnect; resume when a session exists
-    DROP_SESSION = "drop"  # reconnect with a fresh IDENTIFY
-    FATAL = "fatal"
-    STOP = "stop"
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    next: _Next
-    reason: str
-    close_code: int | None = None  # the server's close code, when there was one
-    delay: float | None = None  # explicit wait before the next attempt (op 9 d=false)
-    send_code: int = CLOSE_RESUMABLE  # what we close with, if the socket is still open
-
-
-class _Signal(Exception):  # internal control flow, never escapes the shard
-    def __init__(self, outcome: _Outcome) -> None:
-        self.outcome = outcome
-
-
-class _Connection:
-    __slots__ = (
-        "accepting",
-        "awaiting_ack",
-        "driver",
-        "feed",
-        "gaps",
-        "generation",
-        "heartbeat_sent_at",
-        "inflater",
-        "limiter",
-        "outcome",
-        "ready_deadline",
-        "stage",
-        "tasks",
-        "ws",
-    )
-
-    def __init__(self, generation: int, inflater: Inflater, limiter: SendLimiter) -> None:
-        self.generation = generation
-        self.inflater = inflater
-        self.feed = inflater.feed  # bound once: the receive path calls it per message
-        self.limiter = limiter
-        self.outcome: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
-        self.ws: ClientConnection | None = None
-        self.driver: asyncio.Task[None] | None = None
-        self.tasks: set[asyncio.Task[Any]] = set()
-        self.awaiting_ack = False
-        self.accepting = False  # dispatches are taken: after READY, or while resuming
-        self.gaps = 0  # dispatches in a row dropped for a sequence gap
-        self.heartbeat_sent_at = 0.0
-        self.ready_deadline: asyncio.Timeout | None = None
-        self.stage = "connect"
-
-    def finish(self, outcome: _Outcome) -> None:
-        if not self.outcome.done():
-            self.outcome.set_result(outcome)
-
-    def spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-
-class Shard:
+class Shard(ShardStateMachine):
     def __init__(
         self,
         shard_id: int,
@@ -176,18 +71,19 @@ class Shard:
         token: str,
         intents: int,
         gateway_url: Callable[[], str],
-        compression: str = "zlib-stream",
+        compression: Compression = "zlib-stream",
         dispatch: Dispatch | None = None,
         on_status: StatusCallback | None = None,
-        identify_throttle: IdentifyThrottle | None = None,
+        identify_throttle: IdentifyGate | None = None,
+        identify_budget: IdentifyBudget | None = None,
         presence: dict[str, Any] | None = None,
         session: SessionState | None = None,
         timings: ShardTimings | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
         rng: Callable[[], float] = random.random,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        heartbeat_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Sleep = asyncio.sleep,
+        heartbeat_sleep: Sleep = asyncio.sleep,
     ) -> None:
         """`clock`/`sleep` drive reconnect waits, throttles and the send limiter (a fake clock
         makes backoff tests instant); heartbeats run on the event loop's own clock with
@@ -202,7 +98,10 @@ class Shard:
         self._gateway_url = gateway_url
         self._dispatch = dispatch
         self._on_status = on_status
-        self._throttle = identify_throttle or IdentifyThrottle(clock=clock, sleep=sleep)
+        self._throttle: IdentifyGate = identify_throttle or IdentifyThrottle(
+            clock=clock, sleep=sleep
+        )
+        self._budget = identify_budget
         self._clock = clock
         self._wall = wall_clock
         self._rng = rng
@@ -232,9 +131,12 @@ class Shard:
         self.stalls = 0
         self.duplicates = 0
         self.dropped = 0  # dispatches dropped: wrong shape, out of place or a sequence gap
+        self.invalid_sessions = 0
+        self.heartbeat_interval: float | None = None  # seconds, from the last HELLO
+        self.resume_host_failures = 0  # failed connects in a row to resume_gateway_url
         self.generation = 0
         self._ready_at: float | None = None
-        self._conn: _Connection | None = None
+        self._conn: Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._stop_code = CLOSE_RESUMABLE
@@ -267,7 +169,7 @@ class Shard:
         if task is not None and not task.done():
             conn = self._conn
             if conn is not None:
-                conn.finish(_Outcome(_Next.STOP, "stopped", send_code=self._stop_code))
+                conn.finish(Outcome(CloseAction.STOP, "stopped", send_code=self._stop_code))
             else:
                 task.cancel()
             await asyncio.gather(task, return_exceptions=True)
@@ -291,12 +193,12 @@ class Shard:
         if len(data) > MAX_PAYLOAD_BYTES:
             raise PayloadTooLarge(f"{len(data)} bytes > {MAX_PAYLOAD_BYTES}")
         conn = self._conn
-        if conn is None or conn.ws is None or self.status is not ShardStatus.READY:
+        if conn is None or conn.transport.ws is None or self.status is not ShardStatus.READY:
             raise ShardNotReady(f"shard {self.shard_id} is {self.status.value}")
         await conn.limiter.acquire()
         if conn is not self._conn or conn.outcome.done():
             raise ShardNotReady(f"shard {self.shard_id} reconnected while waiting to send")
-        await conn.ws.send(data.decode())
+        await conn.transport.send(data.decode())
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -313,11 +215,17 @@ class Shard:
             "stalls": self.stalls,
         }
 
+    def _identify_payload(self) -> dict[str, Any]:
+        shard = (self.shard_id, self.shard_count)
+        return identify_payload(self.__token, self.intents, shard, self.presence)
+
     # ---- run loop -----------------------------------------------------------------------
     def _set_status(self, status: ShardStatus) -> None:
         if status is self.status:
             return
         self.status = status
+        if status is ShardStatus.READY:
+            self.resume_host_failures = 0
         if self._on_status is not None:
             try:
                 self._on_status(self, status)
@@ -340,14 +248,14 @@ class Shard:
             if outcome.close_code is not None:
                 self.last_close_code = outcome.close_code
             self.last_close_reason = outcome.reason
-            if outcome.next is _Next.STOP or self._stopping:
+            if outcome.action is CloseAction.STOP or self._stopping:
                 break
-            if outcome.next is _Next.FATAL:
+            if outcome.action is CloseAction.FATAL:
                 self.failure_reason = outcome.reason
                 log.error("shard %d: fatal close, not retrying: %s", self.shard_id, outcome.reason)
                 self._set_status(ShardStatus.FAILED)
                 return
-            if outcome.next is _Next.DROP_SESSION:
+            if outcome.action is CloseAction.IDENTIFY:
                 self._drop_session()
             ready_at = self._ready_at
             if ready_at is not None:
@@ -366,7 +274,7 @@ class Shard:
                 self._backoff.attempt,
             )
 
-    async def _connect_once(self) -> _Outcome:
+    async def _connect_once(self) -> Outcome:
         self.generation += 1
         t = self.timings
         limiter = SendLimiter(
@@ -376,78 +284,73 @@ class Shard:
             clock=self._clock,
             sleep=self._sleep,
         )
-        conn = _Connection(self.generation, make_inflater(self.compression), limiter)
+        conn = Connection(self.generation, GatewayTransport(self.compression), limiter)
         self._conn = conn
         try:
             conn.driver = asyncio.create_task(self._drive(conn))
             outcome = await asyncio.shield(conn.outcome)
         except asyncio.CancelledError:
-            conn.finish(_Outcome(_Next.STOP, "cancelled", send_code=self._stop_code))
+            conn.finish(Outcome(CloseAction.STOP, "cancelled", send_code=self._stop_code))
             await self._teardown(conn, self._stop_code)
             raise
+        if outcome.action is CloseAction.RESUME or outcome.action is CloseAction.IDENTIFY:
+            # decided: not ready any more, even while the old socket takes its time to close
+            self._set_status(ShardStatus.RECONNECTING)
         code = self._stop_code if self._stopping else outcome.send_code
         await self._teardown(conn, code)
         return outcome
 
-    async def _teardown(self, conn: _Connection, code: int) -> None:
+    async def _teardown(self, conn: Connection, code: int) -> None:
         """Cancel and await every task of `conn`, then close its socket and wait for it."""
         tasks = [task for task in (conn.driver, *conn.tasks) if task is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        ws = conn.ws
-        if ws is not None:
-            try:
-                await ws.close(code=code)
-            except Exception:  # pragma: no cover - close never raises in websockets 17
-                log.debug("shard %d: error while closing", self.shard_id, exc_info=True)
-        conn.ws = None
+        try:
+            await conn.transport.close(code)
+        except Exception:  # pragma: no cover - close never raises in websockets 17
+            log.debug("shard %d: error while closing", self.shard_id, exc_info=True)
         conn.tasks.clear()
         conn.driver = None
         if self._conn is conn:
             self._conn = None
 
-    async def _drive(self, conn: _Connection) -> None:
+    async def _drive(self, conn: Connection) -> None:
         try:
             await self._converse(conn)
-        except _Signal as signal:
+        except Signal as signal:
             conn.finish(signal.outcome)
         except ConnectionClosed as exc:
             conn.finish(self._closed(exc))
-        except TimeoutError:
-            log.warning("shard %d: %s timed out", self.shard_id, conn.stage)
-            conn.finish(_Outcome(_Next.KEEP_SESSION, f"{conn.stage} timeout"))
+        except (TimeoutError, OSError, WebSocketException) as exc:
+            if conn.stage == "connect" and conn.resume_host:
+                self.resume_host_failures += 1
+            self._failed(conn, exc)
+        except UndecodablePayload:
+            conn.finish(Outcome(CloseAction.RESUME, "undecodable payload"))
         except CompressionError as exc:
             log.warning("shard %d: corrupt frame: %s", self.shard_id, exc)
-            conn.finish(_Outcome(_Next.KEEP_SESSION, "corrupt frame"))
-        except (OSError, WebSocketException) as exc:
-            log.warning("shard %d: connect failed: %s", self.shard_id, exc.__class__.__name__)
-            conn.finish(_Outcome(_Next.KEEP_SESSION, f"connect failed: {exc.__class__.__name__}"))
+            conn.finish(Outcome(CloseAction.RESUME, "corrupt frame"))
         except Exception:
             log.exception("shard %d: unexpected error", self.shard_id)
-            conn.finish(_Outcome(_Next.KEEP_SESSION, "internal error"))
+            conn.finish(Outcome(CloseAction.RESUME, "internal error"))
 
-    def _closed(self, exc: ConnectionClosed) -> _Outcome:
-        rcvd = exc.rcvd
-        code = rcvd.code if rcvd is not None else None
-        rule = close_rule(code)
-        reason = f"{code if code is not None else 1006} {rule.reason}"
-        log.warning(
-            "shard %d: closed by the server: %s -> %s", self.shard_id, reason, rule.action.value
-        )
-        nxt = {
-            CloseAction.RESUME: _Next.KEEP_SESSION,
-            CloseAction.IDENTIFY: _Next.DROP_SESSION,
-            CloseAction.FATAL: _Next.FATAL,
-        }[rule.action]
-        return _Outcome(nxt, reason, close_code=code if code is not None else 1006)
-
-    async def _converse(self, conn: _Connection) -> None:
+    async def _converse(self, conn: Connection) -> None:
         t = self.timings
         resume = self.session_id is not None and self.resume_url is not None
-        base = self.resume_url if resume and self.resume_url else self._gateway_url()
+        # Two failed connects in a row to the resume host: resume through /gateway/bot's URL.
+        conn.resume_host = resume and self.resume_host_failures < RESUME_HOST_FAILURES
+        base = self.resume_url if conn.resume_host and self.resume_url else self._gateway_url()
         url = gateway_url(base, self.compression)
         self._set_status(ShardStatus.CONNECTING)
+        if not resume:
+            # Budget and throttle before connecting: a socket left unread while it waits
+            # would miss its heartbeat ACKs and look like a zombie.
+            if self._budget is not None:
+                await self._budget.spend()  # at 0 it waits for the reset
+            waited = await self._throttle.acquire(self.shard_id)
+            if waited:
+                log.info("shard %d: identify throttled %.2f s", self.shard_id, waited)
         log.info(
             "shard %d: connecting to %s (%s)",
             self.shard_id,
@@ -456,44 +359,32 @@ class Shard:
         )
         conn.stage = "connect"
         async with asyncio.timeout(t.connect_timeout):
-            ws = await connect(
-                url,
-                max_size=None,
-                compression=None,
-                proxy=None,
-                open_timeout=None,
-                ping_interval=t.ping_interval,
-                ping_timeout=t.ping_timeout,
-                close_timeout=t.close_timeout,
-                user_agent_header=USER_AGENT,
-                logger=_ws_log,
-            )
-        conn.ws = ws
+            ws = await conn.transport.open(url, t)
+        if conn.resume_host:
+            self.resume_host_failures = 0
         conn.stage = "HELLO"
         async with asyncio.timeout(t.hello_timeout):
-            hello = await self._next_payload(conn, ws)
+            hello = await conn.transport.next_payload()
         if not isinstance(hello, dict) or hello.get("op") != Op.HELLO:
             log.warning("shard %d: first payload was not HELLO", self.shard_id)
-            raise _Signal(_Outcome(_Next.KEEP_SESSION, "first payload was not HELLO"))
-        interval = _heartbeat_interval(hello.get("d"))
+            raise Signal(Outcome(CloseAction.RESUME, "first payload was not HELLO"))
+        interval = heartbeat_interval(hello.get("d"))
         if interval is None:
             log.warning("shard %d: invalid HELLO (heartbeat_interval)", self.shard_id)
-            raise _Signal(_Outcome(_Next.KEEP_SESSION, "invalid HELLO"))
+            raise Signal(Outcome(CloseAction.RESUME, "invalid HELLO"))
+        self.heartbeat_interval = interval
         conn.spawn(self._heartbeat(conn, interval))
         if resume:
-            conn.stage = "RESUME"
-            conn.accepting = True  # the replay comes before RESUMED
+            conn.stage = "RESUME"  # the replay comes before RESUMED, each re-arms the deadline
             self._set_status(ShardStatus.RESUMING)
-            await self._send_priority(conn, self._resume_payload())
-            deadline = asyncio.timeout(None)
+            await self._send_priority(conn, resume_payload(self.__token, self.session_id, self.seq))
+            deadline = asyncio.timeout(t.resume_timeout)
         else:
             conn.stage = "IDENTIFY"
             self._set_status(ShardStatus.IDENTIFYING)
-            waited = await self._throttle.acquire(self.shard_id)
-            if waited:
-                log.info("shard %d: identify throttled %.2f s", self.shard_id, waited)
             self.seq = None  # a new session numbers its dispatches from READY on
             await self._send_priority(conn, self._identify_payload())
+            await self._throttle.sent(self.shard_id)
             conn.stage = "READY"
             deadline = asyncio.timeout(t.ready_timeout)
         conn.ready_deadline = deadline
@@ -502,221 +393,3 @@ class Shard:
         async with deadline:
             while True:
                 receive(conn, await recv(decode=False))
-
-    async def _next_payload(self, conn: _Connection, ws: ClientConnection) -> Any:
-        while True:
-            data = conn.inflater.feed(await ws.recv(decode=False))
-            if data is not None:
-                try:
-                    payload = orjson.loads(data)
-                except orjson.JSONDecodeError:
-                    raise _Signal(_Outcome(_Next.KEEP_SESSION, "undecodable payload")) from None
-                return payload
-
-    # ---- receive path (one call per WebSocket message; bench/gateway_decode_bench.py) ---
-    def _receive(self, conn: _Connection, message: bytes | str) -> None:
-        if conn is not self._conn:
-            return  # a stale connection never touches the shard
-        data = conn.feed(message)
-        if data is None:
-            return
-        try:
-            payload = _loads(data)
-            op = payload["op"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            raise _Signal(_Outcome(_Next.KEEP_SESSION, "undecodable payload")) from None
-        if op != 0 or op.__class__ is not int:
-            if op == 11 and op.__class__ is int:
-                conn.awaiting_ack = False
-                self.latency = asyncio.get_running_loop().time() - conn.heartbeat_sent_at
-                self.last_ack_at = self._wall()
-            else:
-                self._on_control(conn, op, payload.get("d"))
-            return
-        # op 0, the hot path: the next dispatch of the session, in order
-        try:
-            seq = payload["s"]
-            event = payload["t"]
-            data = payload["d"]
-        except KeyError:
-            seq, event, data = payload.get("s"), payload.get("t"), payload.get("d")
-        last = self.seq
-        if (
-            seq.__class__ is not int
-            or last is None
-            or seq != last + 1
-            or event.__class__ is not str
-            or event in _SESSION_EVENTS
-            or not conn.accepting
-        ) and not self._admit(conn, data, seq, event, last):
-            return
-        conn.gaps = 0
-        self.seq = seq
-        dispatch = self._dispatch
-        if dispatch is not None:
-            try:
-                dispatch(event, data, self)
-            except Exception:
-                log.exception("shard %d: dispatch of %s failed", self.shard_id, event)
-
-    def _admit(self, conn: _Connection, data: Any, seq: Any, event: Any, last: int | None) -> bool:
-        """The slow path of a dispatch: session events, duplicates, gaps and wrong shapes.
-        True when it is to be handled; a dropped dispatch never moves the sequence."""
-        if event.__class__ is not str or seq.__class__ is not int or seq < 1:
-            return self._drop("malformed dispatch (t=%s, s=%s)", _brief(event), _brief(seq))
-        if event == "READY":
-            if conn.accepting or conn.stage != "READY":
-                return self._drop("READY out of place (s=%d)", seq)
-            self._on_ready(conn, data)
-            return True
-        if not conn.accepting:
-            return self._drop("dispatch %s before READY (s=%d)", _brief(event), seq)
-        if event == "RESUMED" and conn.stage != "RESUME":
-            return self._drop("RESUMED out of place (s=%d)", seq)
-        if last is not None:
-            if seq <= last:
-                self.duplicates += 1  # replayed twice; already handled
-                return False
-            if seq != last + 1:
-                conn.gaps += 1
-                self._drop("dispatch %s with s=%d after s=%d (gap)", _brief(event), seq, last)
-                if conn.gaps >= GAPS_BEFORE_RESUME:
-                    log.warning("shard %d: sequence gaps: resuming to replay", self.shard_id)
-                    raise _Signal(_Outcome(_Next.KEEP_SESSION, "sequence gap"))
-                return False
-        if event == "RESUMED":
-            self._on_resumed(conn)
-        return True
-
-    def _drop(self, what: str, *args: Any) -> bool:
-        self.dropped += 1
-        log.warning("shard %d: dropped " + what, self.shard_id, *args)
-        return False
-
-    def _on_ready(self, conn: _Connection, data: Any) -> None:
-        session_id = data.get("session_id") if isinstance(data, dict) else None
-        if not isinstance(session_id, str) or not session_id:
-            log.warning("shard %d: invalid READY (no session_id): identifying again", self.shard_id)
-            raise _Signal(_Outcome(_Next.DROP_SESSION, "invalid READY"))
-        if conn.ready_deadline is not None:
-            conn.ready_deadline.reschedule(None)
-        conn.accepting = True
-        conn.stage = "ready"
-        self.session_id = session_id
-        resume_url = data.get("resume_gateway_url")
-        if not isinstance(resume_url, str) or not resume_url.startswith(("wss://", "ws://")):
-            if resume_url is not None:
-                log.warning("shard %d: READY: invalid resume_gateway_url ignored", self.shard_id)
-            resume_url = self._gateway_url()
-        self.resume_url = resume_url
-        application = data.get("application")
-        app_id = application.get("id") if isinstance(application, dict) else None
-        if isinstance(app_id, str | int) and not isinstance(app_id, bool):
-            self.application_id = str(app_id)
-        self._ready_at = self._clock()
-        log.info("shard %d: ready", self.shard_id)
-        self._set_status(ShardStatus.READY)
-
-    def _on_resumed(self, conn: _Connection) -> None:
-        conn.stage = "ready"
-        self._ready_at = self._clock()
-        log.info("shard %d: resumed at seq %s", self.shard_id, self.seq)
-        self._set_status(ShardStatus.READY)
-
-    def _on_control(self, conn: _Connection, op: Any, data: Any) -> None:
-        if op.__class__ is not int:
-            op = _brief(op)  # "1" or true is no opcode: ignored below
-        if op == Op.HEARTBEAT:
-            conn.spawn(self._send_heartbeat(conn))
-        elif op == Op.RECONNECT:
-            log.info("shard %d: op 7 reconnect requested", self.shard_id)
-            raise _Signal(_Outcome(_Next.KEEP_SESSION, "op 7 reconnect"))
-        elif op == Op.INVALID_SESSION:
-            if data is True:
-                log.info("shard %d: op 9 invalid session (resumable)", self.shard_id)
-                raise _Signal(_Outcome(_Next.KEEP_SESSION, "op 9 invalid session, resumable"))
-            low, high = self.timings.invalid_session_wait
-            wait = low + (high - low) * self._rng()
-            log.info("shard %d: op 9 invalid session; identify in %.2f s", self.shard_id, wait)
-            raise _Signal(
-                _Outcome(_Next.DROP_SESSION, "op 9 invalid session", delay=wait, send_code=1000)
-            )
-        else:
-            log.info("shard %d: ignored op %s", self.shard_id, _brief(op))
-
-    # ---- sending ------------------------------------------------------------------------
-    def _identify_payload(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "token": self.__token,
-            "intents": self.intents,
-            "properties": {
-                "os": sys.platform,
-                "browser": "draft-league-companion",
-                "device": "draft-league-companion",
-            },
-            "shard": [self.shard_id, self.shard_count],
-        }
-        if self.presence is not None:
-            d["presence"] = self.presence
-        return {"op": Op.IDENTIFY, "d": d}
-
-    def _resume_payload(self) -> dict[str, Any]:
-        return {
-            "op": Op.RESUME,
-            "d": {"token": self.__token, "session_id": self.session_id, "seq": self.seq},
-        }
-
-    async def _send_priority(self, conn: _Connection, payload: dict[str, Any]) -> None:
-        """Heartbeat / identify / resume: counted by the limiter, never queued behind it."""
-        ws = conn.ws
-        if ws is None or conn is not self._conn:
-            return
-        conn.limiter.record_priority()
-        await ws.send(orjson.dumps(payload).decode())
-
-    async def _send_heartbeat(self, conn: _Connection) -> None:
-        conn.heartbeat_sent_at = asyncio.get_running_loop().time()
-        conn.awaiting_ack = True
-        try:
-            await self._send_priority(conn, {"op": Op.HEARTBEAT, "d": self.seq})
-        except ConnectionClosed:
-            pass  # the receive loop reports the close
-
-    async def _heartbeat(self, conn: _Connection, interval: float) -> None:
-        clock = asyncio.get_running_loop().time
-        due = clock() + interval * self._rng()
-        while not conn.outcome.done():
-            delay = due - clock()
-            if delay > 0:
-                await self._heartbeat_sleep(delay)
-            now = clock()
-            lag = now - due
-            stalled = lag > self.timings.stall_warning
-            if stalled:
-                self.stalls += 1
-                log.warning(
-                    "shard %d: event loop stalled: heartbeat %.2f s late", self.shard_id, lag
-                )
-            # After a stall the ACK may be waiting unread in the socket: not a zombie.
-            if conn.awaiting_ack and not stalled:
-                log.warning("shard %d: no heartbeat ACK: zombie connection", self.shard_id)
-                conn.finish(_Outcome(_Next.KEEP_SESSION, "zombie connection (no heartbeat ACK)"))
-                return
-            await self._send_heartbeat(conn)
-            due += interval
-            if due < now:
-                due = now + interval
-
-
-def _brief(value: Any) -> str:
-    """A short repr of a field the server sent, for a log line (never a whole payload)."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _heartbeat_interval(hello: Any) -> float | None:
-    """HELLO's heartbeat_interval in seconds; None unless a positive finite number of ms."""
-    value = hello.get("heartbeat_interval") if isinstance(hello, dict) else None
-    if value.__class__ not in (int, float) or not 0 < value < float("inf"):
-        return None
-    return float(value) / 1000.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from gateway.rest.ratelimit import Clock
+from gateway.clock import Clock
 
 
 class Cooldown:

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import orjson
 
+from gateway.clock import Clock, Sleep
 from gateway.interactions.cooldown import Cooldown
 from gateway.interactions.first_response import (
     ACK_FIRST,
@@ -29,7 +30,6 @@ from gateway.interactions.forward import MAX_CONCURRENT_FORWARDS, RETRY_STATUSES
 from gateway.interactions.signatures import sign
 from gateway.interactions.stats import RelayStats
 from gateway.rest.client import DiscordRest
-from gateway.rest.ratelimit import Clock, Sleep
 
 log = logging.getLogger("gateway.relay")
 

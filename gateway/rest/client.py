@@ -32,6 +32,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from gateway.clock import Clock, Sleep
 from gateway.rest.errors import (
     DiscordAuthFailed,
     DiscordRestError,
@@ -41,10 +42,8 @@ from gateway.rest.errors import (
 from gateway.rest.http1 import Http1Pool
 from gateway.rest.ratelimit import (
     BucketRegistry,
-    Clock,
     GlobalLimiter,
     InvalidRequestCounter,
-    Sleep,
     route_for,
 )
 from gateway.rest.rules import (
@@ -58,6 +57,7 @@ from gateway.rest.rules import (
 )
 from gateway.rest.stats import RestStats
 from gateway.rest.transport import HttpxTransport, RestResponse, Transport
+from gateway.user_agent import USER_AGENT
 
 __all__ = [
     "INVALID_HARD_LIMIT",
@@ -74,8 +74,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("gateway.rest")
-
-USER_AGENT = "DiscordBot (https://github.com/draft-league/companion, 0.1.0)"
 
 
 _TOKEN_IN_PATH = re.compile(r"(/(?:interactions|webhooks)/\d+/)[^/\s\"?]+")

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
+from gateway.clock import Clock, Sleep
 
 #: Path segments whose following segment is a "major parameter" (kept in the bucket identity).
 _MAJOR = frozenset({"channels", "guilds", "webhooks", "interactions"})

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import orjson
 
+from gateway.clock import Clock
 from gateway.rest.errors import InvalidRequestBudget, RateLimitWait
 from gateway.rest.ratelimit import (
     BucketRegistry,
-    Clock,
     GlobalLimiter,
     InvalidRequestCounter,
     Route,

@@ -31,6 +31,8 @@ class SimConfig:
     # Identify throttle: one IDENTIFY per `identify_interval` per `shard_id % max_concurrency`
     # bucket. Violations are always recorded; with `enforce_identify_rate` they get op 9 false.
     identify_interval: float = 5.0
+    # READY numbered s=0, as Spacebar (a Discord-compatible server) does; Discord sends s=1.
+    ready_seq_zero: bool = False
     enforce_identify_rate: bool = False
     # Client sends per connection: `send_limit` per `send_window` seconds (fixed window that
     # starts with the first send), more closes with 4008.

@@ -19,6 +19,8 @@ from websockets.http11 import Request, Response
 from gateway.simulator.compression import make_compressor
 from gateway.simulator.config import KNOWN_INTENTS, PRIVILEGED_INTENTS, SimConfig
 from gateway.simulator.connection import OP_NAMES, SimConnection
+from gateway.simulator.gateway_faults import GatewayFaults, NoConnectionError
+from gateway.simulator.ready import parse_shard, ready_data
 from gateway.simulator.recording import GatewayEvent
 from gateway.simulator.sessions import Dispatch, Session
 
@@ -36,11 +38,7 @@ class NoSessionError(LookupError):
     """dispatch() for a shard that has no resumable session."""
 
 
-class NoConnectionError(LookupError):
-    """A fault aimed at a shard that has no open connection."""
-
-
-class GatewayServer:
+class GatewayServer(GatewayFaults):
     def __init__(
         self,
         config: SimConfig,
@@ -66,13 +64,8 @@ class GatewayServer:
         self._last_identify: dict[int, float] = {}
         self.identify_violations: list[GatewayEvent] = []
         # faults
-        self.withholding_hello = False
-        self._withhold_ready: set[int | None] = set()
-        self._not_acking: set[int | None] = set()
-        self.refusing: HTTPStatus | None = None
         self.listening = False
-        self._refuse_timer: asyncio.TimerHandle | None = None
-        self._relisten: asyncio.Task[None] | None = None
+        self._init_faults()
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -119,6 +112,12 @@ class GatewayServer:
 
     # ------------------------------------------------------------------ handshake
     def _process_request(self, ws: ServerConnection, request: Request) -> Response | None:
+        if self.refusing_resume_host and urlsplit(request.path).path.startswith("/resume"):
+            self._record(
+                GatewayEvent(self.config.clock(), None, -1, "in", None, "refused", request.path)
+            )
+            self._notify()
+            return ws.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Service unavailable\n")
         if self.refusing is not None:
             self._record(
                 GatewayEvent(self.config.clock(), None, -1, "in", None, "refused", request.path)
@@ -260,9 +259,12 @@ class GatewayServer:
         if intents & PRIVILEGED_INTENTS & ~self.config.allowed_privileged_intents:
             await conn.close(4014, "Disallowed intent(s).")
             return
-        shard = _shard(d.get("shard", [0, 1]))
+        shard = parse_shard(d.get("shard", [0, 1]))
         if shard is None:
             await conn.close(4010, "Invalid shard.")
+            return
+        if self.required_shards is not None and shard[1] < self.required_shards:
+            await conn.close(4011, "Sharding required.")
             return
         if self.start_limit()["remaining"] <= 0:
             conn.event("out", None, "session_start_limit", None)
@@ -290,36 +292,9 @@ class GatewayServer:
         async with session.lock:
             session.connection = conn
             conn.session = session
-            await self._send(conn, session.next_dispatch("READY", self._ready_data(session)))
+            ready = ready_data(self.config, session, self.resume_url)
+            await self._send(conn, session.ready(ready, from_zero=self.config.ready_seq_zero))
         self._notify()
-
-    def _ready_data(self, session: Session) -> dict[str, Any]:
-        cfg = self.config
-        return {
-            "v": 10,
-            "user": {
-                "id": cfg.bot_user_id,
-                "username": cfg.bot_username,
-                "discriminator": "0",
-                "global_name": None,
-                "avatar": None,
-                "bot": True,
-                "verified": True,
-                "flags": 0,
-            },
-            "guilds": [],
-            "session_id": session.session_id,
-            "resume_gateway_url": self.resume_url,
-            "shard": list(session.shard),
-            "application": {"id": cfg.application_id, "flags": 0},
-            "private_channels": [],
-            "relationships": [],
-            "presences": [],
-            "user_settings": {},
-            "guild_join_requests": [],
-            "geo_ordered_rtc_regions": ["simulated"],
-            "_trace": ['["discord-simulator",{"micros":0}]'],
-        }
 
     def _session_id(self) -> str:
         return f"{self._rng.getrandbits(128):032x}"
@@ -334,6 +309,10 @@ class GatewayServer:
             return
         if d.get("token") != self.config.token:
             await conn.close(4004, "Authentication failed.")
+            return
+        if self.resumes_to_ignore > 0:
+            self.resumes_to_ignore -= 1
+            conn.event("in", None, "resume_ignored", None)
             return
         session = self.sessions.get(str(d.get("session_id")))
         if session is None or not session.resumable:
@@ -377,75 +356,9 @@ class GatewayServer:
         if await conn.send_dispatch(item):
             self._on_dispatch_sent(item, conn)
 
-    # ------------------------------------------------------------------ faults
-    def targets(self, shard_id: int | None) -> list[SimConnection]:
-        """The open connection of `shard_id` (the newest), or every open one for None."""
-        open_conns = [c for c in self.connections if c.open]
-        if shard_id is None:
-            found = open_conns
-        else:
-            found = [c for c in open_conns if c.shard == shard_id][-1:]
-        if not found:
-            raise NoConnectionError(f"no open gateway connection for shard {shard_id}")
-        return found
-
-    def withhold_hello(self, on: bool = True) -> None:
-        self.withholding_hello = on
-
-    def withhold_ready(self, on: bool = True, shard_id: int | None = None) -> None:
-        (self._withhold_ready.add if on else self._withhold_ready.discard)(shard_id)
-
-    def stop_acking(self, on: bool = True, shard_id: int | None = None) -> None:
-        (self._not_acking.add if on else self._not_acking.discard)(shard_id)
-
-    def refuse_connections(
-        self,
-        seconds: float | None = None,
-        status: HTTPStatus = HTTPStatus.SERVICE_UNAVAILABLE,
-        *,
-        tcp: bool = False,
-    ) -> None:
-        """Answer handshakes with `status`, or with tcp=True stop listening altogether (the
-        client gets ECONNREFUSED; open connections stay). Until accept_connections() or for
-        `seconds`."""
-        if tcp:
-            if self.listening:
-                self.listening = False
-                self._servers[-1].server.close()
-        else:
-            self.refusing = status
-        if self._refuse_timer is not None:
-            self._refuse_timer.cancel()
-            self._refuse_timer = None
-        if seconds is not None:
-            loop = asyncio.get_running_loop()
-            self._refuse_timer = loop.call_later(seconds, self.accept_connections)
-
-    def accept_connections(self) -> None:
-        """Accept again; after a tcp refusal the port is listened on again in a moment
-        (wait for `listening`)."""
-        self.refusing = None
-        if self._refuse_timer is not None:
-            self._refuse_timer.cancel()
-            self._refuse_timer = None
-        if not self.listening and (self._relisten is None or self._relisten.done()):
-            self._relisten = asyncio.get_running_loop().create_task(self._listen(self._port))
-        self._notify()
-
 
 def _lower(headers: Headers) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.raw_items()}
-
-
-def _shard(value: Any) -> tuple[int, int] | None:
-    ok = (
-        isinstance(value, list)
-        and len(value) == 2
-        and all(isinstance(x, int) and not isinstance(x, bool) for x in value)
-    )
-    if not ok or not (value[1] >= 1 and 0 <= value[0] < value[1]):
-        return None
-    return (value[0], value[1])
 
 
 __all__ = ["GatewayServer", "NoConnectionError", "NoSessionError"]

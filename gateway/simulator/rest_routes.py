@@ -81,7 +81,7 @@ class DiscordRoutes:
             200,
             {
                 "url": self.gateway.url,
-                "shards": self.config.shards,
+                "shards": self.gateway.required_shards or self.config.shards,
                 "session_start_limit": self.gateway.start_limit(),
             },
         )

@@ -45,6 +45,14 @@ class Session:
         self.history.append(item)
         return item
 
+    def ready(self, data: Any, *, from_zero: bool = False) -> Dispatch:
+        """READY: s=1 as Discord numbers it, or s=0 (Spacebar) with the next dispatch at 1."""
+        if not from_zero:
+            return self.next_dispatch("READY", data)
+        item = Dispatch(self.seq, "READY", data)
+        self.history.append(item)
+        return item
+
     def missed_since(self, seq: int) -> list[Dispatch]:
         return [d for d in self.history if d.seq > seq and d.name not in NOT_REPLAYED]
 

@@ -285,6 +285,19 @@ class DiscordSimulator:
     def accept_connections(self) -> None:
         self.gateway.accept_connections()
 
+    def ignore_resumes(self, count: int = 1) -> None:
+        """Leave the next `count` RESUMEs unanswered: no replay, no RESUMED, no close."""
+        self.gateway.ignore_resumes(count)
+
+    def refuse_resume_host(self, on: bool = True) -> None:
+        """Answer 503 to handshakes on resume_gateway_url (the main URL still works)."""
+        self.gateway.refuse_resume_host(on)
+
+    async def require_shards(self, count: int) -> int:
+        """Close 4011 (sharding required) every connection of another shard count and
+        recommend `count` in /gateway/bot; returns how many connections were closed."""
+        return await self.gateway.require_shards(count)
+
     async def wait_accepting(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """After accept_connections(): wait until the gateway port listens again."""
         await self.wait_for(

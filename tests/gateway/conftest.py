@@ -9,8 +9,23 @@ from typing import Any
 import pytest
 
 from bench.harness.shards import FAST, fetcher
-from gateway.connection import GatewayConfig, GatewayManager, IdentifyThrottle, Shard
+from gateway.connection import (
+    GatewayConfig,
+    GatewayManager,
+    IdentifyThrottle,
+    Shard,
+    ShardStatus,
+)
 from gateway.simulator import DiscordSimulator
+
+MakeSim = Callable[..., Awaitable[DiscordSimulator]]
+MakeShard = Callable[..., Shard]
+MakeManager = Callable[..., GatewayManager]
+
+
+def resumed(sim: DiscordSimulator, n: int) -> bool:
+    """`n` RESUMEs received so far."""
+    return len(sim.resumes) == n
 
 
 async def eventually(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
@@ -22,6 +37,51 @@ async def eventually(predicate: Callable[[], Any], timeout: float = 5.0, what: s
                 return value
             await asyncio.sleep(0.002)
     raise AssertionError(what)  # pragma: no cover
+
+
+async def ready_shard(
+    sim: DiscordSimulator, make_shard: Callable[..., Shard], **options: Any
+) -> Shard:
+    """A shard started against `sim` and READY."""
+    shard = make_shard(sim, **options)
+    shard.start()
+    await sim.wait_ready()
+    await eventually(lambda: shard.status is ShardStatus.READY)
+    return shard
+
+
+async def ready_manager(
+    sim: DiscordSimulator,
+    make_manager: Callable[..., GatewayManager],
+    seen: list[int],
+    **options: Any,
+) -> GatewayManager:
+    """A manager started against `sim` and READY, appending each NUMBERED's n to `seen`."""
+
+    async def handler(data: Any, shard: Shard) -> None:
+        seen.append(data["n"])
+
+    mgr = make_manager(sim, **options)
+    mgr.on("NUMBERED", handler)
+    await mgr.start()
+    await asyncio.wait_for(mgr.wait_for("ready"), 5)
+    return mgr
+
+
+class StepSleep:
+    """Reconnect waits recorded and skipped (the fake clock moves by them)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.delays: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        self.now += delay
+        await asyncio.sleep(0)
 
 
 class Recorder:

@@ -205,3 +205,14 @@ def test_backoff_after_ready_keeps_only_the_fast_attempts_escalation() -> None:
     assert backoff.next_delay() == 1.0
     # Failed attempts in between (no READY) still escalate to the cap.
     assert [backoff.next_delay() for _ in range(8)][-1] == 60.0
+
+
+async def test_identify_throttle_counts_from_the_send_plus_a_margin() -> None:
+    ft = FakeTime()
+    throttle = IdentifyThrottle(1, interval=5.0, margin=0.25, clock=ft.clock, sleep=ft.sleep)
+    assert await throttle.acquire(0) == 0.0
+    ft.now = 2.0  # the connect and HELLO took 2 s; the IDENTIFY goes out now
+    await throttle.sent(0)
+    assert await throttle.acquire(0) == pytest.approx(5.25)  # from the send, not the acquire
+    assert ft.now == pytest.approx(7.25)
+    assert IdentifyThrottle(interval=0.0).margin == 0.0

@@ -29,6 +29,7 @@ class FakeManager:
     def __init__(self) -> None:
         self.handlers: dict[str, Any] = {}
         self.status_callbacks: list[Any] = []
+        self.notice_callbacks: list[Any] = []
 
     def on(self, event: str, handler: Any) -> Any:
         self.handlers[event] = handler
@@ -36,6 +37,10 @@ class FakeManager:
 
     def on_status(self, callback: Any) -> Any:
         self.status_callbacks.append(callback)
+        return callback
+
+    def on_notice(self, callback: Any) -> Any:
+        self.notice_callbacks.append(callback)
         return callback
 
 

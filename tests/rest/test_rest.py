@@ -10,13 +10,13 @@ import pytest
 from bench.harness.server import free_port
 from gateway.rest.client import (
     INVALID_SOFT_LIMIT,
-    USER_AGENT,
     DiscordAuthFailed,
     DiscordRest,
     InvalidRequestBudget,
     RateLimitWait,
 )
 from gateway.rest.ratelimit import BucketRegistry, route_for
+from gateway.user_agent import USER_AGENT
 from tests.rest.conftest import FakeClock
 from tests.support.discord_rest import DiscordStub, Reply
 

@@ -1,0 +1,37 @@
+"""GET /gateway/bot, retried with backoff until it answers with a URL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from gateway.clock import Sleep
+from gateway.connection.backoff import Backoff
+from gateway.connection.timings import ShardTimings
+
+log = logging.getLogger("gateway.manager")
+
+FetchGatewayBot = Callable[[], Awaitable[dict[str, Any]]]
+
+
+async def fetch_gateway_bot(
+    fetch: FetchGatewayBot, timings: ShardTimings, rng: Callable[[], float], sleep: Sleep
+) -> dict[str, Any]:
+    backoff = Backoff(
+        base=timings.backoff_base, cap=timings.backoff_cap, floor=timings.backoff_floor, rng=rng
+    )
+    while True:
+        try:
+            info = await fetch()
+            str(info["url"])
+            return info
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            delay = backoff.next_delay()
+            log.warning(
+                "GET /gateway/bot failed (%s); retrying in %.2f s", exc.__class__.__name__, delay
+            )
+            await sleep(delay)
