@@ -63,6 +63,7 @@ class Run:
     ack_p50: float
     ack_p99: float
     late: int
+    forwarded: int
     last_forward: float
     relay_cpu: float
     relay_wait: float
@@ -135,6 +136,7 @@ async def one_run(name: str, scenario: str, log: Path) -> Run:
         ack_p50=percentile(acks, 50) * 1000,
         ack_p99=percentile(acks, 99) * 1000,
         late=late,
+        forwarded=len(arrivals),
         last_forward=max(arrivals) - start,
         relay_cpu=after["relay"][0] - before["relay"][0],
         relay_wait=after["relay"][1] - before["relay"][1],
@@ -148,7 +150,7 @@ async def one_run(name: str, scenario: str, log: Path) -> Run:
 def show(name: str, run: Run) -> str:
     return (
         f"{name:<10} ack p50 {run.ack_p50:7.2f} ms  p99 {run.ack_p99:7.2f} ms"
-        f" (later than 3 s: {run.late})  last forward "
+        f" (later than 3 s: {run.late})  {run.forwarded} forwarded, the last after "
         f"{run.last_forward:6.2f} s  cpu relay {run.relay_cpu:5.2f} s (waited "
         f"{run.relay_wait:4.2f}), simulator {run.sim_cpu:5.2f} s (waited {run.sim_wait:4.2f})"
         f"  RSS peak {run.rss_peak:5.1f} MiB, end {run.rss_end:5.1f} MiB"
