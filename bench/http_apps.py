@@ -1,5 +1,6 @@
 """The same validated JSON route in our framework and in Starlette, for bench/http_bench.py.
 
+`bare` is the floor: a plain ASGI callable on the same uvicorn.
 POST /teams: JSON body (415 for other types, 400 malformed, 422 invalid), answers 201 JSON.
 Both sides use orjson and the same asgi_app.validation schema, so only the framework differs."""
 
@@ -61,3 +62,31 @@ async def starlette_create_team(request: StarletteRequest) -> StarletteResponse:
 
 
 starlette = Starlette(routes=[StarletteRoute("/teams", starlette_create_team, methods=["POST"])])
+
+
+# -- the floor: a bare ASGI callable --------------------------------------------------------
+async def bare(scope: Any, receive: Any, send: Any) -> None:
+    """What uvicorn alone costs: read the body, answer a fixed body (GET / its text, a POST
+    a small JSON object; POST /teams 201 as the routes above). Handles the lifespan."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    if scope["method"] == "GET":
+        status, body, media = 200, b"App is running", b"text/plain; charset=utf-8"
+    else:
+        status = 201 if scope["path"] == "/teams" else 200
+        body, media = b'{"ok":true,"overlay":"default","clients":0}', b"application/json"
+    headers = [(b"content-type", media), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

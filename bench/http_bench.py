@@ -1,10 +1,19 @@
-"""Requests per second: a validated JSON POST route in asgi_app.http vs the same in Starlette.
+"""Requests per second against a bare ASGI floor: the server's own routes and the framework.
 
-Both apps run under the same uvicorn settings (one process each, uvloop + httptools, no access
-log), are loaded by the same generator in a separate process (`wrk` when installed, else
-bench/http_load.py), in alternating rounds within one run. Prints each round and the ratio.
+Every app runs as its own uvicorn process with the same settings (uvloop, httptools, one
+process) and is loaded by the same generator in a separate process (`wrk -t1` when installed,
+else bench/http_load.py), in alternating rounds within one run:
+- `floor`: a bare ASGI callable (bench/http_apps.py `bare`), the most uvicorn can serve;
+- `server`: the real `asgi_app:app` with its access log on as in production (LOG_LEVEL=INFO,
+  LOG_FORMAT=json, one line per request to stderr, here a file), `GET /` and an authorised
+  `POST /overlay` (validated OverlayData, stored, published);
+- `asgi_app.http` and `starlette`: the same validated `POST /teams` in each framework.
+Each load is reported as a ratio of the floor serving the same request (median of per-round
+ratios), with requests per server CPU-second and the time each server waited for a CPU
+(/proc/<pid>/schedstat: on a shared machine, a large wait means the figures are load).
 
     .venv/bin/python bench/http_bench.py [--rounds 5] [--seconds 3] [--connections 32]
+        [--only "GET /"]
 """
 
 from __future__ import annotations
@@ -20,15 +29,74 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-BODY = json.dumps(
-    {"name": "Blue Team", "score": 1, "primaryColor": "#0044ff", "players": ["ann", "bob"]}
-).encode()
-APPS = {"asgi_app.http": "http_apps:ours", "starlette": "http_apps:starlette"}
+TEAM = {"name": "Blue Team", "score": 1, "primaryColor": "#0044ff", "players": ["ann", "bob"]}
+TOKEN = "bench-auth-token-0123456789abcdef0123456789"
+
+
+def _team(name: str, score: int) -> dict[str, object]:
+    return {
+        "score": score,
+        "name": name,
+        "primaryColor": "#112233",
+        "secondaryColor": "#445566",
+        "logoUrl": f"https://example.test/{name.lower()}.png",
+    }
+
+
+OVERLAY = {"blue": _team("Blue", 1), "red": _team("Red", 0), "maxScore": 2}
+#: The real server, as production runs it but for a development gateway (the embedded
+#: simulator: production needs a BOT_TOKEN) and a rate limit the load cannot reach.
+SERVER_ENV = {
+    "APP_ENV": "development",
+    "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "json",
+    "AUTH_TOKEN": TOKEN,
+    "ORIGIN_URL": "http://127.0.0.1:9",
+    "RATE_LIMIT_PER_MINUTE": "1000000000",
+}
+SERVERS = {
+    "floor": "http_apps:bare",
+    "server": "asgi_app:app",
+    "asgi_app.http": "http_apps:ours",
+    "starlette": "http_apps:starlette",
+}
+
+
+@dataclass(frozen=True)
+class Load:
+    server: str
+    method: str
+    path: str
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def request(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.server} {self.request}"
+
+
+JSON = {"Content-Type": "application/json"}
+AUTH = {**JSON, "Authorization": f"Bearer {TOKEN}"}
+LOADS = [
+    Load("server", "GET", "/"),
+    Load("floor", "GET", "/"),
+    Load("server", "POST", "/overlay", json.dumps(OVERLAY).encode(), AUTH),
+    Load("floor", "POST", "/overlay", json.dumps(OVERLAY).encode(), AUTH),
+    Load("asgi_app.http", "POST", "/teams", json.dumps(TEAM).encode(), JSON),
+    Load("starlette", "POST", "/teams", json.dumps(TEAM).encode(), JSON),
+    Load("floor", "POST", "/teams", json.dumps(TEAM).encode(), JSON),
+]
 
 
 def free_port() -> int:
@@ -38,100 +106,174 @@ def free_port() -> int:
         return port
 
 
-def start_server(target: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(name: str, port: int, tmp: Path, log: IO[bytes]) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'bench'}"}
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        target,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    return subprocess.Popen(command, env=env, cwd=ROOT)
+    if name == "server":
+        env.update(SERVER_ENV, STATE_DIR=str(tmp / "state"))
+    command = [sys.executable, "-m", "uvicorn", SERVERS[name], "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--loop", "uvloop", "--http", "httptools"]
+    command += ["--no-access-log", "--log-level", "warning"]  # uvicorn's own; ours stays on
+    return subprocess.Popen(command, env=env, cwd=tmp, stderr=log)
 
 
 def wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
+    for _ in range(600):
         if proc.poll() is not None:
             raise SystemExit(f"server on {port} exited with {proc.returncode}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code < 500:
                 return
-        except OSError:
-            time.sleep(0.05)
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
     raise SystemExit(f"server on {port} did not start")
 
 
-def check(port: int) -> None:
-    url = f"http://127.0.0.1:{port}/teams"
-    ok = httpx.post(url, content=BODY, headers={"content-type": "application/json"})
-    assert ok.status_code == 201 and ok.json()["team"]["name"] == "Blue Team", ok.text
-    bad = httpx.post(url, json={"name": "", "score": -1, "primaryColor": ""})
-    assert bad.status_code == 422 and len(bad.json()["errors"]) == 3, bad.text
+def check(load: Load, port: int) -> None:
+    url = f"http://127.0.0.1:{port}{load.path}"
+    answer = httpx.request(load.method, url, content=load.body or None, headers=load.headers)
+    assert 200 <= answer.status_code < 300, (load.name, answer.status_code, answer.text)
+    if load.request == "GET /":
+        assert answer.text == "App is running", answer.text
+    if load.server == "server":
+        assert answer.headers["x-content-type-options"] == "nosniff", answer.headers
+    if load.server in ("asgi_app.http", "starlette"):
+        bad = httpx.post(url, json={"name": "", "score": -1, "primaryColor": ""})
+        assert bad.status_code == 422 and len(bad.json()["errors"]) == 3, bad.text
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process (Linux /proc), or None elsewhere."""
+def schedstat(pid: int) -> tuple[float, float]:
+    """(CPU seconds, seconds runnable but waiting for a CPU) of a process (Linux)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu, wait, _slices = Path(f"/proc/{pid}/schedstat").read_text().split()
     except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0, 0.0
+    return int(cpu) / 1e9, int(wait) / 1e9
 
 
-def load_wrk(wrk: str, port: int, seconds: float, conns: int, script: Path) -> tuple[float, int]:
-    out = subprocess.run(
-        [
-            wrk,
-            "-t1",
-            f"-c{conns}",
-            f"-d{seconds:g}s",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{port}/teams",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def wrk_script(load: Load, tmp: Path) -> Path:
+    script = tmp / f"{abs(hash(load.name))}.lua"
+    lines = [f'wrk.method = "{load.method}"']
+    lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in load.headers.items()]
+    if load.body:
+        lines.append(f"wrk.body = {json.dumps(load.body.decode())}")
+    script.write_text("\n".join(lines) + "\n")
+    return script
+
+
+def load_wrk(wrk: str, load: Load, port: int, seconds: float, conns: int, tmp: Path) -> int:
+    url = f"http://127.0.0.1:{port}{load.path}"
+    command = [wrk, "-t1", f"-c{conns}", f"-d{seconds:g}s", "-s", str(wrk_script(load, tmp)), url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in out or "Socket errors" in out:
-        raise SystemExit(f"wrk saw errors:\n{out}")
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        raise SystemExit(f"wrk saw errors on {load.name}:\n{out}")
     total = re.search(r"(\d+) requests in", out)
-    assert rate and total, out
-    return float(rate.group(1)), int(total.group(1))
+    assert total, out
+    return int(total.group(1))
 
 
-def load_python(port: int, seconds: float, conns: int, body_file: Path) -> tuple[float, int]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "http_load.py"),
-            "127.0.0.1",
-            str(port),
-            "/teams",
-            str(seconds),
-            str(conns),
-            str(body_file),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def load_python(load: Load, port: int, seconds: float, conns: int, tmp: Path) -> int:
+    body_file = tmp / "body"
+    body_file.write_bytes(load.body)
+    command = [sys.executable, str(ROOT / "bench" / "http_load.py"), "127.0.0.1", str(port)]
+    command += [load.path, str(seconds), str(conns), str(body_file), load.method]
+    command += [f"{k}: {v}" for k, v in load.headers.items() if k != "Content-Type"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     result = json.loads(out)
     if result["bad"]:
-        raise SystemExit(f"load generator saw {result['bad']} non-2xx answers")
-    return float(result["rps"]), int(result["requests"])
+        raise SystemExit(f"load generator saw {result['bad']} non-2xx answers on {load.name}")
+    return int(result["requests"])
+
+
+@dataclass
+class Figures:
+    rps: list[float] = field(default_factory=list)
+    per_cpu: list[float] = field(default_factory=list)
+    waited: float = 0.0
+    cpu: float = 0.0
+
+
+def run(args: argparse.Namespace, loads: list[Load], tmp: Path) -> dict[str, Figures]:
+    wrk = shutil.which("wrk") if args.client in ("auto", "wrk") else None
+    if args.client == "wrk" and not wrk:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+
+    def drive(load: Load, seconds: float) -> tuple[int, float]:
+        start = time.perf_counter()
+        if wrk:
+            count = load_wrk(wrk, load, ports[load.server], seconds, args.connections, tmp)
+        else:
+            count = load_python(load, ports[load.server], seconds, args.connections, tmp)
+        return count, time.perf_counter() - start
+
+    names = list(dict.fromkeys(load.server for load in loads))
+    ports = {name: free_port() for name in names}
+    log_path = tmp / "server.log"
+    figures = {load.name: Figures() for load in loads}
+    with log_path.open("wb") as log:
+        procs = {name: start_server(name, ports[name], tmp, log) for name in names}
+        try:
+            for name in names:
+                wait_ready(ports[name], procs[name])
+            for load in loads:
+                check(load, ports[load.server])
+                drive(load, 1)  # warm-up
+            if "server" in procs:
+                lines = log_path.read_bytes().count(b'"logger":"asgi_app.access"')
+                assert lines > 1000, f"the access log is off ({lines} lines)"
+                print(f"server access log on: {lines:,} json lines during the warm-up")
+            print(
+                f"client: {'wrk -t1' if wrk else 'bench/http_load.py'}, "
+                f"{args.connections} connections, {args.seconds:g}s rounds"
+            )
+            for round_no in range(args.rounds):
+                order = loads if round_no % 2 == 0 else loads[::-1]
+                for load in order:
+                    pid = procs[load.server].pid
+                    cpu0, wait0 = schedstat(pid)
+                    count, took = drive(load, args.seconds)
+                    cpu1, wait1 = schedstat(pid)
+                    row = figures[load.name]
+                    row.rps.append(count / took)
+                    row.cpu += cpu1 - cpu0
+                    row.waited += wait1 - wait0
+                    if cpu1 > cpu0:
+                        row.per_cpu.append(count / (cpu1 - cpu0))
+                print(
+                    f"round {round_no + 1}: "
+                    + ", ".join(f"{n} {f.rps[-1]:,.0f}/s" for n, f in figures.items())
+                )
+        finally:
+            for proc in procs.values():
+                proc.terminate()
+            for proc in procs.values():
+                proc.wait(timeout=20)
+    return figures
+
+
+def report(loads: list[Load], figures: dict[str, Figures]) -> None:
+    floors = {load.request: figures[load.name] for load in loads if load.server == "floor"}
+    print(f"{'load':<30} {'req/s':>8} {'ratio':>7} {'req/CPU-s':>10} {'ratio':>7} cpu / waited")
+    for load in loads:
+        row = figures[load.name]
+        floor = floors.get(load.request)
+        ratio = cpu_ratio = "-"
+        if floor is not None and load.server != "floor":
+            per_round = statistics.median(a / b for a, b in zip(row.rps, floor.rps, strict=True))
+            ratio = f"{per_round:.2f}x"
+            if row.per_cpu and floor.per_cpu:
+                by_cpu = statistics.median(row.per_cpu) / statistics.median(floor.per_cpu)
+                cpu_ratio = f"{by_cpu:.2f}x"
+        per_cpu = statistics.median(row.per_cpu) if row.per_cpu else 0.0
+        print(
+            f"{load.name:<30} {statistics.median(row.rps):>8,.0f} {ratio:>7} "
+            f"{per_cpu:>10,.0f} {cpu_ratio:>7} {row.cpu:.1f} s / {row.waited:.1f} s"
+        )
+    ours, peer = figures.get("asgi_app.http POST /teams"), figures.get("starlette POST /teams")
+    if ours and peer:
+        pairs = statistics.median(a / b for a, b in zip(ours.rps, peer.rps, strict=True))
+        print(f"asgi_app.http / starlette (median of per-round ratios): {pairs:.2f}x")
+    print("ratio: of the floor serving the same request; waited: runnable, no CPU free")
 
 
 def main() -> None:
@@ -140,67 +282,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--only", action="append", help='a request to run, e.g. "GET /"')
     args = parser.parse_args()
-
-    wrk = shutil.which("wrk") if args.client in ("auto", "wrk") else None
-    if args.client == "wrk" and not wrk:
-        raise SystemExit("wrk is not installed")
+    loads = [load for load in LOADS if not args.only or load.request in args.only]
     with tempfile.TemporaryDirectory() as tmp:
-        body_file = Path(tmp) / "body.json"
-        body_file.write_bytes(BODY)
-        script = Path(tmp) / "post.lua"
-        script.write_text(
-            'wrk.method = "POST"\n'
-            'wrk.headers["Content-Type"] = "application/json"\n'
-            f"wrk.body = {json.dumps(BODY.decode())}\n"
-        )
-
-        def load(port: int, seconds: float) -> tuple[float, int]:
-            if wrk:
-                return load_wrk(wrk, port, seconds, args.connections, script)
-            return load_python(port, seconds, args.connections, body_file)
-
-        ports = {name: free_port() for name in APPS}
-        procs = {name: start_server(APPS[name], ports[name]) for name in APPS}
-        try:
-            for name in APPS:
-                wait_ready(ports[name], procs[name])
-                check(ports[name])
-                load(ports[name], 1)  # warm-up
-            client = "wrk -t1" if wrk else "bench/http_load.py"
-            print(f"client: {client}, {args.connections} connections, {args.seconds:g}s rounds")
-            rps: dict[str, list[float]] = {name: [] for name in APPS}
-            per_cpu: dict[str, list[float]] = {name: [] for name in APPS}
-            names = list(APPS)
-            for round_no in range(args.rounds):
-                order = names if round_no % 2 == 0 else names[::-1]
-                for name in order:
-                    before = cpu_seconds(procs[name].pid)
-                    rate, count = load(ports[name], args.seconds)
-                    after = cpu_seconds(procs[name].pid)
-                    rps[name].append(rate)
-                    if before is not None and after is not None and after > before:
-                        per_cpu[name].append(count / (after - before))
-                print(
-                    f"round {round_no + 1}: "
-                    + ", ".join(f"{n} {rps[n][-1]:,.0f} req/s" for n in names)
-                    + f"  (ratio {rps[names[0]][-1] / rps[names[1]][-1]:.2f})"
-                )
-        finally:
-            for proc in procs.values():
-                proc.terminate()
-            for proc in procs.values():
-                proc.wait(timeout=10)
-    ours, peer = (statistics.median(rps[name]) for name in APPS)
-    pairs = statistics.median(a / b for a, b in zip(*rps.values(), strict=True))
-    print(f"median: asgi_app.http {ours:,.0f} req/s, starlette {peer:,.0f} req/s")
-    print(f"ratio asgi_app.http / starlette (median of per-round ratios): {pairs:.2f}x")
-    if all(per_cpu.values()):
-        ours_cpu, peer_cpu = (statistics.median(per_cpu[name]) for name in APPS)
-        print(
-            f"requests per server CPU-second: asgi_app.http {ours_cpu:,.0f}, "
-            f"starlette {peer_cpu:,.0f}, ratio {ours_cpu / peer_cpu:.2f}x"
-        )
+        figures = run(args, loads, Path(tmp))
+    report(loads, figures)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """A fixed-concurrency keep-alive HTTP/1.1 load generator on raw asyncio sockets.
 
 Used by bench/http_bench.py when `wrk` is not installed; runs in its own process:
-    python bench/http_load.py HOST PORT PATH SECONDS CONNECTIONS BODY_FILE
+    python bench/http_load.py HOST PORT PATH SECONDS CONNECTIONS BODY_FILE [METHOD [HEADER...]]
+(METHOD defaults to POST, a GET sends no body; each HEADER is "Name: value")
 prints one JSON line {"requests": N, "seconds": S, "rps": R, "bad": B}."""
 
 from __future__ import annotations
@@ -36,12 +37,23 @@ async def _worker(host: str, port: int, request: bytes, deadline: float, out: li
 
 
 async def run(
-    host: str, port: int, path: str, seconds: float, conns: int, body: bytes
+    host: str,
+    port: int,
+    path: str,
+    seconds: float,
+    conns: int,
+    body: bytes,
+    method: str = "POST",
+    headers: tuple[str, ...] = (),
 ) -> dict[str, float]:
-    request = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+    for line in headers:
+        head += line + "\r\n"
+    if method == "GET":
+        body = b""
+    else:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    request = (head + "\r\n").encode() + body
     out = [0, 0]
     start = time.perf_counter()
     deadline = start + seconds
@@ -52,6 +64,7 @@ async def run(
 
 def main() -> None:
     host, port, path, seconds, conns, body_file = sys.argv[1:7]
+    method = sys.argv[7] if len(sys.argv) > 7 else "POST"
     try:
         import uvloop
 
@@ -59,7 +72,16 @@ def main() -> None:
     except ImportError:  # pragma: no cover
         pass
     result = asyncio.run(
-        run(host, int(port), path, float(seconds), int(conns), Path(body_file).read_bytes())
+        run(
+            host,
+            int(port),
+            path,
+            float(seconds),
+            int(conns),
+            Path(body_file).read_bytes(),
+            method,
+            tuple(sys.argv[8:]),
+        )
     )
     print(json.dumps(result))
 

@@ -16,14 +16,16 @@ OnError = Callable[[Exception, Request, Response], Awaitable[None]]
 
 
 def _layer(middleware: Middleware, downstream: Handler, on_error: OnError) -> Handler:
-    async def run(req: Request, res: Response) -> None:
+    # A plain function that hands back the middleware's coroutine: one coroutine less per
+    # layer and request than an `async def` that awaits it.
+    def run(req: Request, res: Response) -> Awaitable[None]:
         async def next_() -> None:
             try:
                 await downstream(req, res)
             except Exception as exc:
                 await on_error(exc, req, res)
 
-        await middleware(req, res, next_)
+        return middleware(req, res, next_)
 
     return run
 

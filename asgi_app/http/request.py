@@ -101,6 +101,20 @@ class Request:
             headers = self._headers = Headers(self.scope["headers"])
         return headers
 
+    def header(self, name: str) -> str | None:
+        """One header, as `headers.get(name)` answers it (repeated ones joined with ", "),
+        without decoding every other header when `headers` was not needed yet."""
+        headers = self._headers
+        if headers is not None:
+            return headers.get(name)
+        key = name.lower().encode("latin-1")
+        found: str | None = None
+        for raw_name, raw_value in self.scope["headers"]:
+            if raw_name.lower() == key:
+                value = raw_value.decode("latin-1")
+                found = value if found is None else found + ", " + value
+        return found
+
     @property
     def query(self) -> dict[str, list[str]]:
         if self._query is None:

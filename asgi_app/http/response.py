@@ -16,6 +16,21 @@ _TEXT = "text/plain; charset=utf-8"
 _HTML = "text/html; charset=utf-8"
 
 
+#: Encoded header names and values seen so far (the same few dozen on every answer: names,
+#: security and CORS values, content types); bounded, so varying values stop being added.
+_ENCODED: dict[str, bytes] = {}
+_ENCODED_MAX = 512
+
+
+def _encode(text: str) -> bytes:
+    encoded = _ENCODED.get(text)
+    if encoded is None:
+        encoded = text.encode("latin-1")
+        if len(_ENCODED) < _ENCODED_MAX:
+            _ENCODED[text] = encoded
+    return encoded
+
+
 def _check_header(name: str, value: str) -> None:
     if "\r" in value or "\n" in value or "\r" in name or "\n" in name or ":" in name:
         raise ValueError("header names and values must not contain CR, LF (or ':' in names)")
@@ -129,9 +144,10 @@ class Response:
             body = b""
         else:
             raw.append((b"content-length", str(len(body)).encode("latin-1")))
+        encode = _encode
         for name, value in self.headers.items():
             if name != "content-length" and name != "x-request-id":
-                raw.append((name.encode("latin-1"), value.encode("latin-1")))
+                raw.append((encode(name), encode(value)))
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": b"" if head else body})
 

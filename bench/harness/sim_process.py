@@ -14,6 +14,7 @@ prints {"api_base", "token", "main_base"}, then answers one line per command:
     {"op": "results", "ids": [...]} -> {"rows": [[type, sent_at, first callback at, ack_type]]}
     {"op": "read_at", "paths": [...]} -> {"at": {path: when the REST server read it}}
     {"op": "main"} -> {"requests": n, "finished": n}
+    {"op": "main_times"} -> {"at": [when the main app read each request]}
     {"op": "quit"}
 """
 
@@ -116,6 +117,8 @@ async def _serve(main_delay: float) -> None:
                 reply({"at": {r.path: r.at for r in sim.rest.requests if r.path in wanted}})
             elif op == "main":
                 reply({"requests": len(main.requests), "finished": main.finished})
+            elif op == "main_times":
+                reply({"at": [r.at for r in main.requests]})
             else:
                 reply({"error": f"unknown op {op!r}"})
 

@@ -48,7 +48,7 @@ def require_origin(origin: str) -> Middleware:
     allowed = origin.rstrip("/")
 
     async def check_origin(req: Request, res: Response, next: Next) -> None:
-        presented = req.headers.get("origin")
+        presented = req.header("origin")
         if presented is not None and presented != allowed:
             raise HTTPError(403, "This origin is not allowed")
         await next()

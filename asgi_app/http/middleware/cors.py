@@ -34,7 +34,7 @@ def cors(
             res.headers["access-control-allow-credentials"] = "true"
 
     async def apply_cors(req: Request, res: Response, next: Next) -> None:
-        origin = req.headers.get("origin")
+        origin = req.header("origin")
         matches = origin is not None and origin == origin_ok
         if matches and req.method == "OPTIONS" and "access-control-request-method" in req.headers:
             res.status(204)

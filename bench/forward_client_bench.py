@@ -1,0 +1,179 @@
+"""Which client for forwards: httpx (today's), aiohttp, or a pool on httptools' parser.
+
+N forwards at once (an interaction-sized JSON body, the relay's headers) to the stand-in main
+app (bench/harness/sim_process.py, uvicorn in a child process) that answers after DELAY s;
+each client in the same process (uvloop, as under uvicorn), alternating rounds. Per run: the
+client process's CPU per request (the whole batch, connects included), the time from the
+start until the main app has read the last request (what a capped or slow client delays), and
+until every answer is back. httpx is given a pool as large as N (so it does not queue: its
+cost per request is what grows); aiohttp and the httptools pool have no cap.
+
+The httptools pool here is a bench prototype (keep-alive, one request per connection at a
+time, a new connection when none is idle; parsing by httptools), not production code.
+
+    .venv/bin/python bench/forward_client_bench.py [--inflight 100 --inflight 1000] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+import httptools
+import httpx
+import orjson
+import uvloop
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
+
+from bench.harness.sim_process import SimProcess, sim_process
+from gateway.simulator import factory
+
+BODY = orjson.dumps(factory.command())
+HEADERS = {
+    "Content-Type": "application/json",
+    "Authorization": "main-app-shared-secret-0123456789abcdef",
+    "X-Response-Mode": "deferred",
+    "X-Signature-Timestamp": "1780000000",
+    "X-Signature-SHA256": "0" * 64,
+    "X-Signature-Ed25519": "0" * 128,
+}
+
+
+class _Conn(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.waiter: asyncio.Future[int] | None = None
+        self.body = bytearray()
+        self.keep = True
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    def on_body(self, body: bytes) -> None:
+        self.body += body
+
+    def on_message_complete(self) -> None:
+        self.keep = self.parser.should_keep_alive()
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(self.parser.get_status_code())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.keep = False
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("closed"))
+
+
+class HttptoolsPool:
+    def __init__(self, base: str) -> None:
+        url = urlsplit(base)
+        self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
+        self.idle: list[_Conn] = []
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
+        conn = self.idle.pop() if self.idle else None
+        if conn is None:
+            loop = asyncio.get_running_loop()
+            _, conn = await loop.create_connection(_Conn, self.host, self.port)
+        head = f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        head += f"Content-Length: {len(body)}\r\n\r\n"
+        conn.waiter = asyncio.get_running_loop().create_future()
+        conn.body.clear()
+        assert conn.transport is not None
+        conn.transport.write(head.encode() + body)
+        status = await conn.waiter
+        if conn.keep:
+            self.idle.append(conn)
+        else:
+            conn.transport.close()
+        return status
+
+    async def aclose(self) -> None:
+        for conn in self.idle:
+            if conn.transport is not None:
+                conn.transport.close()
+
+
+Post = Callable[[str, int], Awaitable[int]]
+
+
+async def run_client(name: str, sim: SimProcess, inflight: int) -> tuple[float, float, float]:
+    base = sim.main_base
+    close: Callable[[], Awaitable[None]]
+    if name == "httpx":
+        limits = httpx.Limits(max_connections=inflight, max_keepalive_connections=inflight)
+        hx = httpx.AsyncClient(limits=limits, timeout=60)
+
+        async def post(path: str, i: int) -> int:
+            answer = await hx.post(base + path, content=BODY, headers=HEADERS)
+            return answer.status_code
+
+        close = hx.aclose
+    elif name == "aiohttp":
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+
+        async def post(path: str, i: int) -> int:
+            async with session.post(base + path, data=BODY, headers=HEADERS) as answer:
+                await answer.read()
+                return answer.status
+
+        close = session.close
+    else:
+        pool = HttptoolsPool(base)
+
+        async def post(path: str, i: int) -> int:
+            return await pool.post(path, BODY, HEADERS)
+
+        close = pool.aclose
+    before = len((await sim.call("main_times"))["at"])
+    cpu0, start = time.process_time(), time.monotonic()
+    statuses = await asyncio.gather(
+        *(post("/api/discord/interactions/command", i) for i in range(inflight))
+    )
+    done, cpu = time.monotonic() - start, time.process_time() - cpu0
+    await close()
+    assert all(s == 200 for s in statuses), statuses[:5]
+    arrivals = (await sim.call("main_times"))["at"][before:]
+    return cpu / inflight * 1e6, max(arrivals) - start, done
+
+
+async def main(levels: list[int], rounds: int, delay: float) -> None:
+    names = ("httpx", "aiohttp", "httptools pool")
+    async with sim_process(main_delay=delay) as sim:
+        for inflight in levels:
+            print(f"== {inflight} forwards at once, main app {delay:g} s")
+            runs: dict[str, list[tuple[float, float, float]]] = {n: [] for n in names}
+            for round_no in range(rounds):
+                for name in names if round_no % 2 == 0 else names[::-1]:
+                    runs[name].append(await run_client(name, sim, inflight))
+                    cpu, last, done = runs[name][-1]
+                    print(
+                        f"round {round_no + 1}: {name:<15} {cpu:7.0f} us CPU per request,"
+                        f" last read by the main app after {last:5.2f} s,"
+                        f" all answered {done:5.2f} s"
+                    )
+            for name in names:
+                cpu = statistics.median(r[0] for r in runs[name])
+                last = statistics.median(r[1] for r in runs[name])
+                print(f"median {name:<15} {cpu:7.0f} us CPU per request, last read {last:5.2f} s")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--inflight", type=int, action="append")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--delay", type=float, default=1.0)
+    args = parser.parse_args()
+    uvloop.run(main(args.inflight or [100, 1000], args.rounds, args.delay))
