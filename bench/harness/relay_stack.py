@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from asgi_app.interaction_answers import validate_answer
 from bench.harness.main_app import MainApp
 from bench.harness.server import free_port, serve
 from gateway.connection.manager import GatewayConfig, GatewayManager
@@ -93,7 +94,11 @@ async def wired_relay(
         GatewayConfig(token=token, intents=5, compression="zlib-stream", api_base=api_base),
         rest.get_gateway_bot,
     )
-    options: dict[str, Any] = {"backoff_base": 0.02, "rng": lambda: 1.0}
+    options: dict[str, Any] = {
+        "backoff_base": 0.02,
+        "rng": lambda: 1.0,
+        "answer_validator": validate_answer,
+    }
     options.update(relay_options)
     relay = InteractionRelay(
         rest,
@@ -107,7 +112,7 @@ async def wired_relay(
         else application_id,
         **options,
     )
-    manager.on("INTERACTION_CREATE", relay.handle)
+    manager.on_inline("INTERACTION_CREATE", relay.on_dispatch)
     try:
         await manager.start()
         await asyncio.wait_for(manager.wait_for("ready"), 10)
@@ -126,12 +131,14 @@ async def relay_stack(
     *,
     forward_base: str | None = None,
     application_id: Callable[[], str | None] | str | None = None,
+    sim_options: dict[str, Any] | None = None,
     **relay_options: Any,
 ) -> AsyncIterator[Stack]:
     """Everything in this process and loop: the simulator, the stand-in main app and the relay
-    (`forward_base` overrides the main app's URL, e.g. a port nobody listens on)."""
+    (`forward_base` overrides the main app's URL, e.g. a port nobody listens on;
+    `sim_options`: SimConfig fields, e.g. a `wall_clock` for Discord's clock)."""
     main = main or MainApp()
-    async with DiscordSimulator() as sim, serve(main) as main_base:
+    async with DiscordSimulator(**(sim_options or {})) as sim, serve(main) as main_base:
         async with wired_relay(
             sim.api_base,
             sim.token,

@@ -12,12 +12,14 @@ from gateway.connection.shard import Shard
 log = logging.getLogger("gateway.manager")
 
 Handler = Callable[[Any, Shard], Awaitable[Any]]
+InlineHandler = Callable[[Any, Shard], None]
 MAX_HANDLER_TASKS = 1000
 
 
 class Dispatcher:
     def __init__(self, max_tasks: int = MAX_HANDLER_TASKS) -> None:
         self.handlers: dict[str, list[Handler]] = {}
+        self.inline: dict[str, list[InlineHandler]] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
         self._max_tasks = max_tasks
         self._overflow_warned = False
@@ -26,7 +28,18 @@ class Dispatcher:
         self.handlers.setdefault(event, []).append(handler)
         return handler
 
+    def on_inline(self, event: str, handler: InlineHandler) -> InlineHandler:
+        """A synchronous handler called in the dispatch loop itself, no task in between (for
+        handlers that only hand the event on, e.g. the interaction relay's own task)."""
+        self.inline.setdefault(event, []).append(handler)
+        return handler
+
     def __call__(self, event: str, data: Any, shard: Shard) -> None:
+        for call in self.inline.get(event, ()):
+            try:
+                call(data, shard)
+            except Exception:
+                log.exception("gateway handler for %s failed (shard %d)", event, shard.shard_id)
         handlers = self.handlers.get(event)
         if not handlers:
             return

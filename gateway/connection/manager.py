@@ -15,7 +15,7 @@ from typing import Any, Literal
 from gateway.clock import Clock, Sleep
 from gateway.connection.budget import IdentifyBudget
 from gateway.connection.checkpoint import Checkpointer
-from gateway.connection.dispatcher import MAX_HANDLER_TASKS, Dispatcher, Handler
+from gateway.connection.dispatcher import MAX_HANDLER_TASKS, Dispatcher, Handler, InlineHandler
 from gateway.connection.gateway_bot import FetchGatewayBot, fetch_gateway_bot
 from gateway.connection.limiter import IdentifyGate, IdentifyThrottle
 from gateway.connection.protocol import (
@@ -106,6 +106,9 @@ class GatewayManager:
     # ---- registration -------------------------------------------------------------------
     def on(self, event: str, handler: Handler) -> Handler:
         return self._dispatcher.on(event, handler)
+
+    def on_inline(self, event: str, handler: InlineHandler) -> InlineHandler:
+        return self._dispatcher.on_inline(event, handler)
 
     def on_status(self, callback: StatusListener) -> StatusListener:
         """`callback(status, reason)` on every change of the aggregate status."""

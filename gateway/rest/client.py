@@ -33,6 +33,7 @@ import httpx
 import orjson
 
 from gateway.clock import Clock, Sleep
+from gateway.rest.discord_clock import DiscordClock
 from gateway.rest.errors import (
     DiscordAuthFailed,
     DiscordRestError,
@@ -152,6 +153,7 @@ class DiscordRest:
         self.rate_limits = RateLimits(self.pacing, self.stats, clock)
         self.retries = Retries(backoff_base, self.stats)
         self._transport: Transport = HttpxTransport(self._base, client, max_in_flight)
+        self.discord_clock = DiscordClock()  # from the Date header of every answer
         # Interaction callbacks (the 3 s acknowledgements) go on their own keep-alive pool:
         # never queued behind other requests, ~10x less CPU than an httpx request.
         self.callbacks: Http1Pool | None = None
@@ -323,6 +325,7 @@ class DiscordRest:
 
     def _answered(self, call: Call, response: RestResponse) -> None:
         """Every Discord answer passes here, once, before anything is decided on it."""
+        self.discord_clock.observe(response.headers.get("date"), time.time())
         status = response.status
         self.stats.responses[status] = self.stats.responses.get(status, 0) + 1
         self.buckets.update(call.route, response.headers)

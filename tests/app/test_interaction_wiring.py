@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+import orjson
+import pytest
+
+from asgi_app.settings import Settings
 from bench.harness.app import AUTH_TOKEN, running_app
 from bench.harness.main_app import MainApp
 from bench.harness.server import serve
@@ -51,3 +56,68 @@ async def test_failed_forward_edits_the_deferred_response(tmp_path: Path) -> Non
             await srv.sim.wait_for(edited, 10)
             assert edited()[0].json == {"content": "The draft app is down."}
             assert edited()[0].path.endswith("/messages/@original")
+
+
+async def test_a_refused_acknowledgement_is_counted_by_cause_and_not_forwarded(
+    tmp_path: Path,
+) -> None:
+    main = MainApp()
+    async with serve(main) as main_url:
+        forward = main_url + "/api/discord/interactions"
+        async with running_app(tmp_path, FORWARD_URL=forward) as srv:
+            srv.sim.rest.inject(
+                "/interactions/*/callback",
+                404,
+                body={"message": "Unknown interaction", "code": 10062},
+            )
+            sent = await srv.sim.send_interaction(factory.command("draft"))
+            await srv.sim.wait_for(
+                lambda: (
+                    srv.app.services.relay is not None
+                    and srv.app.services.relay.stats.forwards["not_acknowledged"]
+                ),
+                5,
+            )
+            metrics = (await srv.http.get("/metrics")).text
+            assert 'interaction_first_responses_total{outcome="unknown_interaction"} 1.0' in metrics
+            assert 'interaction_forwards_total{outcome="not_acknowledged"} 1.0' in metrics
+            assert 'interaction_admission_dropped_total{reason="too_old"} 0.0' in metrics
+            detailed = (await srv.http.get("/health/detailed")).json()
+            relay = detailed["discord"]["relay"]
+            assert relay["ack_outcomes"]["unknown_interaction"] == 1
+            assert relay["admission"] == {"too_old": 0, "replay": 0}
+            assert main.requests == []
+            assert srv.sim.interaction(sent["id"]) is not None
+
+
+_HAS_POLICY_SETTINGS = "interaction_response" in {f.name for f in fields(Settings)}
+
+
+@pytest.mark.skipif(not _HAS_POLICY_SETTINGS, reason="the settings branch is not merged yet")
+async def test_the_response_settings_reach_the_relay(tmp_path: Path) -> None:
+    """INTERACTION_RESPONSE, RESPONSE_WINDOW_MS and INTERACTION_POLICY, from the environment
+    to the relay (services.py reads them with getattr, so this runs once both are merged)."""
+    answer = {"type": 4, "data": {"content": "Your picks", "flags": 64}}
+    main = MainApp()
+    main.answer(answer)
+    async with serve(main) as main_url:
+        async with running_app(
+            tmp_path,
+            FORWARD_URL=main_url + "/api/discord/interactions",
+            INTERACTION_RESPONSE="respond",
+            RESPONSE_WINDOW_MS="1000",
+            INTERACTION_POLICY=orjson.dumps({"commands": {"draft": "defer-ephemeral"}}).decode(),
+        ) as srv:
+            answered = await srv.sim.send_interaction(factory.command("mypicks"))
+            deferred = await srv.sim.send_interaction(factory.command("draft"))
+            await srv.sim.wait_for(lambda: len(main.requests) == 2, 5)
+
+            def callbacks(sent: dict[str, Any]) -> list[Any]:
+                record = srv.sim.interaction(sent["id"])
+                return [c.json for c in record.callbacks] if record is not None else []
+
+            await srv.sim.wait_for(lambda: callbacks(answered) and callbacks(deferred), 5)
+            assert callbacks(answered) == [answer]
+            assert callbacks(deferred) == [{"type": 5, "data": {"flags": 64}}]
+            modes = sorted(r.headers["x-response-mode"] for r in main.requests)
+            assert modes == ["deferred-ephemeral", "respond"]
