@@ -12,7 +12,7 @@ from asgi_app.metrics import build_registry
 from asgi_app.overlay import routes as overlay_routes
 from asgi_app.overlay.realtime import OverlayRealtime
 from asgi_app.overlay.store import build_store
-from asgi_app.routes import access, discord, metrics, status
+from asgi_app.routes import access, discord, interactions, metrics, status
 from asgi_app.services import Services
 from asgi_app.settings import Settings
 
@@ -59,6 +59,7 @@ def create_app(settings: Settings) -> ServerApp:
 
     status.register(app, services, extra_health={"overlay": overlay_health})
     discord.register(app, services)
+    interactions.register(app, services)
     overlay_routes.register(app, store=store, realtime=realtime)
     metrics.register(app, build_registry(services, overlay_clients=realtime.client_counts))
     if settings.is_development:

@@ -31,7 +31,6 @@ DEFAULT_INTERACTION_ERROR_MESSAGE = (
     "Sorry, something went wrong while handling that. Please try again in a moment."
 )
 DEV_ORIGIN_HOST = "http://127.0.0.1"
-SECRET_NAMES = frozenset({"BOT_TOKEN", "AUTH_TOKEN", "REDIS_URL"})
 _MASK = "**********"
 
 
@@ -99,6 +98,8 @@ class Settings:
     trusted_proxies: tuple[str, ...]
     port: int
     dev_defaults: tuple[str, ...] = field(default=())
+    forward_signing_key: Secret | None = None
+    discord_public_key: str | None = None
 
     @property
     def is_development(self) -> bool:
@@ -111,7 +112,8 @@ class Settings:
 
     def secret_values(self) -> tuple[str, ...]:
         """The raw secret strings (for the log scrubber), including a Redis password."""
-        values = [s.get() for s in (self.bot_token, self.auth_token, self.redis_url) if s]
+        found = (self.bot_token, self.auth_token, self.redis_url, self.forward_signing_key)
+        values = [s.get() for s in found if s]
         if self.redis_url is not None:
             password = urlsplit(self.redis_url.get()).password
             if password:
@@ -158,12 +160,13 @@ _SNOWFLAKE = r"^[0-9]{1,20}$"
 _INT_LIST = r"^\s*[0-9]+\s*(,\s*[0-9]+\s*)*$"
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
+_hex_key = v.string().regex(r"^[0-9a-fA-F]{64}$", "must be 64 hex characters").transform(str.lower)
 _http_url = v.string().url(["http", "https"], "must be an http(s) URL")
 
 ENV_SCHEMA = v.object(
     {
         "APP_ENV": v.enum(["production", "development"]).default("production"),
-        "BOT_TOKEN": v.string().optional(),
+        "BOT_TOKEN": v.string().transform(Secret).optional(),
         "APPLICATION_ID": v.string().regex(_SNOWFLAKE, "must be a snowflake (digits)").optional(),
         "AUTH_TOKEN": v.string().min(32, "must be at least 32 characters long").optional(),
         "ORIGIN_URL": v.string()
@@ -189,6 +192,7 @@ ENV_SCHEMA = v.object(
         "STATE_DIR": v.string().default("./var"),
         "REDIS_URL": v.string()
         .url(["redis", "rediss"], "must be a redis:// or rediss:// URL")
+        .transform(Secret)
         .optional(),
         "BODY_LIMIT_BYTES": v.coerce.int().min(1).default(102400),
         "RATE_LIMIT_PER_MINUTE": v.coerce.int().min(1).default(100),
@@ -204,6 +208,8 @@ ENV_SCHEMA = v.object(
         "TRUSTED_PROXIES": v.string().transform(_proxy_list).optional(),
         "FORWARDED_ALLOW_IPS": v.string().transform(_proxy_list).optional(),
         "PORT": v.coerce.int().min(1).max(65535).default(8000),
+        "FORWARD_SIGNING_KEY": _hex_key.transform(Secret).optional(),
+        "DISCORD_PUBLIC_KEY": _hex_key.optional(),
     }
 )
 KNOWN = frozenset(ENV_SCHEMA.shape)
@@ -343,11 +349,9 @@ def load_settings(
         origin_url = f"{DEV_ORIGIN_HOST}:{parsed['PORT']}"
         dev_defaults.append("ORIGIN_URL")
     proxies = parsed.get("TRUSTED_PROXIES") or parsed.get("FORWARDED_ALLOW_IPS") or ("127.0.0.1",)
-    bot_token = parsed.get("BOT_TOKEN")
-    redis_url = parsed.get("REDIS_URL")
     return Settings(
         app_env="development" if development else "production",
-        bot_token=Secret(bot_token) if bot_token is not None else None,
+        bot_token=parsed.get("BOT_TOKEN"),
         auth_token=Secret(auth_token),
         origin_url=origin_url,
         forward_url=parsed.get("FORWARD_URL") or f"{origin_url}/api/discord/interactions",
@@ -359,7 +363,7 @@ def load_settings(
         audit_log_channel=parsed.get("AUDIT_LOG_CHANNEL"),
         application_id=parsed.get("APPLICATION_ID"),
         state_dir=Path(parsed["STATE_DIR"]),
-        redis_url=Secret(redis_url) if redis_url is not None else None,
+        redis_url=parsed.get("REDIS_URL"),
         body_limit_bytes=parsed["BODY_LIMIT_BYTES"],
         rate_limit_per_minute=parsed["RATE_LIMIT_PER_MINUTE"],
         forward_timeout_seconds=float(parsed["FORWARD_TIMEOUT_SECONDS"]),
@@ -369,12 +373,13 @@ def load_settings(
         trusted_proxies=tuple(proxies),
         port=parsed["PORT"],
         dev_defaults=tuple(dev_defaults),
+        forward_signing_key=parsed.get("FORWARD_SIGNING_KEY"),
+        discord_public_key=parsed.get("DISCORD_PUBLIC_KEY"),
     )
 
 
 def _field(name: str, raw: Mapping[str, str]) -> object:
-    """One variable parsed on its own (None when absent or invalid): for cross-checks that
-    must still run when other variables are wrong."""
+    """One variable parsed alone (None when absent or invalid), for cross-checks."""
     if name not in raw:
         return None
     result = ENV_SCHEMA.shape[name].safe_parse(raw[name])

@@ -26,7 +26,7 @@ from gateway.interactions.first_response import (
     MODAL_SUBMIT,
 )
 from gateway.interactions.forward import MAX_CONCURRENT_FORWARDS, RETRY_STATUSES, parse_choices
-from gateway.interactions.signatures import sign
+from gateway.interactions.signatures import ForwardSigner, SigningKey
 from gateway.interactions.stats import RelayStats
 from gateway.rest.client import DiscordRest
 from gateway.rest.ratelimit import Clock, Sleep
@@ -77,11 +77,13 @@ class InteractionRelay:
         retry_budget: float = 60.0,
         backoff_base: float = 1.0,
         max_concurrent_forwards: int = MAX_CONCURRENT_FORWARDS,
+        signing_key: SigningKey | None = None,
     ) -> None:
         self._rest = rest
         self._client = client
         self._forward_url = forward_url.rstrip("/")
         self._auth_token = auth_token
+        self.signer = ForwardSigner(auth_token, signing_key)  # X-Signature-* of the forwards
         self._error_message = error_message
         self._forward_timeout = forward_timeout
         self._application_id = application_id
@@ -282,8 +284,7 @@ class InteractionRelay:
                 "Content-Type": "application/json",
                 "Authorization": self._auth_token,
                 "X-Interaction-Id": interaction_id,
-                "X-Signature-Timestamp": timestamp,
-                "X-Signature-SHA256": sign(self._auth_token, timestamp, body),
+                **self.signer.headers(timestamp, body),
             }
             timeout = max(0.001, min(self._forward_timeout, remaining))
             retryable: bool
