@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from gateway.interactions import signing_key
 from gateway.interactions.signatures import (
     load_public_key,
     public_key_hex,
@@ -75,7 +74,7 @@ def test_two_processes_starting_together_share_the_winner(
             Path(dst).write_text(SEED + "\n")
         real_link(src, dst)
 
-    monkeypatch.setattr(signing_key.os, "link", link_after_the_other)
+    monkeypatch.setattr(os, "link", link_after_the_other)
     key = load_signing_key(None, tmp_path)
     assert public_key_hex(key) == PUBLIC
     assert (tmp_path / FILE_NAME).read_text() == SEED + "\n"
