@@ -33,7 +33,7 @@ def _note_secrets() -> None:
     wrap(DiscordSimulator, lambda self, a, k: [self.token])
     wrap(rest.DiscordRest, lambda self, a, k: [self._token])
     wrap(relay.InteractionRelay, lambda self, a, k: [self._auth_token])
-    wrap(signatures.ForwardSigner, lambda self, a, k: [_seed_hex(self._key)])
+    wrap(signatures.Ed25519Signer, lambda self, a, k: [_seed_hex(self._key)])
 
     add = interaction_log.InteractionLog.add
 

@@ -4,14 +4,23 @@ interactions endpoint")."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from typing import Any
+
 import orjson
 
 from asgi_app.http import App, HTTPError, Request, Response
 from asgi_app.services import Services
+from gateway.interactions.model import Interaction, InteractionType
+from gateway.interactions.responder import HttpAnswerResponder
 from gateway.interactions.signatures import load_public_key, verify_ed25519
 
 #: The one thing a refused signature is told (missing, malformed, wrong or stale alike).
 BAD_SIGNATURE = "invalid request signature"
+#: Discord waits this long for the answer; it leaves ANSWER_MARGIN before, to be written.
+ANSWER_WINDOW = 3.0
+ANSWER_MARGIN = 0.2
 
 
 def register(app: App, services: Services) -> None:
@@ -34,6 +43,7 @@ def register_endpoint(app: App, services: Services, discord_public_key: str) -> 
     key = load_public_key(discord_public_key)
 
     async def interactions(req: Request, res: Response) -> None:
+        received = time.monotonic()
         body = await req.body()
         headers = req.headers
         if not verify_ed25519(
@@ -41,15 +51,17 @@ def register_endpoint(app: App, services: Services, discord_public_key: str) -> 
         ):
             raise HTTPError(401, BAD_SIGNATURE)
         try:
-            interaction = orjson.loads(body)
+            obj = orjson.loads(body)
         except orjson.JSONDecodeError:
             raise HTTPError(400, "The body is not valid JSON") from None
-        if not isinstance(interaction, dict) or not isinstance(interaction.get("type"), int):
-            raise HTTPError(400, "The body is not an interaction")
-        if interaction["type"] == 1:  # PING: Discord checking the endpoint
-            res.json({"type": 1})
+        if isinstance(obj, dict) and obj.get("type") == InteractionType.PING:
+            res.json({"type": 1})  # Discord checking the endpoint
             return
-        raise HTTPError(501, "Interactions other than PING are not handled yet")
+        interaction = Interaction.parse(obj, body)
+        if interaction is None:
+            raise HTTPError(400, "The body is not an interaction")
+        answer = await first_response(services, interaction, received)
+        res.json(answer)
 
     app.post(
         "/interactions",
@@ -57,3 +69,31 @@ def register_endpoint(app: App, services: Services, discord_public_key: str) -> 
         summary="Discord's HTTP interactions (Ed25519-signed with DISCORD_PUBLIC_KEY)",
         tags=["interactions"],
     )
+
+
+async def first_response(
+    services: Services, interaction: Interaction, received: float
+) -> dict[str, Any]:
+    """The interaction through the relay's pipeline, its first response being this answer:
+    returned within ANSWER_WINDOW of `received` (monotonic), or an HTTPError."""
+    relay = services.relay
+    if relay is None:
+        raise HTTPError(503, "The interaction relay is not running")
+    responder = HttpAnswerResponder()
+    task = relay.submit(interaction, responder)
+    if task is None:
+        raise HTTPError(409, "The interaction was not admitted (handled before, or too old)")
+    timeout = received + ANSWER_WINDOW - ANSWER_MARGIN - time.monotonic()
+    answer = asyncio.ensure_future(responder.answer(timeout))
+    try:
+        # The relay may end without a first response (journaled before, a relay error).
+        await asyncio.wait((answer, task), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not answer.done():
+            answer.cancel()
+    body = answer.result() if answer.done() and not answer.cancelled() else None
+    if body is None:
+        responder.sent(False)  # the relay's send() learns it failed: nothing is forwarded
+        raise HTTPError(503, "No first response within Discord's 3 seconds")
+    responder.sent(True)
+    return body

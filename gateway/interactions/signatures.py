@@ -109,26 +109,19 @@ def verify_ed25519(
     return True
 
 
-class ForwardSigner:
-    """The signature headers of one forward: the timestamp, the HMAC and the Ed25519.
+class Ed25519Signer:
+    """The X-Signature-Ed25519 header of a forward (a `forward.Signer`: called with the
+    forward's X-Signature-Timestamp and body). `key`: the forward signing key
+    (`signing_key.load_signing_key`); None generates one for this object's life (tests)."""
 
-    `key`: the forward signing key (`signing_key.load_signing_key`); None generates one for
-    this object's life (tests), its public key in `public_key`.
-    """
+    __slots__ = ("_key", "public_key")
 
-    __slots__ = ("_auth_token", "_key", "public_key")
-
-    def __init__(self, auth_token: str, key: Ed25519PrivateKey | None = None) -> None:
-        self._auth_token = auth_token
+    def __init__(self, key: Ed25519PrivateKey | None = None) -> None:
         self._key = Ed25519PrivateKey.generate() if key is None else key
         self.public_key = public_key_hex(self._key)
 
-    def __repr__(self) -> str:  # never the token nor the key
-        return "ForwardSigner(...)"
+    def __repr__(self) -> str:  # never the key
+        return f"Ed25519Signer(public_key={self.public_key!r})"
 
-    def headers(self, timestamp: str, body: bytes) -> dict[str, str]:
-        return {
-            "X-Signature-Timestamp": timestamp,
-            "X-Signature-SHA256": sign(self._auth_token, timestamp, body),
-            "X-Signature-Ed25519": sign_ed25519(self._key, timestamp, body),
-        }
+    def __call__(self, timestamp: str, body: bytes) -> dict[str, str]:
+        return {"X-Signature-Ed25519": sign_ed25519(self._key, timestamp, body)}
