@@ -11,41 +11,28 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from asgi_app.routes.interactions import BAD_SIGNATURE
 from bench.harness.app import running_app
-from bench.harness.main_app import MainApp
-from bench.harness.server import serve
 from gateway.simulator import factory
 from gateway.simulator.http_delivery import HttpDelivery
-
-
-def public_hex(key: Ed25519PrivateKey) -> str:
-    return key.public_key().public_bytes_raw().hex()
+from tests.endpoint.harness import endpoint_app
 
 
 async def test_ping_and_the_portal_check(tmp_path: Path) -> None:
-    key = Ed25519PrivateKey.generate()
-    async with running_app(tmp_path, wait_ready=False, DISCORD_PUBLIC_KEY=public_hex(key)) as srv:
-        async with HttpDelivery(srv.sim, srv.url + "/interactions", key=key) as discord:
-            assert await discord.validate_endpoint()
-            ping = discord.deliveries[0]
-            assert ping.status == 200 and ping.answer == {"type": 1}
-            assert ping.headers["content-type"].startswith("application/json")
-            assert discord.deliveries[1].status == 401
+    async with endpoint_app(tmp_path, wait_ready=False) as ep:
+        discord = ep.discord
+        assert await discord.validate_endpoint()
+        ping = discord.deliveries[0]
+        assert ping.status == 200 and ping.answer == {"type": 1}
+        assert ping.headers["content-type"].startswith("application/json")
+        assert discord.deliveries[1].status == 401
 
 
 async def test_bad_missing_and_stale_signatures_get_the_same_401(tmp_path: Path) -> None:
-    key = Ed25519PrivateKey.generate()
     other = Ed25519PrivateKey.generate()
-    main = MainApp()
     async with (
-        serve(main) as main_url,
-        running_app(
-            tmp_path,
-            DISCORD_PUBLIC_KEY=public_hex(key),
-            FORWARD_URL=main_url + "/api/discord/interactions",
-        ) as srv,
-        HttpDelivery(srv.sim, srv.url + "/interactions", key=key) as discord,
-        httpx.AsyncClient(base_url=srv.url) as client,
+        endpoint_app(tmp_path) as ep,
+        httpx.AsyncClient(base_url=ep.srv.url) as client,
     ):
+        srv, discord, main = ep.srv, ep.discord, ep.main
         body = orjson.dumps(
             factory.command("draft")
             | {"id": srv.sim.ids.next(), "token": "t" * 60, "application_id": "1000"}
@@ -101,23 +88,18 @@ async def test_bad_missing_and_stale_signatures_get_the_same_401(tmp_path: Path)
         old = str(now - 240)
         fine = await discord.post(ping, timestamp=old, signature=discord.sign(old, ping))
         assert (fine.status, fine.answer) == (200, {"type": 1})
-        # None of the refused ones reached Discord's callback route or the main app.
+        # None of the refused ones reached the pipeline; a well-signed one does.
         assert main.requests == []
-        callbacks = [r for r in srv.sim.rest.requests if r.path.endswith("/callback")]
-        assert callbacks == []
+        assert [r for r in srv.sim.rest.requests if r.path.endswith("/callback")] == []
+        accepted = await discord.post(body)
+        assert (accepted.status, accepted.answer) == (200, {"type": 5})
+        await srv.sim.wait_for(lambda: main.requests, 5)
+        assert [r.headers["x-interaction-id"] for r in main.requests] == [orjson.loads(body)["id"]]
 
 
 async def test_signed_garbage_is_a_400_and_the_body_limit_holds(tmp_path: Path) -> None:
-    key = Ed25519PrivateKey.generate()
-    async with (
-        running_app(
-            tmp_path,
-            wait_ready=False,
-            DISCORD_PUBLIC_KEY=public_hex(key),
-            BODY_LIMIT_BYTES="2000",
-        ) as srv,
-        HttpDelivery(srv.sim, srv.url + "/interactions", key=key) as discord,
-    ):
+    async with endpoint_app(tmp_path, wait_ready=False, BODY_LIMIT_BYTES="2000") as ep:
+        discord = ep.discord
         for body in (b"{not json", b"[1, 2]", b'{"type": "2"}'):
             answer = await discord.post(body, payload={})
             assert answer.status == 400
