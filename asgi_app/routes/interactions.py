@@ -13,6 +13,7 @@ import orjson
 from asgi_app.http import App, HTTPError, Request, Response
 from asgi_app.services import Services
 from gateway.interactions.model import Interaction, InteractionType
+from gateway.interactions.relay import InteractionRelay
 from gateway.interactions.responder import HttpAnswerResponder
 from gateway.interactions.signatures import load_public_key, verify_ed25519
 
@@ -21,6 +22,7 @@ BAD_SIGNATURE = "invalid request signature"
 #: Discord waits this long for the answer; it leaves ANSWER_MARGIN before, to be written.
 ANSWER_WINDOW = 3.0
 ANSWER_MARGIN = 0.2
+NOT_ADMITTED = "The interaction was not admitted (handled before, or too old)"
 
 
 def register(app: App, services: Services) -> None:
@@ -60,7 +62,7 @@ def register_endpoint(app: App, services: Services, discord_public_key: str) -> 
         interaction = Interaction.parse(obj, body)
         if interaction is None:
             raise HTTPError(400, "The body is not an interaction")
-        answer = await first_response(services, interaction, received)
+        answer = await first_response(services.relay, interaction, received)
         res.json(answer)
 
     app.post(
@@ -72,17 +74,16 @@ def register_endpoint(app: App, services: Services, discord_public_key: str) -> 
 
 
 async def first_response(
-    services: Services, interaction: Interaction, received: float
+    relay: InteractionRelay | None, interaction: Interaction, received: float
 ) -> dict[str, Any]:
     """The interaction through the relay's pipeline, its first response being this answer:
     returned within ANSWER_WINDOW of `received` (monotonic), or an HTTPError."""
-    relay = services.relay
     if relay is None:
         raise HTTPError(503, "The interaction relay is not running")
     responder = HttpAnswerResponder()
     task = relay.submit(interaction, responder)
     if task is None:
-        raise HTTPError(409, "The interaction was not admitted (handled before, or too old)")
+        raise HTTPError(409, NOT_ADMITTED)
     timeout = received + ANSWER_WINDOW - ANSWER_MARGIN - time.monotonic()
     answer = asyncio.ensure_future(responder.answer(timeout))
     try:
@@ -92,8 +93,10 @@ async def first_response(
         if not answer.done():
             answer.cancel()
     body = answer.result() if answer.done() and not answer.cancelled() else None
-    if body is None:
-        responder.sent(False)  # the relay's send() learns it failed: nothing is forwarded
-        raise HTTPError(503, "No first response within Discord's 3 seconds")
-    responder.sent(True)
-    return body
+    if body is not None:
+        responder.sent(True)
+        return body
+    responder.sent(False)  # a send() still to come learns it failed: nothing is forwarded
+    if task.done() and not task.cancelled() and not task.exception() and task.result() == "dropped":
+        raise HTTPError(409, NOT_ADMITTED)
+    raise HTTPError(503, "No first response within Discord's 3 seconds")

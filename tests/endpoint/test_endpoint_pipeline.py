@@ -12,6 +12,7 @@ import pytest
 
 from gateway.interactions.signatures import load_public_key, verify_ed25519
 from gateway.simulator import factory
+from gateway.simulator.snowflake import DISCORD_EPOCH_MS
 from tests.endpoint.harness import endpoint_app, pending_settings
 
 CHOICES = [{"name": "Pikachu", "value": "pikachu"}]
@@ -135,3 +136,19 @@ async def test_the_same_interaction_twice_is_answered_and_forwarded_once(
         assert again.headers["content-type"] == "application/problem+json"
         await ep.srv.sim.wait_for(lambda: ep.main.requests, 5)
         assert len(ep.main.requests) == 1
+
+
+async def test_an_interaction_10s_old_on_arrival_gets_nothing(tmp_path: Path) -> None:
+    async with endpoint_app(tmp_path) as ep:
+        ten_seconds_ago = int((time.time() - 10) * 1000) - DISCORD_EPOCH_MS
+        old = factory.command("draft") | {"id": str(ten_seconds_ago << 22)}
+        delivery = await ep.discord.deliver(old)
+        assert delivery.status == 409 and not delivery.accepted
+        fresh = await ep.discord.deliver(factory.command("draft"))  # the positive control
+        assert fresh.accepted
+        await ep.srv.sim.wait_for(lambda: ep.main.requests, 5)
+        assert [r.headers["x-interaction-id"] for r in ep.main.requests] == [
+            fresh.interaction["id"]
+        ]
+        assert ep.srv.app.services.relay is not None
+        assert ep.srv.app.services.relay.stats.forwards["dropped"] == 1
