@@ -91,7 +91,7 @@ class InteractionRelay:
         self._application_id = application_id
         self._cooldown = Cooldown(cooldown_seconds, clock)
         self._autocomplete_deadline = autocomplete_deadline
-        self._policy = ResponsePolicy(response_mode, policy)
+        self.policy = ResponsePolicy(response_mode, policy)
         self._journal = journal
         self._admission = Admission(
             discord_clock or rest.discord_clock.now, self._expected_application
@@ -162,7 +162,7 @@ class InteractionRelay:
         if interaction.type is InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
             mode = Mode.RESPOND  # always answered from the main app's choices
         else:
-            mode = self._policy.mode_for(interaction)
+            mode = self.policy.mode_for(interaction)
         # Counted as a pending acknowledgement from now: forwards hold back until it is sent.
         due = self._ack_due(interaction.type in ACK_FIRST and mode is not Mode.RESPOND)
         job = Job(
