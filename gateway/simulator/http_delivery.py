@@ -23,8 +23,8 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from gateway.simulator.callbacks import CALLBACK_TYPES, callback_refusal
 from gateway.simulator.interaction_log import InteractionRecord
-from gateway.simulator.rest_routes import CALLBACK_TYPES, _callback_problem
 
 if TYPE_CHECKING:
     from gateway.simulator.simulator import DiscordSimulator
@@ -136,7 +136,7 @@ class HttpDelivery:
                 self.url, content=body, headers=headers, timeout=self.deadline
             )
         except httpx.TimeoutException:
-            delivery.problem = "no answer within 3 s"
+            delivery.problem = f"no answer within {self.deadline:g} s"
         except httpx.HTTPError as exc:
             delivery.problem = f"request failed: {type(exc).__name__}"
         else:
@@ -148,7 +148,7 @@ class HttpDelivery:
                 delivery.problem = "the answer is not JSON"
         delivery.elapsed = time.monotonic() - started
         if delivery.problem is None and delivery.elapsed > self.deadline:
-            delivery.problem = "no answer within 3 s"
+            delivery.problem = f"no answer within {self.deadline:g} s"
         self.deliveries.append(delivery)
         return delivery
 
@@ -161,7 +161,10 @@ class HttpDelivery:
         kind = answer.get("type") if isinstance(answer, dict) else None
         if not isinstance(kind, int) or kind not in CALLBACK_TYPES:
             return "the answer is not an interaction response"
-        return _callback_problem(record, kind)
+        refusal = callback_refusal(record, answer)  # what the callback route would refuse
+        if refusal is not None:
+            return f"Discord refuses it: {orjson.dumps(refusal.json).decode()}"
+        return None
 
     def _fill(self, payload: dict[str, Any]) -> dict[str, Any]:
         payload.setdefault("id", self.sim.ids.next())

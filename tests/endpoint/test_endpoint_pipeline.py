@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
+from gateway.interactions.model import DISCORD_EPOCH_MS
 from gateway.interactions.signatures import load_public_key, verify_ed25519
 from gateway.simulator import factory
-from gateway.simulator.snowflake import DISCORD_EPOCH_MS
 from tests.endpoint.harness import endpoint_app, pending_settings
 
 CHOICES = [{"name": "Pikachu", "value": "pikachu"}]
