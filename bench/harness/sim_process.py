@@ -7,7 +7,7 @@ per line; both instants of an acknowledgement (dispatch frame written, callback 
 are still taken by the simulator, on its monotonic clock (CLOCK_MONOTONIC, the same in every
 process of the machine, so the relay's process can compare its own instants with them).
 
-    python -m bench.harness.sim_process --main-delay 5
+    python -m bench.harness.sim_process --main-delay 5 [--main-body '{"type": 4, ...}']
 prints {"api_base", "token", "main_base"}, then answers one line per command:
     {"op": "burst", "count": N, "rate": R, "mix": "mixed"|"command"} -> {"ids": [...], "took": s}
     {"op": "wait_acked", "ids": [...], "timeout": s}                  -> {"ok": bool}
@@ -88,8 +88,8 @@ def _results(sim: DiscordSimulator, ids: list[str]) -> dict[str, Any]:
     return {"rows": rows}
 
 
-async def _serve(main_delay: float) -> None:
-    main = MainApp(delay=main_delay)
+async def _serve(main_delay: float, main_body: bytes | None) -> None:
+    main = MainApp(delay=main_delay) if main_body is None else MainApp(main_delay, body=main_body)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -140,13 +140,18 @@ class SimProcess:
 
 
 @asynccontextmanager
-async def sim_process(main_delay: float = 0.0) -> AsyncIterator[SimProcess]:
+async def sim_process(
+    main_delay: float = 0.0, main_body: bytes | None = None
+) -> AsyncIterator[SimProcess]:
+    """`main_body`: what the stand-in main app answers (default `{"ok": true}`)."""
+    body_args = ["--main-body", main_body.decode()] if main_body is not None else []
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bench.harness.sim_process",
         "--main-delay",
         str(main_delay),
+        *body_args,
         cwd=ROOT,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
@@ -171,4 +176,7 @@ async def sim_process(main_delay: float = 0.0) -> AsyncIterator[SimProcess]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="simulator + stand-in main app, driven on stdin")
     parser.add_argument("--main-delay", type=float, default=0.0)
-    asyncio.run(_serve(parser.parse_args().main_delay))
+    parser.add_argument("--main-body", default=None, help="the main app's answer (JSON)")
+    args = parser.parse_args()
+    body = args.main_body.encode() if args.main_body is not None else None
+    asyncio.run(_serve(args.main_delay, body))

@@ -182,7 +182,7 @@ class InteractionRelay:
         interaction = Interaction.parse(orjson.loads(entry.raw), entry.raw)
         if interaction is None:
             return None
-        self._admission.seen.add(interaction.id, interaction.created_at, interaction.created_at)
+        self._admission.remember(interaction)
         now = self.clock()
         job = Job(
             interaction,
