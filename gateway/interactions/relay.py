@@ -10,9 +10,10 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+import httpx
 import orjson
 
 from gateway.interactions.admission import ACK_WINDOW, Admission, Drop
@@ -53,7 +54,7 @@ class InteractionRelay:
     def __init__(
         self,
         rest: DiscordRest,
-        client: Any,
+        client: httpx.AsyncClient,
         forward_url: str,
         auth_token: str,
         error_message: str,
@@ -288,10 +289,17 @@ class InteractionRelay:
         return await self._forward_then_deliver(job)
 
     async def _forward_then_deliver(self, job: Job) -> str:
+        return await self.after_forward(
+            job, self.forwarder.send(job.interaction, self.retry_budget, job.headers)
+        )
+
+    async def after_forward(
+        self, job: Job, forward: Awaitable[tuple[httpx.Response | None, bool]]
+    ) -> str:
+        """Wait for the forward of an acknowledged interaction; deliver its answer, or tell the
+        user it failed."""
         try:
-            response, retried = await self.forwarder.send(
-                job.interaction, self.retry_budget, job.headers
-            )
+            response, retried = await forward
         except asyncio.CancelledError:
             # Shutdown cut the forward short (drain grace over). The user was shown "thinking"
             # by the defer: tell them it failed rather than leave it pending until it expires.

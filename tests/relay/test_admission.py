@@ -175,3 +175,20 @@ async def test_redelivery_forwards_again_and_delivers_the_answer() -> None:
         (edit,) = stack.sim.rest.find("PATCH", "/webhooks/*")
         assert edit.json == {"content": "after the restart"}
         assert len(stack.callbacks(sent)) == 1  # no second first response
+
+
+@pytest.mark.parametrize("skew", [-30.0, 30.0], ids=["discord-behind", "discord-ahead"])
+async def test_discords_clock_is_learnt_from_the_date_header(skew: float) -> None:
+    """Discord's clock 30 s off ours: the snowflakes and the Date headers are on its clock, so
+    a fresh interaction is admitted (by our clock alone, one 30 s behind would look too old)."""
+    async with relay_stack(sim_options={"wall_clock": lambda: time.time() + skew}) as stack:
+        assert stack.rest.discord_clock.offset == pytest.approx(skew, abs=1.0)
+        sent = await stack.send(factory.command())
+        await stack.settle()
+        assert stack.callbacks(sent) == [{"type": 5}]
+        assert len(stack.main.requests) == 1
+        assert stack.relay.stats.admission["too_old"] == 0
+        old = await stack.send(factory.command() | {"id": snowflake_at(time.time() + skew - 10)})
+        await stack.settle(2)
+        assert stack.callbacks(old) == []
+        assert stack.relay.stats.admission["too_old"] == 1

@@ -299,3 +299,23 @@ async def test_a_500_after_the_window_is_told_as_usual() -> None:
         await stack.settle()
         assert stack.callbacks(sent) == [{"type": 5}]
         assert webhooks(stack, sent) == [("PATCH", "@original", {"content": ERROR_MESSAGE})]
+
+
+async def test_signers_add_their_headers_to_every_forward() -> None:
+    """The hook for the Ed25519 signature: called with (timestamp, body) on every attempt."""
+    seen: list[tuple[str, bytes]] = []
+
+    def signer(timestamp: str, body: bytes) -> dict[str, str]:
+        seen.append((timestamp, body))
+        return {"X-Signature-Test": f"{timestamp}:{len(body)}"}
+
+    main = MainApp()
+    main.script(503)
+    async with relay_stack(main, signers=[signer]) as stack:
+        await stack.send(factory.command())
+        await stack.settle()
+        assert len(main.requests) == 2 and len(seen) == 2  # the retry is signed too
+        for forward, (timestamp, body) in zip(main.requests, seen, strict=True):
+            assert forward.body == body
+            assert forward.headers["x-signature-timestamp"] == timestamp
+            assert forward.headers["x-signature-test"] == f"{timestamp}:{len(body)}"
