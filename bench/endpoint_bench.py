@@ -22,9 +22,7 @@ import asyncio
 import logging
 import sys
 import tempfile
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
@@ -35,18 +33,9 @@ from bench.harness.app import running_app
 from bench.harness.main_app import MainApp
 from bench.harness.relay_stack import percentile
 from bench.harness.server import serve
+from bench.relay_ack_bench import paced
 from gateway.simulator import factory
 from gateway.simulator.http_delivery import HttpDelivery
-
-
-async def paced(count: int, rate: float, one: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    tasks = []
-    for i in range(count):
-        await asyncio.sleep(max(0.0, start + i / rate - loop.time()))
-        tasks.append(asyncio.create_task(one()))
-    await asyncio.gather(*tasks)
 
 
 def line(name: str, values: list[float]) -> str:
@@ -88,13 +77,13 @@ async def main(count: int, rate: float) -> None:
         ):
             ping = orjson.dumps({"type": 1, "id": "1", "token": "t", "application_id": "1000"})
 
-            async def one_ping() -> None:
+            async def one_ping(_i: int) -> None:
                 await discord.post(ping)
 
-            async def one_command() -> None:
+            async def one_command(_i: int) -> None:
                 await discord.deliver(factory.command("draft"))
 
-            async def one_gateway() -> None:
+            async def one_gateway(_i: int) -> None:
                 await srv.sim.send_interaction(factory.command("draft"))
 
             await paced(20, rate, one_command)  # warm-up (connections, caches)
