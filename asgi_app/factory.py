@@ -16,7 +16,7 @@ from asgi_app.metrics import build_registry
 from asgi_app.overlay import routes as overlay_routes
 from asgi_app.overlay.realtime import OverlayRealtime
 from asgi_app.overlay.store import build_store
-from asgi_app.routes import access, discord, metrics, proxy, status
+from asgi_app.routes import access, discord, interactions, metrics, proxy, status
 from asgi_app.services import Services
 from asgi_app.settings import Settings, load_settings
 
@@ -67,6 +67,7 @@ def create_app(settings: Settings) -> ServerApp:
     status.register(app, guarded, services, http_stats, extra_health={"overlay": overlay_health})
     discord.register(guarded, services)
     proxy.register(app, services, settings)
+    interactions.register(app, services)
     overlay_routes.register(app, guarded=guarded, store=store, realtime=realtime)
     metrics.register(guarded, build_registry(services, http_stats, realtime.client_counts))
     if settings.is_development:

@@ -18,6 +18,8 @@ from gateway.audit.log import AuditLog
 from gateway.connection.manager import GatewayConfig, GatewayManager
 from gateway.interactions.forward import MAX_CONCURRENT_FORWARDS, new_forward_client
 from gateway.interactions.relay import DEFAULT_LATE_MESSAGE, InteractionRelay
+from gateway.interactions.signatures import Ed25519Signer, SigningKey, public_key_hex
+from gateway.interactions.signing_key import load_signing_key
 from gateway.rest.client import DiscordRest, new_rest_client
 
 if TYPE_CHECKING:
@@ -44,6 +46,8 @@ class Services:
         self.gateway: GatewayManager | None = None
         self.relay: InteractionRelay | None = None
         self.audit: AuditLog | None = None
+        self.signing_key: SigningKey | None = None  # X-Signature-Ed25519 of the forwards
+        self.signing_public_key: str | None = None
         self._warming: asyncio.Task[None] | None = None
 
     @property
@@ -56,6 +60,10 @@ class Services:
 
     async def start(self) -> None:
         settings = self.settings
+        key = settings.forward_signing_key
+        self.signing_key = load_signing_key(key.get() if key else None, settings.state_dir)
+        self.signing_public_key = public_key_hex(self.signing_key)
+        log.info("forward signing public key (X-Signature-Ed25519): %s", self.signing_public_key)
         if not self.gateway_configured:
             log.warning("no BOT_TOKEN: the Discord gateway is not started")
             return
@@ -102,6 +110,7 @@ class Services:
             late_message=getattr(settings, "interaction_late_message", DEFAULT_LATE_MESSAGE),
             max_concurrent_forwards=max_forwards,
             answer_validator=validate_answer,
+            signers=(Ed25519Signer(self.signing_key),),
         )
         self.gateway.on_inline("INTERACTION_CREATE", self.relay.on_dispatch)
         if settings.audit_log_channel:

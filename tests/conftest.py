@@ -15,7 +15,7 @@ from bench.harness import logcapture
 def _note_secrets() -> None:
     """Wrap the constructors that receive secrets so their values are known to the check."""
     from asgi_app import settings
-    from gateway.interactions import relay
+    from gateway.interactions import relay, signatures
     from gateway.rest import client as rest
     from gateway.simulator import DiscordSimulator, interaction_log
 
@@ -33,6 +33,7 @@ def _note_secrets() -> None:
     wrap(DiscordSimulator, lambda self, a, k: [self.token])
     wrap(rest.DiscordRest, lambda self, a, k: [self._token])
     wrap(relay.InteractionRelay, lambda self, a, k: [self._auth_token])
+    wrap(signatures.Ed25519Signer, lambda self, a, k: [_seed_hex(self._key)])
 
     add = interaction_log.InteractionLog.add
 
@@ -41,6 +42,13 @@ def _note_secrets() -> None:
         add(self, record)
 
     interaction_log.InteractionLog.add = add_and_note  # type: ignore[method-assign]
+
+
+def _seed_hex(key: Any) -> str:
+    from cryptography.hazmat.primitives import serialization as s
+
+    raw: bytes = key.private_bytes(s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption())
+    return raw.hex()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,7 +11,7 @@ import pytest
 from bench.harness.app import running_app
 from gateway.simulator import DiscordSimulator
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(90)
 CHANNEL = "555"
 
 
@@ -21,7 +21,9 @@ async def test_identify_wait_in_health_discord_and_audit_log(tmp_path: Path) -> 
         identify_interval=0.0,
         session_start_total=2,
         session_start_remaining=2,
-        session_start_reset_after_ms=4000,
+        # longer than the three identifies can take (each >= 5 s after the previous one of its
+        # bucket, plus the op 9 wait of 1-5 s), so the third one meets the exhausted limit
+        session_start_reset_after_ms=25000,
     )
     await sim.start()
     try:
@@ -55,7 +57,7 @@ async def test_identify_wait_in_health_discord_and_audit_log(tmp_path: Path) -> 
                     await asyncio.sleep(0.02)
             assert len(sim.identifies) == 2 and sim.sent("session_start_limit") == []
 
-            await asyncio.wait_for(gateway.wait_for("ready"), 10)  # after the reset
+            await asyncio.wait_for(gateway.wait_for("ready"), 30)  # after the reset
             assert len(sim.identifies) == 3
             assert "identify_wait" not in (await srv.http.get("/discord")).json()
     finally:
