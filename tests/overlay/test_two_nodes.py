@@ -14,6 +14,7 @@ import httpx
 import redis.asyncio as aioredis
 
 from asgi_app.overlay.state import DEFAULT_STATE
+from bench.harness.redis_server import redis_server
 from bench.harness.server import free_port
 from tests.overlay.app_factory import TOKEN
 from tests.overlay.helpers import AUTH, connected, overlay_data
@@ -54,21 +55,6 @@ def _process(
 
 
 @asynccontextmanager
-async def redis_server() -> AsyncIterator[str]:
-    binary = require_tool("redis-server")
-    port = free_port()
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    with _process(args):
-        url = f"redis://127.0.0.1:{port}/0"
-        client = aioredis.Redis.from_url(url)
-        try:
-            await _until(client.ping, "redis-server")
-        finally:
-            await client.aclose()
-        yield url
-
-
-@asynccontextmanager
 async def node(state_dir: Path, redis_url: str) -> AsyncIterator[str]:
     port = free_port()
     env = {
@@ -102,7 +88,7 @@ async def node(state_dir: Path, redis_url: str) -> AsyncIterator[str]:
 
 async def test_post_to_node_a_reaches_client_of_node_b(tmp_path: Path) -> None:
     async with (
-        redis_server() as redis_url,
+        redis_server(require_tool("redis-server")) as redis_url,
         node(tmp_path / "a", redis_url) as node_a,
         node(tmp_path / "b", redis_url) as node_b,
         httpx.AsyncClient(timeout=10) as http,

@@ -1,0 +1,103 @@
+"""The journal in Redis (REDIS_URL): every key expires 15 minutes after its interaction began.
+
+Keys, under `prefix`:
+- `handled:{id}`: set with NX by `claim` (one round trip: a second process sharing the Redis
+  sees the claim too);
+- `entry:{id}`: the entry (a JSON header line, then the raw interaction bytes);
+- `pending`: a sorted set of the unfinished ids by `created_at`, so `pending()` needs no SCAN;
+  a member whose entry has expired is removed when met.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from gateway.interactions.journal import HANDLED_TTL, JournalEntry
+
+DEFAULT_PREFIX = "discord:journal:"
+#: Connections of the journal's own pool.
+MAX_CONNECTIONS = 16
+
+
+class RedisJournal:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        prefix: str = DEFAULT_PREFIX,
+        *,
+        clock: Callable[[], float] = time.time,
+        owns_client: bool = False,
+    ) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._pending_key = prefix + "pending"
+        self._clock = clock
+        self._owns_client = owns_client
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX, **options: Any) -> RedisJournal:
+        """A client of its own: a bounded pool that waits for a free connection under a burst
+        (rather than opening one per interaction in flight, or failing)."""
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS)
+        return cls(aioredis.Redis(connection_pool=pool), prefix, owns_client=True, **options)
+
+    def __repr__(self) -> str:  # never the URL (it may carry a password)
+        return f"RedisJournal(prefix={self._prefix!r})"
+
+    def _ttl(self, created_at: float) -> int:
+        """Seconds left of the 15 minutes (at least 1: Redis refuses EX 0)."""
+        return max(1, math.ceil(created_at + HANDLED_TTL - self._clock()))
+
+    async def claim(self, interaction_id: str, created_at: float) -> bool:
+        key = f"{self._prefix}handled:{interaction_id}"
+        added = await self._redis.set(key, b"1", nx=True, ex=self._ttl(created_at))
+        return bool(added)
+
+    async def record(self, entry: JournalEntry) -> None:
+        header = orjson.dumps({"c": entry.created_at, "m": entry.mode, "f": entry.first_response})
+        ttl = self._ttl(entry.created_at)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(
+                f"{self._prefix}entry:{entry.interaction_id}", header + b"\n" + entry.raw, ex=ttl
+            )
+            pipe.zadd(self._pending_key, {entry.interaction_id: entry.created_at})
+            pipe.expire(self._pending_key, math.ceil(HANDLED_TTL))
+            await pipe.execute()
+
+    async def finish(self, interaction_id: str) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(f"{self._prefix}entry:{interaction_id}")
+            pipe.zrem(self._pending_key, interaction_id)
+            await pipe.execute()
+
+    async def drop(self, interaction_id: str) -> None:
+        await self.finish(interaction_id)
+
+    async def pending(self) -> list[JournalEntry]:
+        members = await self._redis.zrange(self._pending_key, 0, -1)
+        ids = [m.decode() for m in members if isinstance(m, bytes)]
+        if not ids:
+            return []
+        values = await self._redis.mget([f"{self._prefix}entry:{i}" for i in ids])
+        entries: list[JournalEntry] = []
+        expired: list[str] = []
+        for interaction_id, value in zip(ids, values, strict=True):
+            if not isinstance(value, bytes):
+                expired.append(interaction_id)
+                continue
+            header, _, raw = value.partition(b"\n")
+            meta = orjson.loads(header)
+            entries.append(JournalEntry(interaction_id, meta["c"], raw, meta["m"], meta["f"]))
+        if expired:
+            await self._redis.zrem(self._pending_key, *expired)
+        return entries
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._redis.aclose()
