@@ -16,22 +16,19 @@ import httpx
 import orjson
 
 from gateway.interactions.cooldown import Cooldown
-from gateway.interactions.first_response import (
-    ACK_FIRST,
-    AUTOCOMPLETE,
-    COOLDOWN_MESSAGE,
-    EPHEMERAL,
-    FORWARD_PATHS,
-    MESSAGE_COMPONENT,
-    MODAL_SUBMIT,
-)
+from gateway.interactions.first_response import ACK_FIRST, COOLDOWN_MESSAGE, FORWARD_PATHS
 from gateway.interactions.forward import MAX_CONCURRENT_FORWARDS, RETRY_STATUSES, parse_choices
+from gateway.interactions.model import EPHEMERAL, InteractionType
 from gateway.interactions.signatures import sign
 from gateway.interactions.stats import RelayStats
 from gateway.rest.client import DiscordRest
 from gateway.rest.ratelimit import Clock, Sleep
 
 log = logging.getLogger("gateway.relay")
+
+AUTOCOMPLETE = InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE
+MESSAGE_COMPONENT = InteractionType.MESSAGE_COMPONENT
+MODAL_SUBMIT = InteractionType.MODAL_SUBMIT
 
 #: At shutdown, how long an interaction whose forward was cut short may take to show the user
 #: the error message.

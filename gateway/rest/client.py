@@ -28,6 +28,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from gateway.rest.discord_clock import DiscordClock
 from gateway.rest.http1 import Http1Pool
 from gateway.rest.ratelimit import (
     BucketRegistry,
@@ -132,6 +133,7 @@ class DiscordRest:
         self.global_limiter = GlobalLimiter(clock, sleep, global_limit, global_window)
         self.invalid = InvalidRequestCounter(clock)
         self.stats = RestStats()
+        self.discord_clock = DiscordClock()  # from the Date header of every answer
         # httpx's pool works in proportion to (queued requests x connections) on every request
         # and answer; at most `max_in_flight` in it (and a pool that large) keep it cheap.
         self._in_flight = asyncio.Semaphore(max_in_flight)
@@ -232,6 +234,7 @@ class DiscordRest:
                 log.warning("discord %s: %s, retrying", route.key, type(exc).__name__)
                 await self._backoff(attempt)
                 continue
+            self.discord_clock.observe(response.headers.get("date"), time.time())
             status = response.status_code
             self.stats.responses[status] = self.stats.responses.get(status, 0) + 1
             self.buckets.update(route, response.headers)
