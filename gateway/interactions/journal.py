@@ -3,20 +3,21 @@
 CONTRACT.md step 5 "Nothing acknowledged is lost": an interaction enters (`record`) once its
 first response succeeded (in `respond` mode: once forwarded) and leaves (`finish`) when it is
 finished (the main app's 2xx, its answer delivered, or the user told). After a crash the next
-start forwards what is left again (`gateway/interactions/replay.py`). `claim` keeps the ids
+start forwards what is left again (`journal_replay.py`). `claim` keeps the ids
 already handled for HANDLED_TTL, so a dispatch replayed by a RESUME after a restart is not
 acknowledged a second time.
 
-Stores: `MemoryJournal` (no state, tests), `SqliteJournal` (`journal_sqlite.py`, STATE_DIR),
-`RedisJournal` (`journal_redis.py`, REDIS_URL); `open_journal` picks one from the settings.
+The types (`JournalEntry`, the `Journal` protocol) are in `journal_types.py`. Stores:
+`MemoryJournal` (no state, tests), `SqliteJournal` (`journal_sqlite.py`, STATE_DIR),
+`RedisJournal` (`journal_redis.py`, REDIS_URL); `journal_replay.open_journal` picks one.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+
+from gateway.interactions.journal_types import Journal, JournalEntry
 
 #: Discord's interaction tokens live 15 minutes: an entry older than that cannot be finished
 #: (no follow-up, no edit), and a dispatch of that id cannot come back.
@@ -24,34 +25,7 @@ HANDLED_TTL = 15 * 60.0
 #: Ids kept at most by the in-memory set (15 minutes at 200 interactions per second).
 MAX_HANDLED = 180_000
 
-
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    interaction_id: str
-    created_at: float  # unix seconds, from the id's snowflake
-    raw: bytes  # the interaction object as received (forwarded again byte for byte)
-    mode: str  # "deferred" | "deferred-ephemeral" | "respond"
-    first_response: int | None  # the callback type sent (5, 6, 4, 7, 9...), None if none yet
-
-
-class Journal(Protocol):
-    async def claim(self, interaction_id: str, created_at: float) -> bool:
-        """True the first time an id is seen (within HANDLED_TTL of its creation)."""
-        ...
-
-    async def record(self, entry: JournalEntry) -> None:
-        """Durable once it returns (a SIGKILL afterwards does not lose it)."""
-        ...
-
-    async def finish(self, interaction_id: str) -> None: ...
-
-    async def pending(self) -> list[JournalEntry]:
-        """The unfinished entries, oldest first."""
-        ...
-
-    async def drop(self, interaction_id: str) -> None: ...
-
-    async def aclose(self) -> None: ...
+__all__ = ["HANDLED_TTL", "HandledIds", "Journal", "JournalEntry", "MemoryJournal"]
 
 
 class HandledIds:
