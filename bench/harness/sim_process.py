@@ -7,13 +7,16 @@ per line; both instants of an acknowledgement (dispatch frame written, callback 
 are still taken by the simulator, on its monotonic clock (CLOCK_MONOTONIC, the same in every
 process of the machine, so the relay's process can compare its own instants with them).
 
-    python -m bench.harness.sim_process --main-delay 5
+    python -m bench.harness.sim_process --main-delay 5 [--heartbeat-ms 1000]
 prints {"api_base", "token", "main_base"}, then answers one line per command:
     {"op": "burst", "count": N, "rate": R, "mix": "mixed"|"command"} -> {"ids": [...], "took": s}
     {"op": "wait_acked", "ids": [...], "timeout": s}                  -> {"ok": bool}
     {"op": "results", "ids": [...]} -> {"rows": [[type, sent_at, first callback at, ack_type]]}
     {"op": "read_at", "paths": [...]} -> {"at": {path: when the REST server read it}}
     {"op": "main"} -> {"requests": n, "finished": n}
+    {"op": "forwards"} -> {"rows": [[X-Interaction-Id, X-Redelivery or None, path, at]]}
+    {"op": "callbacks", "ids": [...]} -> {"counts": {id: callback requests received}}
+    {"op": "gateway"} -> {"identifies": n, "resumes": n}
     {"op": "quit"}
 """
 
@@ -88,12 +91,28 @@ def _results(sim: DiscordSimulator, ids: list[str]) -> dict[str, Any]:
     return {"rows": rows}
 
 
-async def _serve(main_delay: float) -> None:
+def _forwards(main: MainApp) -> dict[str, Any]:
+    rows = [
+        [f.headers.get("x-interaction-id"), f.headers.get("x-redelivery"), f.path, f.at]
+        for f in main.requests
+    ]
+    return {"rows": rows}
+
+
+def _callbacks(sim: DiscordSimulator, ids: list[str]) -> dict[str, Any]:
+    records = {i: sim.interaction(i) for i in ids}
+    return {"counts": {i: len(r.callbacks) if r else 0 for i, r in records.items()}}
+
+
+async def _serve(main_delay: float, heartbeat_ms: int | None) -> None:
     main = MainApp(delay=main_delay)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    async with DiscordSimulator() as sim, serve(main) as main_base:
+    options: dict[str, Any] = (
+        {} if heartbeat_ms is None else {"heartbeat_interval_ms": heartbeat_ms}
+    )
+    async with DiscordSimulator(**options) as sim, serve(main) as main_base:
 
         def reply(message: dict[str, Any]) -> None:
             sys.stdout.buffer.write(orjson.dumps(message) + b"\n")
@@ -116,6 +135,12 @@ async def _serve(main_delay: float) -> None:
                 reply({"at": {r.path: r.at for r in sim.rest.requests if r.path in wanted}})
             elif op == "main":
                 reply({"requests": len(main.requests), "finished": main.finished})
+            elif op == "forwards":
+                reply(_forwards(main))
+            elif op == "callbacks":
+                reply(_callbacks(sim, cmd["ids"]))
+            elif op == "gateway":
+                reply({"identifies": len(sim.identifies), "resumes": len(sim.resumes)})
             else:
                 reply({"error": f"unknown op {op!r}"})
 
@@ -140,13 +165,17 @@ class SimProcess:
 
 
 @asynccontextmanager
-async def sim_process(main_delay: float = 0.0) -> AsyncIterator[SimProcess]:
+async def sim_process(
+    main_delay: float = 0.0, heartbeat_ms: int | None = None
+) -> AsyncIterator[SimProcess]:
+    extra = [] if heartbeat_ms is None else ["--heartbeat-ms", str(heartbeat_ms)]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bench.harness.sim_process",
         "--main-delay",
         str(main_delay),
+        *extra,
         cwd=ROOT,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
@@ -171,4 +200,6 @@ async def sim_process(main_delay: float = 0.0) -> AsyncIterator[SimProcess]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="simulator + stand-in main app, driven on stdin")
     parser.add_argument("--main-delay", type=float, default=0.0)
-    asyncio.run(_serve(parser.parse_args().main_delay))
+    parser.add_argument("--heartbeat-ms", type=int, default=None)
+    arguments = parser.parse_args()
+    asyncio.run(_serve(arguments.main_delay, arguments.heartbeat_ms))

@@ -4,8 +4,12 @@ Keys, under `prefix`:
 - `handled:{id}`: set with NX by `claim` (one round trip: a second process sharing the Redis
   sees the claim too);
 - `entry:{id}`: the entry (a JSON header line, then the raw interaction bytes);
-- `pending`: a sorted set of the unfinished ids by `created_at`, so `pending()` needs no SCAN;
-  a member whose entry has expired is removed when met.
+- `pending:{group}`: a sorted set of the unfinished ids by `created_at`, so `pending()` needs
+  no SCAN; a member whose entry has expired is removed when met. `group` names the shards of
+  the process (SHARD_IDS, or "all"): two processes sharing one Redis never replay each other's
+  interactions in flight, while the handled ids are shared by all.
+
+The commands of concurrent callers share round trips (`journal_pipeline.Pipeliner`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from gateway.interactions.journal import HANDLED_TTL, JournalEntry
+from gateway.interactions.journal_pipeline import Pipeliner
 
 DEFAULT_PREFIX = "discord:journal:"
 #: Connections of the journal's own pool.
@@ -31,14 +36,16 @@ class RedisJournal:
         client: aioredis.Redis,
         prefix: str = DEFAULT_PREFIX,
         *,
+        group: str = "all",
         clock: Callable[[], float] = time.time,
         owns_client: bool = False,
     ) -> None:
         self._redis = client
         self._prefix = prefix
-        self._pending_key = prefix + "pending"
+        self._pending_key = f"{prefix}pending:{group}"
         self._clock = clock
         self._owns_client = owns_client
+        self._pipeline = Pipeliner(client)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX, **options: Any) -> RedisJournal:
@@ -48,7 +55,7 @@ class RedisJournal:
         return cls(aioredis.Redis(connection_pool=pool), prefix, owns_client=True, **options)
 
     def __repr__(self) -> str:  # never the URL (it may carry a password)
-        return f"RedisJournal(prefix={self._prefix!r})"
+        return f"RedisJournal({self._pending_key!r})"
 
     def _ttl(self, created_at: float) -> int:
         """Seconds left of the 15 minutes (at least 1: Redis refuses EX 0)."""
@@ -56,25 +63,28 @@ class RedisJournal:
 
     async def claim(self, interaction_id: str, created_at: float) -> bool:
         key = f"{self._prefix}handled:{interaction_id}"
-        added = await self._redis.set(key, b"1", nx=True, ex=self._ttl(created_at))
+        ttl = self._ttl(created_at)
+        (added,) = await self._pipeline.run([("SET", key, b"1", "NX", "EX", ttl)])
         return bool(added)
 
     async def record(self, entry: JournalEntry) -> None:
         header = orjson.dumps({"c": entry.created_at, "m": entry.mode, "f": entry.first_response})
-        ttl = self._ttl(entry.created_at)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(
-                f"{self._prefix}entry:{entry.interaction_id}", header + b"\n" + entry.raw, ex=ttl
-            )
-            pipe.zadd(self._pending_key, {entry.interaction_id: entry.created_at})
-            pipe.expire(self._pending_key, math.ceil(HANDLED_TTL))
-            await pipe.execute()
+        key = f"{self._prefix}entry:{entry.interaction_id}"
+        await self._pipeline.run(
+            [
+                ("SET", key, header + b"\n" + entry.raw, "EX", self._ttl(entry.created_at)),
+                ("ZADD", self._pending_key, entry.created_at, entry.interaction_id),
+                ("EXPIRE", self._pending_key, math.ceil(HANDLED_TTL)),
+            ]
+        )
 
     async def finish(self, interaction_id: str) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(f"{self._prefix}entry:{interaction_id}")
-            pipe.zrem(self._pending_key, interaction_id)
-            await pipe.execute()
+        await self._pipeline.run(
+            [
+                ("DEL", f"{self._prefix}entry:{interaction_id}"),
+                ("ZREM", self._pending_key, interaction_id),
+            ]
+        )
 
     async def drop(self, interaction_id: str) -> None:
         await self.finish(interaction_id)
@@ -99,5 +109,6 @@ class RedisJournal:
         return entries
 
     async def aclose(self) -> None:
+        await self._pipeline.wait_idle()
         if self._owns_client:
             await self._redis.aclose()
