@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +21,9 @@ log = logging.getLogger("gateway.journal")
 
 REPLAY_MAX_AGE = HANDLED_TTL
 
-#: The pipeline's forward-and-finish step for a journaled interaction (returns its task).
-Redeliver = Callable[[JournalEntry], "asyncio.Task[str]"]
+#: The pipeline's forward-and-finish step for a journaled interaction (`relay.redeliver`):
+#: its task, or None when it will not be forwarded (the pipeline logs and finishes it).
+Redeliver = Callable[[JournalEntry], "asyncio.Task[str] | None"]
 
 
 @dataclass
@@ -33,13 +34,19 @@ class Replay:
 
 
 async def open_journal(
-    state_dir: Path | None, redis_url: str | None, *, prefix: str | None = None
+    state_dir: Path | None,
+    redis_url: str | None,
+    *,
+    shard_ids: Sequence[int] | None = None,
+    prefix: str | None = None,
 ) -> Journal:
-    """Redis when REDIS_URL is set, else SQLite in STATE_DIR, else memory only."""
+    """Redis when REDIS_URL is set, else SQLite in STATE_DIR, else memory only. `shard_ids`
+    (SHARD_IDS) names the Redis group of this process's entries in flight."""
     if redis_url:
         from gateway.interactions.journal_redis import DEFAULT_PREFIX, RedisJournal
 
-        journal = RedisJournal.from_url(redis_url, prefix or DEFAULT_PREFIX)
+        group = ",".join(str(i) for i in sorted(shard_ids)) if shard_ids else "all"
+        journal = RedisJournal.from_url(redis_url, prefix or DEFAULT_PREFIX, group=group)
         log.info("interaction journal: redis")
         return journal
     if state_dir is not None:
@@ -77,7 +84,9 @@ async def replay_pending(
             entry.interaction_id,
             age,
         )
-        replay.tasks.append(redeliver(entry))
+        task = redeliver(entry)
+        if task is not None:
+            replay.tasks.append(task)
         replay.redelivered.append(entry.interaction_id)
     if replay.redelivered or replay.dropped:
         log.warning(
