@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from asgi_app.interaction_answers import validate_answer
 from gateway.audit.log import AuditLog
 from gateway.connection.manager import GatewayConfig, GatewayManager
-from gateway.interactions.forward import new_forward_client
-from gateway.interactions.relay import InteractionRelay
+from gateway.interactions.forward import MAX_CONCURRENT_FORWARDS, new_forward_client
+from gateway.interactions.relay import DEFAULT_LATE_MESSAGE, InteractionRelay
 from gateway.rest.client import DiscordRest, new_rest_client
 
 if TYPE_CHECKING:
@@ -83,7 +84,8 @@ class Services:
             api_base, token = self.simulator.api_base, self.simulator.token
             log.info("development: Discord simulator at %s", api_base)
         self.rest_client = new_rest_client()
-        self.forward_client = new_forward_client()
+        max_forwards = getattr(settings, "forward_max_in_flight", MAX_CONCURRENT_FORWARDS)
+        self.forward_client = new_forward_client(max_forwards)
         self.rest = DiscordRest(api_base, token, self.rest_client)
         self.gateway = GatewayManager(
             GatewayConfig(
@@ -105,8 +107,15 @@ class Services:
             error_message=settings.interaction_error_message,
             forward_timeout=settings.forward_timeout_seconds,
             application_id=self._application_id,
+            # issue 11's settings (the settings engineer adds them; defaults = CONTRACT's)
+            response_mode=getattr(settings, "interaction_response", "defer"),
+            response_window_ms=getattr(settings, "response_window_ms", 1500),
+            policy=getattr(settings, "interaction_policy", None),
+            late_message=getattr(settings, "interaction_late_message", DEFAULT_LATE_MESSAGE),
+            max_concurrent_forwards=max_forwards,
+            answer_validator=validate_answer,
         )
-        self.gateway.on("INTERACTION_CREATE", self.relay.handle)
+        self.gateway.on_inline("INTERACTION_CREATE", self.relay.on_dispatch)
         if settings.audit_log_channel:
             self.audit = AuditLog(self.rest, settings.audit_log_channel)
             self.audit.attach(self.gateway)

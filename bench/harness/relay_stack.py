@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from asgi_app.interaction_answers import validate_answer
 from bench.harness.main_app import MainApp
 from bench.harness.server import free_port, serve
 from gateway.connection.manager import GatewayConfig, GatewayManager
@@ -93,7 +94,11 @@ async def wired_relay(
         GatewayConfig(token=token, intents=5, compression="zlib-stream", api_base=api_base),
         rest.get_gateway_bot,
     )
-    options: dict[str, Any] = {"backoff_base": 0.02, "rng": lambda: 1.0}
+    options: dict[str, Any] = {
+        "backoff_base": 0.02,
+        "rng": lambda: 1.0,
+        "answer_validator": validate_answer,
+    }
     options.update(relay_options)
     relay = InteractionRelay(
         rest,
@@ -107,7 +112,7 @@ async def wired_relay(
         else application_id,
         **options,
     )
-    manager.on("INTERACTION_CREATE", relay.handle)
+    manager.on_inline("INTERACTION_CREATE", relay.on_dispatch)
     try:
         await manager.start()
         await asyncio.wait_for(manager.wait_for("ready"), 10)

@@ -22,6 +22,7 @@ log = logging.getLogger("gateway.manager")
 
 Compression = Literal["none", "zlib-stream", "zstd-stream"]
 Handler = Callable[[Any, Shard], Awaitable[Any]]
+InlineHandler = Callable[[Any, Shard], None]
 StatusListener = Callable[[str, "str | None"], Any]
 FetchGatewayBot = Callable[[], Awaitable[dict[str, Any]]]
 AggregateStatus = Literal["idle", "connecting", "resuming", "ready", "failed"]
@@ -67,6 +68,7 @@ class GatewayManager:
         self._max_handler_tasks = max_handler_tasks
         self._presence = config.presence
         self._handlers: dict[str, list[Handler]] = {}
+        self._inline: dict[str, list[InlineHandler]] = {}
         self._status_listeners: list[StatusListener] = []
         self._handler_tasks: set[asyncio.Task[Any]] = set()
         self._listener_tasks: set[asyncio.Task[Any]] = set()
@@ -82,6 +84,12 @@ class GatewayManager:
     # ---- registration -------------------------------------------------------------------
     def on(self, event: str, handler: Handler) -> Handler:
         self._handlers.setdefault(event, []).append(handler)
+        return handler
+
+    def on_inline(self, event: str, handler: InlineHandler) -> InlineHandler:
+        """A synchronous handler called in the dispatch loop itself, no task in between (for
+        handlers that only hand the event on, e.g. the interaction relay's own task)."""
+        self._inline.setdefault(event, []).append(handler)
         return handler
 
     def on_status(self, callback: StatusListener) -> StatusListener:
@@ -160,6 +168,13 @@ class GatewayManager:
 
     # ---- dispatch -----------------------------------------------------------------------
     def _dispatch(self, event: str, data: Any, shard: Shard) -> None:
+        inline = self._inline.get(event)
+        if inline:
+            for call in inline:
+                try:
+                    call(data, shard)
+                except Exception:
+                    log.exception("gateway handler for %s failed (shard %d)", event, shard.shard_id)
         handlers = self._handlers.get(event)
         if not handlers:
             return

@@ -1,16 +1,31 @@
-"""The forwards to the main app: their HTTP client, which answers are retried, the choices."""
+"""The forwards to the main app: their HTTP client, the headers and signatures, the retries."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
 import orjson
 
+from gateway.interactions.first_response import FORWARD_PATHS
+from gateway.interactions.model import Interaction
+from gateway.interactions.signatures import sign
+from gateway.interactions.stats import RelayStats
+from gateway.rest.ratelimit import Clock, Sleep
+
+log = logging.getLogger("gateway.relay")
+
 RETRY_STATUSES = frozenset({502, 503, 504})
 #: Forwards in flight at once. httpx's pool does work proportional to its connection count on
 #: every request and answer, so thousands of open connections would starve the event loop.
 MAX_CONCURRENT_FORWARDS = 100
+#: Extra signature headers for a forward, from (X-Signature-Timestamp, body): e.g. Ed25519.
+Signer = Callable[[str, bytes], Mapping[str, str]]
 
 
 def new_forward_client(max_connections: int = MAX_CONCURRENT_FORWARDS) -> httpx.AsyncClient:
@@ -31,3 +46,105 @@ def parse_choices(content: bytes) -> list[Any] | None:
         return None
     choices = data.get("choices") if isinstance(data, dict) else None
     return choices[:25] if isinstance(choices, list) else None
+
+
+class Forwarder:
+    """POST an interaction to `{forward_url}/command|component|modal|autocomplete`: connection
+    errors, timeouts, 502/503/504 retried with backoff (at most `max_attempts`, all within the
+    budget, the same X-Interaction-Id)."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        forward_url: str,
+        auth_token: str,
+        *,
+        timeout: float = 10.0,
+        clock: Clock = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        sleep: Sleep = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+        max_attempts: int = 3,
+        backoff_base: float = 1.0,
+        max_concurrent: int = MAX_CONCURRENT_FORWARDS,
+        signers: Sequence[Signer] = (),
+        stats: RelayStats | None = None,
+    ) -> None:
+        self._client = client
+        self._url = forward_url.rstrip("/")
+        self._auth_token = auth_token
+        self._timeout = timeout
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._sleep = sleep
+        self._rng = rng
+        self._max_attempts = max_attempts
+        self._backoff_base = backoff_base
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._signers = tuple(signers)
+        self.stats = stats or RelayStats()
+
+    def __repr__(self) -> str:  # never the auth token
+        return f"Forwarder({self._url!r})"
+
+    async def send(
+        self, interaction: Interaction, budget: float, headers: Mapping[str, str]
+    ) -> tuple[httpx.Response | None, bool]:
+        """(2xx response or None, whether it was retried). `headers`: X-Response-Mode etc."""
+        url = self._url + FORWARD_PATHS[interaction.type]
+        body = interaction.raw
+        deadline = self._clock() + budget
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - self._clock()
+            timestamp = str(int(self._wall_clock()))
+            sent = {
+                "Content-Type": "application/json",
+                "Authorization": self._auth_token,
+                "X-Interaction-Id": interaction.id,
+                **headers,
+                "X-Signature-Timestamp": timestamp,
+                "X-Signature-SHA256": sign(self._auth_token, timestamp, body),
+            }
+            for signer in self._signers:
+                sent.update(signer(timestamp, body))
+            timeout = max(0.001, min(self._timeout, remaining))
+            retryable: bool
+            try:
+                async with self._slots:
+                    response = await self._client.post(
+                        url, content=body, headers=sent, timeout=httpx.Timeout(timeout)
+                    )
+                    await response.aread()
+            except httpx.HTTPError as exc:  # connection errors, timeouts, protocol garbage
+                retryable = True
+                problem = type(exc).__name__
+            else:
+                if response.is_success:
+                    return response, attempt > 1
+                retryable = response.status_code in RETRY_STATUSES
+                problem = str(response.status_code)
+            delay = self._backoff_base * 2 ** (attempt - 1) * (0.5 + self._rng() / 2)
+            if (
+                not retryable
+                or attempt >= self._max_attempts
+                or self._clock() + delay >= deadline - 0.001
+            ):
+                log.warning(
+                    "interaction %s type %d: forward failed (%s, attempt %d)",
+                    interaction.id,
+                    interaction.type,
+                    problem,
+                    attempt,
+                )
+                return None, attempt > 1
+            self.stats.retries += 1
+            log.info(
+                "interaction %s type %d: forward %s, retry in %.2fs",
+                interaction.id,
+                interaction.type,
+                problem,
+                delay,
+            )
+            await self._sleep(delay)

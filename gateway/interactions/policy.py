@@ -24,6 +24,11 @@ class Mode(StrEnum):
         """The X-Response-Mode value of a forward in this mode."""
         return _HEADERS[self]
 
+    @classmethod
+    def from_header(cls, value: str) -> Mode:
+        """The mode of an X-Response-Mode value (a journal entry's `mode`)."""
+        return next(mode for mode, header in _HEADERS.items() if header == value)
+
 
 _HEADERS = {
     Mode.DEFER: "deferred",

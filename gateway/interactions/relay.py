@@ -1,6 +1,7 @@
-"""InteractionRelay: the pipeline of one interaction (acknowledge, forward, tell the user).
+"""InteractionRelay: the entry of the pipeline (admission, one task per interaction) and its
+paths: `defer`, `respond` (respond.py), autocomplete, the redelivery of journaled ones.
 
-The path it follows is described in `gateway/interactions/__init__.py`.
+The path an interaction follows is described in `gateway/interactions/__init__.py`.
 """
 
 from __future__ import annotations
@@ -9,45 +10,40 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import httpx
 import orjson
 
+from gateway.interactions.admission import ACK_WINDOW, Admission, Drop
+from gateway.interactions.answers import AnswerValidator, late_delivery, read_answer
 from gateway.interactions.cooldown import Cooldown
-from gateway.interactions.first_response import ACK_FIRST, COOLDOWN_MESSAGE, FORWARD_PATHS
-from gateway.interactions.forward import MAX_CONCURRENT_FORWARDS, RETRY_STATUSES, parse_choices
-from gateway.interactions.model import EPHEMERAL, InteractionType
-from gateway.interactions.signatures import sign
+from gateway.interactions.delivery import error_message_request, webhook
+from gateway.interactions.first_response import (
+    ACK_FIRST,
+    COOLDOWN_REPLY,
+    FORWARD_PATHS,
+    defer_for,
+)
+from gateway.interactions.forward import MAX_CONCURRENT_FORWARDS, Forwarder, Signer
+from gateway.interactions.job import AckDue, Job
+from gateway.interactions.journal_types import Journal, JournalEntry
+from gateway.interactions.model import Interaction, InteractionType
+from gateway.interactions.policy import Mode, ResponsePolicy
+from gateway.interactions.respond import autocomplete, respond
+from gateway.interactions.responder import AckOutcome, CallbackResponder, FirstResponder
 from gateway.interactions.stats import RelayStats
 from gateway.rest.client import DiscordRest
 from gateway.rest.ratelimit import Clock, Sleep
 
 log = logging.getLogger("gateway.relay")
 
-AUTOCOMPLETE = InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE
-MESSAGE_COMPONENT = InteractionType.MESSAGE_COMPONENT
-MODAL_SUBMIT = InteractionType.MODAL_SUBMIT
-
 #: At shutdown, how long an interaction whose forward was cut short may take to show the user
 #: the error message.
 SHUTDOWN_TELL_TIMEOUT = 3.0
-
-
-class _AckDue:
-    """An interaction counted in `InteractionRelay._acks_pending` until `settle()`."""
-
-    __slots__ = ("_relay", "open")
-
-    def __init__(self, relay: InteractionRelay, open_: bool) -> None:
-        self._relay = relay
-        self.open = open_
-
-    def settle(self) -> None:
-        if self.open:
-            self.open = False
-            self._relay._ack_settled()
+DEFAULT_LATE_MESSAGE = "That took too long, please try again."
+#: Autocomplete: the choices callback keeps this much of the 3 s for itself.
+CALLBACK_RESERVE = 0.3
 
 
 class InteractionRelay:
@@ -57,7 +53,7 @@ class InteractionRelay:
     def __init__(
         self,
         rest: DiscordRest,
-        client: httpx.AsyncClient,
+        client: Any,
         forward_url: str,
         auth_token: str,
         error_message: str,
@@ -74,55 +70,137 @@ class InteractionRelay:
         retry_budget: float = 60.0,
         backoff_base: float = 1.0,
         max_concurrent_forwards: int = MAX_CONCURRENT_FORWARDS,
+        response_mode: Mode | str = Mode.DEFER,
+        response_window_ms: int = 1500,
+        policy: Mapping[str, Any] | None = None,
+        late_message: str = DEFAULT_LATE_MESSAGE,
+        answer_validator: AnswerValidator | None = None,
+        journal: Journal | None = None,
+        signers: Sequence[Signer] = (),
+        discord_clock: Callable[[], float] | None = None,
     ) -> None:
-        self._rest = rest
-        self._client = client
-        self._forward_url = forward_url.rstrip("/")
-        self._auth_token = auth_token
-        self._error_message = error_message
-        self._forward_timeout = forward_timeout
+        self.rest = rest
+        self._auth_token = auth_token  # held by the forwarder; never in a repr or log
+        self.error_message = error_message
+        self.late_message = late_message
+        self.answer_validator = answer_validator
+        self.window = response_window_ms / 1000.0
+        self.retry_budget = retry_budget
+        self.clock = clock
+        self.wall_clock = wall_clock
         self._application_id = application_id
-        self._clock = clock
-        self._wall_clock = wall_clock
-        self._sleep = sleep
-        self._rng = rng
         self._cooldown = Cooldown(cooldown_seconds, clock)
         self._autocomplete_deadline = autocomplete_deadline
-        self._max_attempts = max_attempts
-        self._retry_budget = retry_budget
-        self._backoff_base = backoff_base
+        self._policy = ResponsePolicy(response_mode, policy)
+        self._journal = journal
+        self._admission = Admission(
+            discord_clock or rest.discord_clock.now, self._expected_application
+        )
+        self.stats = RelayStats()
+        self.forwarder = Forwarder(
+            client,
+            forward_url,
+            auth_token,
+            timeout=forward_timeout,
+            clock=clock,
+            wall_clock=wall_clock,
+            sleep=sleep,
+            rng=rng,
+            max_attempts=max_attempts,
+            backoff_base=backoff_base,
+            max_concurrent=max_concurrent_forwards,
+            signers=signers,
+            stats=self.stats,
+        )
         self._tasks: set[asyncio.Task[str]] = set()
-        self._forward_slots = asyncio.Semaphore(max_concurrent_forwards)
         self._acks_pending = 0
         self._acks_idle = asyncio.Event()
         self._acks_idle.set()
-        self.stats = RelayStats()
 
     def __repr__(self) -> str:  # never the auth token
-        return f"InteractionRelay(forward_url={self._forward_url!r})"
+        return f"InteractionRelay({self.forwarder!r})"
 
     # -- entry points ---------------------------------------------------------------------
 
-    async def handle(
-        self, interaction: dict[str, Any], shard: Any = None, *, raw: bytes | None = None
-    ) -> None:
-        """INTERACTION_CREATE handler (`manager.on("INTERACTION_CREATE", relay.handle)`).
+    def on_dispatch(self, data: Any, shard: Any = None) -> None:
+        """The inline INTERACTION_CREATE handler
+        (`manager.on("INTERACTION_CREATE", relay.on_dispatch, inline=True)`): parses and
+        submits in the shard's dispatch loop, no task in between."""
+        self._submit_obj(data, None)
 
-        Returns at once: the interaction is processed in its own task, so the caller (a shard's
-        dispatch loop) and other interactions never wait for it. `raw`: the interaction's JSON
-        bytes as received, forwarded byte for byte when given.
-        """
-        self.spawn(interaction, raw=raw)
+    async def handle(self, obj: Any, shard: Any = None, *, raw: bytes | None = None) -> None:
+        """Submit an interaction dict (`raw`: its JSON bytes as received, forwarded byte for
+        byte when given). Returns at once: the interaction runs in its own task."""
+        self._submit_obj(obj, raw)
 
-    def spawn(self, interaction: dict[str, Any], *, raw: bytes | None = None) -> asyncio.Task[str]:
+    def _submit_obj(self, obj: Any, raw: bytes | None) -> None:
+        interaction = Interaction.parse(obj, raw)
+        if interaction is None:
+            self.stats.forwards["ignored"] += 1
+            log.info("interaction %s ignored: not an interaction", _brief_id(obj))
+            return
+        self.submit(interaction)
+
+    def submit(
+        self, interaction: Interaction, responder: FirstResponder | None = None
+    ) -> asyncio.Task[str] | None:
+        """Admit the interaction and run it in its own task (its result: the outcome, a
+        `stats.forwards` key); None when admission dropped it (nothing sent)."""
+        received = self.clock()
+        if interaction.type not in FORWARD_PATHS:
+            self.stats.forwards["ignored"] += 1
+            log.info("interaction %s type %d ignored", interaction.id, interaction.type)
+            return None
+        drop, age = self._admission.check(interaction)
+        if drop is Drop.FOREIGN:
+            self.stats.forwards["ignored"] += 1
+            log.info("interaction %s of another application ignored", interaction.id)
+            return None
+        if drop is not None:
+            self._dropped(interaction, drop, f"{age:.1f}s old")
+            return None
+        if interaction.type is InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
+            mode = Mode.RESPOND  # always answered from the main app's choices
+        else:
+            mode = self._policy.mode_for(interaction)
         # Counted as a pending acknowledgement from now: forwards hold back until it is sent.
-        due = self._ack_due(interaction)
-        task = asyncio.get_running_loop().create_task(
-            self.process(interaction, raw=raw, received_at=self._clock(), _due=due)
+        due = self._ack_due(interaction.type in ACK_FIRST and mode is not Mode.RESPOND)
+        job = Job(
+            interaction,
+            mode,
+            responder or CallbackResponder(self.rest, interaction),
+            received,
+            received + ACK_WINDOW - age,
+            due,
+            headers={"X-Response-Mode": mode.header},
         )
+        return self._start(self._run(job), due)
+
+    def redeliver(self, entry: JournalEntry) -> asyncio.Task[str] | None:
+        """Forward a journaled interaction again after a restart (`X-Redelivery: 1`, no first
+        response: it had one) and finish it as usual."""
+        interaction = Interaction.parse(orjson.loads(entry.raw), entry.raw)
+        if interaction is None:
+            return None
+        self._admission.seen.add(interaction.id, interaction.created_at, interaction.created_at)
+        now = self.clock()
+        job = Job(
+            interaction,
+            Mode.from_header(entry.mode),
+            CallbackResponder(self.rest, interaction),
+            now,
+            now,
+            self._ack_due(False),
+            first=entry.first_response,
+            headers={"X-Response-Mode": entry.mode, "X-Redelivery": "1"},
+        )
+        return self._start(self._run(job, redelivery=True), job.due)
+
+    def _start(self, coro: Any, due: AckDue) -> asyncio.Task[str]:
+        task: asyncio.Task[str] = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        if due.open:  # a task cancelled before it ran never reaches process()'s finally
+        if due.open:  # a task cancelled before it ran never reaches _run()'s finally
             task.add_done_callback(lambda _task: due.settle())
         return task
 
@@ -136,29 +214,25 @@ class InteractionRelay:
         if pending:
             await asyncio.wait(pending)
 
-    async def process(
-        self,
-        interaction: dict[str, Any],
-        *,
-        raw: bytes | None = None,
-        received_at: float | None = None,
-        _due: _AckDue | None = None,
-    ) -> str:
+    async def _run(self, job: Job, *, redelivery: bool = False) -> str:
         """The whole path of one interaction; returns its outcome (a `stats.forwards` key)."""
-        received = self._clock() if received_at is None else received_at
-        due = self._ack_due(interaction) if _due is None else _due
         self.stats.in_flight += 1
         try:
-            outcome = await self._process(interaction, raw, received, due)
+            if redelivery:
+                outcome = await self._forward_then_deliver(job)
+            else:
+                outcome = await self._process(job)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("interaction %s: relay error", _id(interaction))
+            log.exception("interaction %s: relay error", job.interaction.id)
             outcome = "failed"
         finally:
-            due.settle()
+            job.due.settle()
             self.stats.in_flight -= 1
         self.stats.forwards[outcome] += 1
+        if self._journal is not None and outcome != "dropped":
+            await self._journal.finish(job.interaction.id)
         return outcome
 
     # -- the steps ------------------------------------------------------------------------
@@ -168,70 +242,69 @@ class InteractionRelay:
         value = source() if callable(source) else source
         return str(value) if value else None
 
-    def _ack_due(self, interaction: dict[str, Any]) -> _AckDue:
-        owed = interaction.get("type") in ACK_FIRST
+    def _dropped(self, interaction: Interaction, drop: Drop, detail: str) -> None:
+        self.stats.admission[drop.value] += 1
+        self.stats.forwards["dropped"] += 1
+        log.warning("interaction %s dropped (%s, %s): nothing sent", interaction.id, drop, detail)
+
+    def _ack_due(self, owed: bool) -> AckDue:
         if owed:
             self._acks_pending += 1
             self._acks_idle.clear()
-        return _AckDue(self, owed)
+        return AckDue(owed, self._ack_settled)
 
     def _ack_settled(self) -> None:
         self._acks_pending -= 1
         if not self._acks_pending:
             self._acks_idle.set()
 
-    async def _process(
-        self, interaction: dict[str, Any], raw: bytes | None, received: float, due: _AckDue
-    ) -> str:
-        kind = interaction.get("type")
-        interaction_id = _id(interaction)
-        expected = self._expected_application()
-        if (
-            kind not in FORWARD_PATHS
-            or not isinstance(interaction.get("token"), str)
-            or (expected is not None and str(interaction.get("application_id")) != expected)
+    async def _process(self, job: Job) -> str:
+        interaction = job.interaction
+        journal = self._journal
+        if journal is not None and not await journal.claim(interaction.id, interaction.created_at):
+            self._dropped(interaction, Drop.REPLAY, "journaled")
+            return "dropped"
+        if interaction.type is InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
+            deadline = min(
+                job.received + self._autocomplete_deadline, job.ack_deadline - CALLBACK_RESERVE
+            )
+            return await autocomplete(self, job, deadline)
+        if interaction.type is InteractionType.MESSAGE_COMPONENT and self._cooldown.hit(
+            interaction.message_id or interaction.id
         ):
-            due.settle()
-            log.info("interaction %s type %s ignored", interaction_id, kind)
-            return "ignored"
+            await self.first_response(job, COOLDOWN_REPLY, record=False)
+            log.info("interaction %s: cooldown", interaction.id)
+            return "cooldown"
+        if job.mode is Mode.RESPOND:
+            return await respond(self, job)
+        outcome = await self.first_response(job, defer_for(interaction, job.mode))
+        job.due.settle()
+        if outcome is not AckOutcome.OK:
+            log.warning(
+                "interaction %s: not acknowledged (%s): not forwarded", interaction.id, outcome
+            )
+            return "not_acknowledged"
+        await self.acks_first()
+        return await self._forward_then_deliver(job)
 
-        if kind == AUTOCOMPLETE:
-            return await self._autocomplete(interaction, raw, received)
-
-        from_message = isinstance(interaction.get("message"), dict)
-        if kind == MESSAGE_COMPONENT:
-            message_id = str(interaction["message"]["id"]) if from_message else interaction_id
-            if self._cooldown.hit(message_id):
-                await self._callback(
-                    interaction,
-                    {"type": 4, "data": {"content": COOLDOWN_MESSAGE, "flags": EPHEMERAL}},
-                    received,
-                )
-                due.settle()
-                log.info("interaction %s type %s: cooldown", interaction_id, kind)
-                return "cooldown"
-            ack = {"type": 6}
-        elif kind == MODAL_SUBMIT and from_message:
-            ack = {"type": 6}
-        else:
-            ack = {"type": 5}
-        await self._callback(interaction, ack, received)
-        due.settle()
-        await self._acks_first()
-
+    async def _forward_then_deliver(self, job: Job) -> str:
         try:
-            response, retried = await self._forward(interaction, raw, self._retry_budget)
+            response, retried = await self.forwarder.send(
+                job.interaction, self.retry_budget, job.headers
+            )
         except asyncio.CancelledError:
             # Shutdown cut the forward short (drain grace over). The user was shown "thinking"
             # by the defer: tell them it failed rather than leave it pending until it expires.
-            await self._tell_user_on_shutdown(interaction, from_message)
+            await self.tell_user_on_shutdown(job)
             raise
-        if response is not None:
-            return "retried_ok" if retried else "ok"
-        await self._tell_user(interaction, ephemeral_follow_up=from_message)
-        return "failed"
+        if response is None:
+            await self.tell_user(job)
+            return "failed"
+        if not await self.deliver_late(job, response.content):
+            return "failed"
+        return "retried_ok" if retried else "ok"
 
-    async def _acks_first(self) -> None:
+    async def acks_first(self) -> None:
         """Let every pending acknowledgement (interactions received, not yet acknowledged) go
         before this forward, for at most MAX_FORWARD_HOLD s: on one event loop a forward's CPU
         would otherwise delay the acknowledgements received after it."""
@@ -242,155 +315,56 @@ class InteractionRelay:
             except TimeoutError:
                 pass
 
-    async def _callback(
-        self, interaction: dict[str, Any], body: dict[str, Any], received: float
-    ) -> bool:
-        interaction_id = _id(interaction)
-        path = f"/interactions/{interaction_id}/{interaction['token']}/callback"
-        try:
-            response = await self._rest.request("POST", path, json=body, essential=True)
-        except Exception as exc:
+    async def first_response(
+        self, job: Job, body: dict[str, Any], *, record: bool = True
+    ) -> AckOutcome:
+        """Send the first response with what is left of the 3 s; count and journal it."""
+        outcome = await job.responder.send(body, timeout=job.ack_deadline - self.clock())
+        self.stats.ack_outcomes[outcome.value] += 1
+        if outcome is not AckOutcome.OK:
             self.stats.ack_failures += 1
-            log.error("interaction %s: callback failed: %s", interaction_id, type(exc).__name__)
+            return outcome
+        self.stats.ack_latency.observe(self.clock() - job.received)
+        job.first = int(body["type"])
+        if record and self._journal is not None:
+            interaction = job.interaction
+            entry = JournalEntry(
+                interaction.id, interaction.created_at, interaction.raw, job.mode.header, job.first
+            )
+            await self._journal.record(entry)
+        return outcome
+
+    async def deliver_late(self, job: Job, content: bytes) -> bool:
+        """Deliver the main app's answer after the first response; False when it is invalid
+        (the user is told)."""
+        answer = read_answer(content, job.interaction, self.answer_validator)
+        if answer.problem is not None:
+            self.stats.answers["invalid"] += 1
+            log.warning("interaction %s: invalid answer: %s", job.interaction.id, answer.problem)
+            await self.tell_user(job)
             return False
-        self.stats.ack_latency.observe(self._clock() - received)
-        if not response.is_success:
-            self.stats.ack_failures += 1
-            log.error("interaction %s: callback answered %d", interaction_id, response.status_code)
-            return False
+        if answer.body is None or job.first is None:
+            return True
+        plan = late_delivery(job.interaction, job.first, answer.body, self.late_message)
+        if plan is not None:
+            self.stats.answers["late"] += 1
+            await webhook(self.rest, job.interaction, *plan)
         return True
 
-    async def _forward(
-        self, interaction: dict[str, Any], raw: bytes | None, budget: float
-    ) -> tuple[httpx.Response | None, bool]:
-        """POST the interaction to the main app; (2xx response or None, whether it was retried)."""
-        interaction_id = _id(interaction)
-        kind = interaction["type"]
-        url = self._forward_url + FORWARD_PATHS[kind]
-        body = raw if raw is not None else orjson.dumps(interaction)
-        start = self._clock()
-        deadline = start + budget
-        attempt = 0
-        while True:
-            attempt += 1
-            remaining = deadline - self._clock()
-            timestamp = str(int(self._wall_clock()))
-            headers = {
-                "Content-Type": "application/json",
-                "Authorization": self._auth_token,
-                "X-Interaction-Id": interaction_id,
-                "X-Signature-Timestamp": timestamp,
-                "X-Signature-SHA256": sign(self._auth_token, timestamp, body),
-            }
-            timeout = max(0.001, min(self._forward_timeout, remaining))
-            retryable: bool
-            try:
-                async with self._forward_slots:
-                    response = await self._client.post(
-                        url, content=body, headers=headers, timeout=httpx.Timeout(timeout)
-                    )
-                    await response.aread()
-            except httpx.HTTPError as exc:  # connection errors, timeouts, protocol garbage
-                retryable = True
-                problem = type(exc).__name__
-            else:
-                if response.is_success:
-                    return response, attempt > 1
-                retryable = response.status_code in RETRY_STATUSES
-                problem = str(response.status_code)
-            delay = self._backoff_base * 2 ** (attempt - 1) * (0.5 + self._rng() / 2)
-            if (
-                not retryable
-                or attempt >= self._max_attempts
-                or self._clock() + delay >= deadline - 0.001
-            ):
-                log.warning(
-                    "interaction %s type %s: forward failed (%s, attempt %d)",
-                    interaction_id,
-                    kind,
-                    problem,
-                    attempt,
-                )
-                return None, attempt > 1
-            self.stats.retries += 1
-            log.info(
-                "interaction %s type %s: forward %s, retry in %.2fs",
-                interaction_id,
-                kind,
-                problem,
-                delay,
-            )
-            await self._sleep(delay)
-
-    async def _autocomplete(
-        self, interaction: dict[str, Any], raw: bytes | None, received: float
-    ) -> str:
-        """Forward, then answer type 8 with the main app's choices (empty when late/failing)."""
-        budget = self._autocomplete_deadline - (self._clock() - received)
-        choices: list[Any] = []
-        ok = False
-        retried = False
-        if budget > 0:
-            try:
-                response, retried = await asyncio.wait_for(
-                    self._forward(interaction, raw, budget), timeout=budget
-                )
-            except TimeoutError:
-                response = None
-            if response is not None:
-                parsed = parse_choices(response.content)
-                if parsed is None:
-                    log.warning(
-                        "interaction %s: autocomplete answer without choices", _id(interaction)
-                    )
-                else:
-                    choices, ok = parsed, True
-        await self._callback(interaction, {"type": 8, "data": {"choices": choices}}, received)
-        if not ok:
-            return "failed"
-        return "retried_ok" if retried else "ok"
-
-    async def _tell_user_on_shutdown(self, interaction: dict[str, Any], from_message: bool) -> None:
-        log.warning("interaction %s: forward cut short by shutdown", _id(interaction))
+    async def tell_user_on_shutdown(self, job: Job) -> None:
+        log.warning("interaction %s: forward cut short by shutdown", job.interaction.id)
         self.stats.forwards["failed"] += 1
         try:
-            await asyncio.wait_for(
-                self._tell_user(interaction, ephemeral_follow_up=from_message),
-                SHUTDOWN_TELL_TIMEOUT,
-            )
+            async with asyncio.timeout(SHUTDOWN_TELL_TIMEOUT):
+                await self.tell_user(job)
         except TimeoutError:
-            log.error("interaction %s: error message not sent before exit", _id(interaction))
+            log.error("interaction %s: error message not sent before exit", job.interaction.id)
 
-    async def _tell_user(self, interaction: dict[str, Any], *, ephemeral_follow_up: bool) -> None:
-        app_id = interaction.get("application_id")
-        token = interaction["token"]
-        try:
-            if ephemeral_follow_up:
-                response = await self._rest.request(
-                    "POST",
-                    f"/webhooks/{app_id}/{token}",
-                    json={"content": self._error_message, "flags": EPHEMERAL},
-                    essential=True,
-                )
-            else:
-                response = await self._rest.request(
-                    "PATCH",
-                    f"/webhooks/{app_id}/{token}/messages/@original",
-                    json={"content": self._error_message},
-                    essential=True,
-                )
-        except Exception as exc:
-            log.error(
-                "interaction %s: error message not sent: %s", _id(interaction), type(exc).__name__
-            )
-            return
-        if response.is_success:
+    async def tell_user(self, job: Job) -> None:
+        request = error_message_request(job.interaction, self.error_message)
+        if await webhook(self.rest, job.interaction, *request):
             self.stats.user_errors += 1
-        else:
-            log.error(
-                "interaction %s: error message answered %d", _id(interaction), response.status_code
-            )
 
 
-def _id(interaction: dict[str, Any]) -> str:
-    return str(interaction.get("id", "?"))
+def _brief_id(obj: Any) -> str:
+    return str(obj.get("id", "?"))[:24] if isinstance(obj, dict) else "?"

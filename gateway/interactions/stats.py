@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.interactions.admission import Drop
+from gateway.interactions.responder import AckOutcome
+
 #: Upper bounds (seconds) of the acknowledgement-latency histogram; +Inf is implicit.
 ACK_LATENCY_BUCKETS: tuple[float, ...] = (
     0.0005,
@@ -59,7 +62,23 @@ class Histogram:
         return {"buckets": self.cumulative(), "count": self.count, "sum": self.sum}
 
 
-FORWARD_OUTCOMES: tuple[str, ...] = ("ok", "retried_ok", "failed", "ignored", "cooldown")
+#: How an interaction ended: forwarded (ok, retried_ok), forward failed or answer invalid
+#: (failed), not ours (ignored), the click cooldown, dropped at admission (too old, a replay),
+#: or its first response failed in defer mode (not_acknowledged: never forwarded).
+FORWARD_OUTCOMES: tuple[str, ...] = (
+    "ok",
+    "retried_ok",
+    "failed",
+    "ignored",
+    "cooldown",
+    "dropped",
+    "not_acknowledged",
+)
+#: What became of first responses (AckOutcome values).
+ACK_OUTCOMES: tuple[str, ...] = tuple(outcome.value for outcome in AckOutcome)
+ADMISSION_DROPS: tuple[str, ...] = (Drop.TOO_OLD.value, Drop.REPLAY.value)
+#: The main app's interaction responses: sent as the first response, delivered late, invalid.
+ANSWER_OUTCOMES: tuple[str, ...] = ("first_response", "late", "invalid")
 
 
 @dataclass
@@ -72,6 +91,9 @@ class RelayStats:
     user_errors: int = 0  # error messages shown to Discord users
     ack_failures: int = 0  # acknowledgements Discord did not take
     in_flight: int = 0
+    ack_outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACK_OUTCOMES, 0))
+    admission: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ADMISSION_DROPS, 0))
+    answers: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ANSWER_OUTCOMES, 0))
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -81,4 +103,7 @@ class RelayStats:
             "user_errors": self.user_errors,
             "ack_failures": self.ack_failures,
             "in_flight": self.in_flight,
+            "ack_outcomes": dict(self.ack_outcomes),
+            "admission": dict(self.admission),
+            "answers": dict(self.answers),
         }

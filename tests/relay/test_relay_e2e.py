@@ -21,6 +21,7 @@ from bench.harness.relay_stack import (
     until,
 )
 from gateway.interactions.first_response import COOLDOWN_MESSAGE
+from gateway.interactions.model import Interaction
 from gateway.interactions.signatures import verify_signature
 from gateway.simulator import factory
 
@@ -78,8 +79,9 @@ async def test_acknowledged_then_forwarded_exactly_and_signed(
 
 async def test_the_forward_body_is_the_raw_bytes_when_given() -> None:
     async with relay_stack() as stack:
-        interaction = {"id": "77", "token": "t", "type": 2, "application_id": "1000", "x": 1.50}
-        raw = b'{"id":"77","token":"t","type":2,"application_id":"1000","x":1.50}'
+        ident = stack.sim.ids.next()  # a fresh snowflake: an old id is refused at admission
+        interaction = {"id": ident, "token": "t", "type": 2, "application_id": "1000", "x": 1.50}
+        raw = b'{"id":"%s","token":"t","type":2,"application_id":"1000","x":1.50}' % ident.encode()
         await stack.relay.handle(interaction, None, raw=raw)
         await stack.settle()
         assert stack.main.requests[0].body == raw  # byte for byte (1.50, key order, spacing)
@@ -269,6 +271,12 @@ async def test_ack_is_not_delayed_by_a_rate_limited_bucket_or_a_global_pause() -
         stuck.cancel()
 
 
+def _parsed(obj: dict[str, Any]) -> Interaction:
+    interaction = Interaction.parse(obj)
+    assert interaction is not None
+    return interaction
+
+
 def _route(method: str, path: str) -> Any:
     from gateway.rest.ratelimit import route_for
 
@@ -297,15 +305,21 @@ async def test_forwards_wait_for_pending_acks_and_cancelled_ones_release_them() 
         relay = stack.relay
         before = relay._acks_pending
         # spawned but cancelled before it ran: its pending acknowledgement is released
-        task = relay.spawn(factory.command() | {"id": "1", "token": "t", "application_id": "x"})
+        fresh = factory.command() | {
+            "id": stack.sim.ids.next(),
+            "token": "t",
+            "application_id": stack.sim.application_id,
+        }
+        task = relay.submit(_parsed(fresh))
+        assert task is not None
         assert relay._acks_pending == before + 1
         task.cancel()
         await asyncio.wait([task])
         assert relay._acks_pending == before
         assert relay._acks_idle.is_set()
         # an acknowledgement pending: a forward waits for it, and goes once it is settled
-        due = relay._ack_due(factory.command())
-        waiting = asyncio.create_task(relay._acks_first())
+        due = relay._ack_due(True)
+        waiting = asyncio.create_task(relay.acks_first())
         await asyncio.sleep(0.05)
         assert not waiting.done()
         due.settle()

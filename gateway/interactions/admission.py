@@ -1,0 +1,83 @@
+"""Admission (CONTRACT step 1): which interactions may still be answered, and once only.
+
+- Another application's interactions are ignored.
+- An interaction older than 3 s by Discord's clock when it arrives (a replay after an outage)
+  can no longer be acknowledged: neither acknowledged nor forwarded, only counted and logged.
+- An id handled once is remembered for 15 minutes (the life of its token) in bounded memory,
+  so a second dispatch of it (a duplicate, a resume replay) is neither acknowledged nor
+  forwarded again. The journal (when configured) extends this across restarts.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from enum import StrEnum
+
+from gateway.interactions.model import Interaction
+
+#: Discord's window for the first response, from the interaction's creation.
+ACK_WINDOW = 3.0
+#: The life of an interaction token: ids are remembered this long.
+TOKEN_LIFETIME = 15 * 60.0
+MAX_REMEMBERED = 200_000
+
+
+class Drop(StrEnum):
+    FOREIGN = "foreign"  # another application's
+    TOO_OLD = "too_old"
+    REPLAY = "replay"
+
+
+class SeenIds:
+    """Interaction ids seen in the last `ttl` seconds (by their creation time), at most
+    `max_entries` (the oldest forgotten first)."""
+
+    def __init__(self, ttl: float = TOKEN_LIFETIME, max_entries: int = MAX_REMEMBERED) -> None:
+        self.ttl = ttl
+        self._max = max_entries
+        self._ids: OrderedDict[str, float] = OrderedDict()  # id -> created_at, oldest first
+
+    def add(self, interaction_id: str, created_at: float, now: float) -> bool:
+        """Remember the id; False when it was already remembered."""
+        ids = self._ids
+        while ids:
+            oldest_id, oldest_at = next(iter(ids.items()))
+            if now - oldest_at < self.ttl and len(ids) < self._max:
+                break
+            del ids[oldest_id]
+        if interaction_id in ids:
+            return False
+        ids[interaction_id] = created_at
+        return True
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+class Admission:
+    def __init__(
+        self,
+        discord_now: Callable[[], float],
+        application_id: Callable[[], str | None],
+        *,
+        max_age: float = ACK_WINDOW,
+        seen: SeenIds | None = None,
+    ) -> None:
+        self._now = discord_now
+        self._application_id = application_id
+        self.max_age = max_age
+        self.seen = seen or SeenIds()
+
+    def check(self, interaction: Interaction) -> tuple[Drop | None, float]:
+        """(why it is dropped or None, its age in seconds by Discord's clock)."""
+        now = self._now()
+        age = max(0.0, now - interaction.created_at)
+        expected = self._application_id()
+        if expected is not None and interaction.application_id != expected:
+            return Drop.FOREIGN, age
+        if age > self.max_age:
+            return Drop.TOO_OLD, age
+        if not self.seen.add(interaction.id, interaction.created_at, now):
+            return Drop.REPLAY, age
+        return None, age
