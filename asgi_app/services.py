@@ -18,6 +18,8 @@ from asgi_app.interaction_answers import validate_answer
 from gateway.audit.log import AuditLog
 from gateway.connection.manager import GatewayConfig, GatewayManager
 from gateway.interactions.forward import MAX_CONCURRENT_FORWARDS, new_forward_client
+from gateway.interactions.journal_replay import open_journal, replay_pending
+from gateway.interactions.journal_types import Journal
 from gateway.interactions.relay import DEFAULT_LATE_MESSAGE, InteractionRelay
 from gateway.rest.client import DiscordRest, new_rest_client
 
@@ -59,6 +61,7 @@ class Services:
         self.rest: DiscordRest | None = None
         self.gateway: GatewayManager | None = None
         self.relay: InteractionRelay | None = None
+        self.journal: Journal | None = None
         self.audit: AuditLog | None = None
         self._warming: asyncio.Task[None] | None = None
 
@@ -99,6 +102,10 @@ class Services:
             ),
             fetch_gateway_bot=self.rest.get_gateway_bot,
         )
+        redis_url = settings.redis_url.get() if settings.redis_url is not None else None
+        self.journal = await open_journal(
+            settings.state_dir, redis_url, shard_ids=settings.shard_ids
+        )
         self.relay = InteractionRelay(
             self.rest,
             self.forward_client,
@@ -114,11 +121,14 @@ class Services:
             late_message=getattr(settings, "interaction_late_message", DEFAULT_LATE_MESSAGE),
             max_concurrent_forwards=max_forwards,
             answer_validator=validate_answer,
+            journal=self.journal,
         )
         self.gateway.on_inline("INTERACTION_CREATE", self.relay.on_dispatch)
         if settings.audit_log_channel:
             self.audit = AuditLog(self.rest, settings.audit_log_channel)
             self.audit.attach(self.gateway)
+        # What the last process acknowledged and did not finish, before new interactions.
+        await replay_pending(self.journal, self.relay.redeliver)
         await self.gateway.start()
         # Open the acknowledgement connections (TLS to Discord) before the first interaction.
         self._warming = asyncio.create_task(self.rest.warm_callbacks(2))
@@ -137,6 +147,8 @@ class Services:
             await self.gateway.stop(resumable=True)
         if self.relay is not None:
             await self.relay.drain(DRAIN_GRACE_SECONDS)
+        if self.journal is not None:
+            await self.journal.aclose()
         if self.audit is not None:
             await self.audit.aclose()
         if self._warming is not None:
