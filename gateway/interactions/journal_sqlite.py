@@ -24,7 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gateway.interactions.journal import HANDLED_TTL, MAX_HANDLED, HandledIds, JournalEntry
+from gateway.interactions.admission import MAX_REMEMBERED, SeenIds
+from gateway.interactions.journal import HANDLED_TTL, JournalEntry
 
 log = logging.getLogger("gateway.journal")
 
@@ -55,11 +56,11 @@ class SqliteJournal:
         path: Path,
         *,
         clock: Callable[[], float] = time.time,
-        limit: int = MAX_HANDLED,
+        limit: int = MAX_REMEMBERED,
     ) -> None:
         self.path = Path(path)
         self._clock = clock
-        self._handled = HandledIds(limit=limit, clock=clock)
+        self._seen = SeenIds(HANDLED_TTL, limit)
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -91,12 +92,12 @@ class SqliteJournal:
             ).fetchall()
         )
         for interaction_id, expires_at in rows:
-            self._handled.load(interaction_id, expires_at)
+            self._seen.add(interaction_id, expires_at - HANDLED_TTL, now)
 
     # -- the Journal interface --------------------------------------------------------------
 
     async def claim(self, interaction_id: str, created_at: float) -> bool:
-        if not self._handled.add(interaction_id, created_at):
+        if not self._seen.add(interaction_id, created_at, self._clock()):
             return False
         expires = created_at + HANDLED_TTL
         self._post(
