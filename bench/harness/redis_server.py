@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 
+from bench.harness.process import running
 from bench.harness.server import free_port
 
 
@@ -17,8 +17,7 @@ async def redis_server(binary: str = "redis-server", timeout: float = 20) -> Asy
     """Start `binary`, wait until it answers PING, yield its URL; stop it afterwards."""
     port = free_port()
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-    try:
+    with running(args):
         url = f"redis://127.0.0.1:{port}/0"
         client = aioredis.Redis.from_url(url)
         loop = asyncio.get_running_loop()
@@ -36,10 +35,3 @@ async def redis_server(binary: str = "redis-server", timeout: float = 20) -> Asy
         finally:
             await client.aclose()
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import redis.asyncio as aioredis
 
 from asgi_app.overlay.state import DEFAULT_STATE
+from bench.harness.process import running
 from bench.harness.redis_server import redis_server
 from bench.harness.server import free_port
 from tests.overlay.app_factory import TOKEN
@@ -38,22 +38,6 @@ async def _until(check: object, what: str, timeout: float = 20) -> None:
         await asyncio.sleep(0.05)
 
 
-@contextmanager
-def _process(
-    args: list[str], env: dict[str, str] | None = None
-) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @asynccontextmanager
 async def node(state_dir: Path, redis_url: str) -> AsyncIterator[str]:
     port = free_port()
@@ -76,7 +60,7 @@ async def node(state_dir: Path, redis_url: str) -> AsyncIterator[str]:
         "warning",
     ]
     url = f"http://127.0.0.1:{port}"
-    with _process(args, env):
+    with running(args, env):
         async with httpx.AsyncClient(base_url=url) as http:
 
             async def up() -> bool:
