@@ -8,9 +8,12 @@ round trip carries many interactions, and alone a caller waits one round trip as
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import redis.asyncio as aioredis
+
+log = logging.getLogger("gateway.journal")
 
 Command = tuple[Any, ...]
 MAX_IN_FLIGHT = 4
@@ -22,22 +25,34 @@ class Pipeliner:
         self._redis = client
         self._queue: list[tuple[list[Command], asyncio.Future[list[Any]]]] = []
         self._flushers: set[asyncio.Task[None]] = set()
+        self._flushing = 0  # flushers inside their loop (a finished one leaves it first)
 
     def run(self, commands: list[Command]) -> asyncio.Future[list[Any]]:
         """The replies of `commands`, in order (the first error reply raised instead)."""
         future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         self._queue.append((commands, future))
-        if len(self._flushers) < MAX_IN_FLIGHT:
+        if self._flushing < MAX_IN_FLIGHT:
+            self._flushing += 1
             task = asyncio.create_task(self._flush())
             self._flushers.add(task)
             task.add_done_callback(self._flushers.discard)
         return future
+
+    def post(self, commands: list[Command]) -> None:
+        """`run` without waiting: an error is logged (by command name, never its arguments)."""
+        self.run(commands).add_done_callback(_log_failure)
 
     async def wait_idle(self) -> None:
         while self._flushers:
             await asyncio.gather(*self._flushers, return_exceptions=True)
 
     async def _flush(self) -> None:
+        try:
+            await self._drain()
+        finally:
+            self._flushing -= 1
+
+    async def _drain(self) -> None:
         while self._queue:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             pipe = self._redis.pipeline(transaction=False)
@@ -62,3 +77,8 @@ class Pipeliner:
                     future.set_exception(error)
                 else:
                     future.set_result(mine)
+
+
+def _log_failure(future: asyncio.Future[list[Any]]) -> None:
+    if not future.cancelled() and (exc := future.exception()) is not None:
+        log.error("journal write to redis failed: %s", type(exc).__name__)

@@ -1,8 +1,10 @@
 """The journal in Redis (REDIS_URL): every key expires 15 minutes after its interaction began.
 
 Keys, under `prefix`:
-- `handled:{id}`: set with NX by `claim` (one round trip: a second process sharing the Redis
-  sees the claim too);
+- `handled`: a sorted set of the handled ids by expiry (creation + 15 minutes). `claim`
+  answers from memory (no round trip before the acknowledgement) and adds the id behind, in
+  the next pipeline: before the `record` that follows it. `open()` loads the set, so a
+  restarted process (or one that takes over another's shards) knows what was handled;
 - `entry:{id}`: the entry (a JSON header line, then the raw interaction bytes);
 - `pending:{group}`: a sorted set of the unfinished ids by `created_at`, so `pending()` needs
   no SCAN; a member whose entry has expired is removed when met. `group` names the shards of
@@ -22,12 +24,15 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from gateway.interactions.admission import MAX_REMEMBERED, SeenIds
 from gateway.interactions.journal import HANDLED_TTL, JournalEntry
-from gateway.interactions.journal_pipeline import Pipeliner
+from gateway.interactions.journal_pipeline import Command, Pipeliner
 
 DEFAULT_PREFIX = "discord:journal:"
 #: Connections of the journal's own pool.
 MAX_CONNECTIONS = 16
+#: Every how many claims the expired handled ids are removed from Redis.
+PRUNE_EVERY = 1000
 
 
 class RedisJournal:
@@ -39,20 +44,41 @@ class RedisJournal:
         group: str = "all",
         clock: Callable[[], float] = time.time,
         owns_client: bool = False,
+        limit: int = MAX_REMEMBERED,
     ) -> None:
         self._redis = client
         self._prefix = prefix
+        self._handled_key = prefix + "handled"
         self._pending_key = f"{prefix}pending:{group}"
         self._clock = clock
         self._owns_client = owns_client
         self._pipeline = Pipeliner(client)
+        self._seen = SeenIds(HANDLED_TTL, limit)
+        self._claims = 0
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX, **options: Any) -> RedisJournal:
+    async def open(cls, url: str, prefix: str = DEFAULT_PREFIX, **options: Any) -> RedisJournal:
         """A client of its own: a bounded pool that waits for a free connection under a burst
-        (rather than opening one per interaction in flight, or failing)."""
+        (rather than opening one per interaction in flight, or failing); the handled ids
+        loaded."""
         pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS)
-        return cls(aioredis.Redis(connection_pool=pool), prefix, owns_client=True, **options)
+        journal = cls(aioredis.Redis(connection_pool=pool), prefix, owns_client=True, **options)
+        try:
+            await journal.load()
+        except BaseException:
+            await journal.aclose()
+            raise
+        return journal
+
+    async def load(self) -> None:
+        """Read the handled ids that have not expired (dropping the ones that have)."""
+        now = self._clock()
+        await self._redis.zremrangebyscore(self._handled_key, "-inf", now)
+        rows = await self._redis.zrangebyscore(self._handled_key, now, "+inf", withscores=True)
+        for row in rows:
+            member, expires_at = row[0], row[1]
+            interaction_id = member.decode() if isinstance(member, bytes) else str(member)
+            self._seen.add(interaction_id, float(expires_at) - HANDLED_TTL, now)
 
     def __repr__(self) -> str:  # never the URL (it may carry a password)
         return f"RedisJournal({self._pending_key!r})"
@@ -62,10 +88,19 @@ class RedisJournal:
         return max(1, math.ceil(created_at + HANDLED_TTL - self._clock()))
 
     async def claim(self, interaction_id: str, created_at: float) -> bool:
-        key = f"{self._prefix}handled:{interaction_id}"
-        ttl = self._ttl(created_at)
-        (added,) = await self._pipeline.run([("SET", key, b"1", "NX", "EX", ttl)])
-        return bool(added)
+        now = self._clock()
+        if not self._seen.add(interaction_id, created_at, now):
+            return False
+        key = self._handled_key
+        commands: list[Command] = [
+            ("ZADD", key, created_at + HANDLED_TTL, interaction_id),
+            ("EXPIRE", key, math.ceil(HANDLED_TTL)),
+        ]
+        self._claims += 1
+        if self._claims % PRUNE_EVERY == 0:
+            commands.append(("ZREMRANGEBYSCORE", key, "-inf", now))
+        self._pipeline.post(commands)
+        return True
 
     async def record(self, entry: JournalEntry) -> None:
         header = orjson.dumps({"c": entry.created_at, "m": entry.mode, "f": entry.first_response})

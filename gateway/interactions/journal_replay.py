@@ -46,7 +46,7 @@ async def open_journal(
         from gateway.interactions.journal_redis import DEFAULT_PREFIX, RedisJournal
 
         group = ",".join(str(i) for i in sorted(shard_ids)) if shard_ids else "all"
-        journal = RedisJournal.from_url(redis_url, prefix or DEFAULT_PREFIX, group=group)
+        journal = await RedisJournal.open(redis_url, prefix or DEFAULT_PREFIX, group=group)
         log.info("interaction journal: redis")
         return journal
     if state_dir is not None:

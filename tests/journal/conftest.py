@@ -38,7 +38,7 @@ async def _openers(kind: str, tmp_path: Path) -> AsyncIterator[Opener]:
                 journal = await SqliteJournal.open(tmp_path, **options)
             elif kind == "redis":
                 assert url is not None
-                journal = RedisJournal.from_url(url, "test:", **options)
+                journal = await RedisJournal.open(url, "test:", **options)
             else:
                 journal = MemoryJournal(**options)
             stack.push_async_callback(journal.aclose)

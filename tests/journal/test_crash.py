@@ -33,7 +33,7 @@ async def _run(kind: str, state_dir: Path) -> tuple[CrashResult, int]:
             await journal.aclose()
     async with redis_server(require_tool("redis-server")) as url:
         result = await sigkill_with_acknowledged(state_dir, count=COUNT, REDIS_URL=url)
-        redis_journal = RedisJournal.from_url(url)  # the server's prefix and shard group
+        redis_journal = await RedisJournal.open(url)  # the server's prefix and shard group
         try:
             return result, len(await redis_journal.pending())
         finally:

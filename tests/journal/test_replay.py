@@ -58,11 +58,13 @@ async def test_nothing_to_replay_logs_nothing(caplog: pytest.LogCaptureFixture) 
     assert not caplog.records
 
 
-async def test_open_journal_picks_redis_then_state_dir_then_memory(tmp_path: Path) -> None:
-    redis_journal = await open_journal(tmp_path, "redis://127.0.0.1:1/0", shard_ids=[3, 1])
+async def test_open_journal_picks_redis_then_state_dir_then_memory(
+    tmp_path: Path, redis_url: str
+) -> None:
+    redis_journal = await open_journal(tmp_path, redis_url, shard_ids=[3, 1])
     assert isinstance(redis_journal, RedisJournal)
     assert repr(redis_journal) == "RedisJournal('discord:journal:pending:1,3')"
-    await redis_journal.aclose()  # never connected: nothing to send
+    await redis_journal.aclose()
     sqlite_journal = await open_journal(tmp_path, None)
     assert isinstance(sqlite_journal, SqliteJournal)
     assert sqlite_journal.path == tmp_path / "interactions.sqlite3"
