@@ -91,12 +91,27 @@ class ServerCollector(Collector):
             "From INTERACTION_CREATE received to Discord's answer to the acknowledgement",
             snap["ack_latency_seconds"],
         )
-        forwards = CounterMetricFamily(
-            "interaction_forwards", "Interactions by forward outcome", labels=["outcome"]
+        yield _by_label(
+            "interaction_forwards", "Interactions by forward outcome", "outcome", snap["forwards"]
         )
-        for outcome, count in sorted(snap["forwards"].items()):
-            forwards.add_metric([outcome], count)
-        yield forwards
+        yield _by_label(
+            "interaction_first_responses",
+            "First responses by what Discord made of them",
+            "outcome",
+            snap["ack_outcomes"],
+        )
+        yield _by_label(
+            "interaction_admission_dropped",
+            "Interactions dropped on arrival (too old by Discord's clock, a replay)",
+            "reason",
+            snap["admission"],
+        )
+        yield _by_label(
+            "interaction_answers",
+            "The main app's interaction responses: first response, delivered late, invalid",
+            "outcome",
+            snap["answers"],
+        )
         yield CounterMetricFamily(
             "interaction_forward_retries", "Forward attempts retried", value=snap["retries"]
         )
@@ -108,6 +123,13 @@ class ServerCollector(Collector):
         yield GaugeMetricFamily(
             "interactions_in_flight", "Interactions being processed", value=snap["in_flight"]
         )
+
+
+def _by_label(name: str, doc: str, label: str, counts: Mapping[str, int]) -> Metric:
+    family = CounterMetricFamily(name, doc, labels=[label])
+    for key, count in sorted(counts.items()):
+        family.add_metric([key], count)
+    return family
 
 
 def build_registry(

@@ -11,9 +11,14 @@ By default the simulator and the stand-in main app run in a child process
 puts them in the relay's event loop, as the tests do (their CPU then counts against the relay).
 `--burst` runs the issue's burst instead: COUNT (1,000) mixed interactions (commands, buttons,
 cooldown clicks, modals) at RATE (1,000/s) while the main app takes SLOW (5) s.
+`--respond` compares the two response modes in one run (child process): the defer path's ack
+latency as above, then INTERACTION_RESPONSE=respond with a main app answering a type 4 in
+ANSWER_MS (20) ms: dispatch -> the callback carrying that answer, against ANSWER_MS + the defer
+path's ack latency (target: at most 2 ms more at p50).
 
     .venv/bin/python bench/relay_ack_bench.py [--count 500] [--rate 100] [--slow 2.0]
     .venv/bin/python bench/relay_ack_bench.py --burst [--in-process]
+    .venv/bin/python bench/relay_ack_bench.py --respond [--count 500] [--rate 100]
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 
 from bench.harness.main_app import MainApp
 from bench.harness.relay_stack import percentile, relay_stack, until, wired_relay
-from bench.harness.sim_process import mixed, sim_process
+from bench.harness.sim_process import SimProcess, mixed, sim_process
 from gateway.rest.client import USER_AGENT
 from gateway.simulator import factory
 
@@ -89,6 +94,25 @@ async def bare_posts(api_base: str, count: int, rate: float) -> list[tuple[str, 
     return calls
 
 
+async def relayed(
+    sim: SimProcess, count: int, rate: float, mix: str, **relay: Any
+) -> tuple[dict[str, Any], list[list[Any]], str]:
+    """COUNT interactions dispatched by the child process through a relay in this process:
+    (the burst's answer, the simulator's rows, the CPU contention line)."""
+    async with wired_relay(sim.api_base, sim.token, sim.main_base, **relay) as wired:
+        pids: dict[str, int | str] = {"relay process": "self", "simulator": sim.proc.pid}
+        before = {name: schedstat(pid) for name, pid in pids.items()}
+        answer = await sim.call("burst", count=count, rate=rate, mix=mix)
+        load = contention(before, pids)
+        ids = answer["ids"]
+        if not (await sim.call("wait_acked", ids=ids, timeout=30))["ok"]:
+            raise SystemExit("some interactions were never acknowledged")
+        rows = (await sim.call("results", ids=ids))["rows"]
+        for task in list(wired.relay._tasks):  # the slow forwards are not measured
+            task.cancel()
+    return answer, rows, load
+
+
 async def separate(count: int, rate: float, slow: float, burst: bool) -> None:
     async with sim_process(main_delay=slow) as sim:
         bare: list[float] = []
@@ -96,19 +120,7 @@ async def separate(count: int, rate: float, slow: float, burst: bool) -> None:
             calls = await bare_posts(sim.api_base, count, rate)
             read = (await sim.call("read_at", paths=[p for p, _ in calls]))["at"]
             bare = [read[p] - t0 for p, t0 in calls]
-        async with wired_relay(
-            sim.api_base, sim.token, sim.main_base, forward_timeout=slow + 5
-        ) as wired:
-            pids: dict[str, int | str] = {"relay process": "self", "simulator": sim.proc.pid}
-            before = {name: schedstat(pid) for name, pid in pids.items()}
-            answer = await sim.call("burst", count=count, rate=rate, mix=_mix(burst))
-            load = contention(before, pids)
-            ids = answer["ids"]
-            if not (await sim.call("wait_acked", ids=ids, timeout=30))["ok"]:
-                raise SystemExit("some interactions were never acknowledged")
-            rows = (await sim.call("results", ids=ids))["rows"]
-            for task in list(wired.relay._tasks):  # the slow forwards are not measured
-                task.cancel()
+        answer, rows, load = await relayed(sim, count, rate, _mix(burst), forward_timeout=slow + 5)
         report(count, rate, slow, answer["took"], rows, bare, "separate processes")
         print(load)
 
@@ -140,6 +152,39 @@ async def in_process(count: int, rate: float, slow: float, burst: bool) -> None:
             task.cancel()
     report(count, rate, slow, took, rows, bare, "one process")
     print(load)
+
+
+ANSWER_MS = 20.0
+ANSWER = b'{"type":4,"data":{"content":"Your picks: Pikachu, Pichu","flags":64}}'
+
+
+async def _acks(
+    count: int, rate: float, main_delay: float, main_body: bytes | None, **relay: Any
+) -> tuple[list[float], list[int], str]:
+    """(dispatch -> first callback read, in s; the first callback's types; the contention)."""
+    async with sim_process(main_delay=main_delay, main_body=main_body) as sim:
+        _answer, rows, load = await relayed(
+            sim, count, rate, "command", forward_timeout=main_delay + 5, **relay
+        )
+    return [first - sent for _kind, sent, first, _ack in rows], [ack for *_, ack in rows], load
+
+
+async def respond_vs_defer(count: int, rate: float, slow: float) -> None:
+    defer, _, defer_load = await _acks(count, rate, slow, None)
+    answered, types, respond_load = await _acks(
+        count, rate, ANSWER_MS / 1000, ANSWER, response_mode="respond", response_window_ms=1500
+    )
+    if any(t != 4 for t in types):
+        raise SystemExit(f"{sum(t != 4 for t in types)} first responses were not the answer")
+    print(f"{count} commands at {rate:.0f}/s, child process")
+    print(f"defer ack            : p50 {ms(defer, 50):7.2f} ms  p99 {ms(defer, 99):7.2f} ms")
+    print(
+        f"respond, app {ANSWER_MS:.0f} ms : p50 {ms(answered, 50):7.2f} ms"
+        f"  p99 {ms(answered, 99):7.2f} ms  (dispatch -> callback carrying the answer)"
+    )
+    extra = ms(answered, 50) - (ANSWER_MS + ms(defer, 50))
+    print(f"respond p50 - ({ANSWER_MS:.0f} ms + defer p50) = {extra:+.2f} ms   (target: <= +2 ms)")
+    print(f"defer run, {defer_load}\nrespond run, {respond_load}")
 
 
 def _mix(burst: bool) -> str:
@@ -194,9 +239,13 @@ if __name__ == "__main__":
     parser.add_argument("--slow", type=float)
     parser.add_argument("--burst", action="store_true", help="1,000 mixed at 1,000/s, 5 s app")
     parser.add_argument("--in-process", action="store_true", help="simulator in this loop")
+    parser.add_argument("--respond", action="store_true", help="respond mode vs the defer path")
     args = parser.parse_args()
     count = args.count or (1000 if args.burst else 500)
     rate = args.rate or (1000.0 if args.burst else 100.0)
     slow = args.slow or (5.0 if args.burst else 2.0)
-    run = in_process if args.in_process else separate
-    asyncio.run(run(count, rate, slow, args.burst))
+    if args.respond:
+        asyncio.run(respond_vs_defer(count, rate, slow))
+    else:
+        run = in_process if args.in_process else separate
+        asyncio.run(run(count, rate, slow, args.burst))

@@ -33,8 +33,46 @@ def _static(name: str) -> bytes:
     return resources.files("asgi_app.devtools").joinpath("static", name).read_bytes()
 
 
+def _callback_step(body: dict[str, Any]) -> tuple[str, str, bool]:
+    """(step, detail, whether it is the whole answer) of a first response."""
+    kind = int(body.get("type", 0))
+    given = body.get("data")
+    data: dict[str, Any] = given if isinstance(given, dict) else {}
+    private = bool(int(data.get("flags") or 0) & 64)
+    if kind == 5:
+        return "acknowledged", "deferred (type 5" + (", private)" if private else ")"), False
+    if kind == 6:
+        return "acknowledged", "deferred update (type 6)", False
+    if kind == 8:
+        return "acknowledged", f"autocomplete choices: {len(data.get('choices', []))}", True
+    if kind == 9:
+        return "first response", f"modal opened (type 9): {data.get('title', '')}", True
+    if kind == 7:
+        return "first response", f"message updated (type 7): {data.get('content', '')}", True
+    if kind == 4:
+        where = "private reply" if private else "reply"
+        return "first response", f"{where} (type 4): {data.get('content', '')}", True
+    return "acknowledged", f"callback type {kind}", False
+
+
+def _webhook_step(services: Services, method: str, body: dict[str, Any]) -> str:
+    content = str(body.get("content", ""))
+    settings = services.settings
+    if content == settings.interaction_error_message:
+        label = "error shown to the user"
+    elif services.relay is not None and content == services.relay.late_message:
+        label = "late modal: the user is asked to try again"
+    elif content.startswith(HANDLED_PREFIX):
+        label = "response edited by the main app"
+    else:
+        label = "main app's late answer delivered"
+    if method == "POST":
+        label = "ephemeral follow-up: " + label if body.get("flags") else "follow-up: " + label
+    return f"{label}: {content}"
+
+
 def _timeline(
-    sim: DiscordSimulator, standin: StandIn, interaction: dict[str, Any]
+    services: Services, sim: DiscordSimulator, standin: StandIn, interaction: dict[str, Any]
 ) -> tuple[bool, list[dict[str, Any]]]:
     """(finished, steps) for one interaction, from what the simulator and stand-in saw."""
     record = sim.interaction(str(interaction["id"]))
@@ -50,31 +88,21 @@ def _timeline(
             continue
         body = call.json if isinstance(call.json, dict) else {}
         if call.path.endswith("/callback"):
-            acknowledged = True
-            kind = int(body.get("type", 0))
-            detail = {5: "deferred (type 5)", 6: "deferred update (type 6)"}.get(
-                kind, f"callback type {kind}"
-            )
-            if kind == 8:
-                detail = f"autocomplete choices: {len(body.get('data', {}).get('choices', []))}"
-            # An autocomplete answer or the cooldown reply is the whole exchange.
-            answered = answered or kind in (4, 8)
-            steps.append((call.at, {"step": "acknowledged", "detail": detail}))
+            step, detail, whole = _callback_step(body)
+            if call.status is not None and call.status >= 400:
+                detail += f", refused by Discord ({call.status})"
+            else:
+                acknowledged = True
+                answered = answered or whole
+            steps.append((call.at, {"step": step, "detail": detail}))
         else:
-            content = str(body.get("content", ""))
-            handled = content.startswith(HANDLED_PREFIX)
-            label = "response edited by the main app" if handled else "error shown to the user"
-            if call.method == "POST":
-                label = "ephemeral follow-up: " + label
-            steps.append((call.at, {"step": "outcome", "detail": f"{label}: {content}"}))
+            detail = _webhook_step(services, call.method, body)
+            steps.append((call.at, {"step": "outcome", "detail": detail}))
             answered = True
     for received in standin.for_interaction(str(interaction["id"])):
-        steps.append(
-            (
-                received.at,
-                {"step": "forwarded", "detail": f"/{received.kind} answered {received.status}"},
-            )
-        )
+        detail = f"/{received.kind} answered {received.status}"
+        entry = {"step": "forwarded", "detail": detail, "response_mode": received.response_mode}
+        steps.append((received.at, entry))
     steps.sort(key=lambda item: item[0])
     finished = acknowledged and answered
     return finished, [{"ms": round((at - start) * 1000, 1), **step} for at, step in steps]
@@ -108,7 +136,7 @@ def register(app: App, services: Services, standin: StandIn) -> None:
         deadline = time.monotonic() + OUTCOME_TIMEOUT
         finished, steps = False, list[dict[str, Any]]()
         while time.monotonic() < deadline:
-            finished, steps = _timeline(sim, standin, interaction)
+            finished, steps = _timeline(services, sim, standin, interaction)
             if finished:
                 break
             await asyncio.sleep(0.05)
@@ -117,6 +145,7 @@ def register(app: App, services: Services, standin: StandIn) -> None:
                 "kind": kind,
                 "interaction_id": interaction["id"],
                 "main_app_mode": standin.mode,
+                "response_mode": services.relay.policy.default.value if services.relay else None,
                 "finished": finished,
                 "steps": steps,
             }

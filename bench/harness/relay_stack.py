@@ -131,12 +131,14 @@ async def relay_stack(
     *,
     forward_base: str | None = None,
     application_id: Callable[[], str | None] | str | None = None,
+    sim_options: dict[str, Any] | None = None,
     **relay_options: Any,
 ) -> AsyncIterator[Stack]:
     """Everything in this process and loop: the simulator, the stand-in main app and the relay
-    (`forward_base` overrides the main app's URL, e.g. a port nobody listens on)."""
+    (`forward_base` overrides the main app's URL, e.g. a port nobody listens on;
+    `sim_options`: SimConfig fields, e.g. a `wall_clock` for Discord's clock)."""
     main = main or MainApp()
-    async with DiscordSimulator() as sim, serve(main) as main_base:
+    async with DiscordSimulator(**(sim_options or {})) as sim, serve(main) as main_base:
         async with wired_relay(
             sim.api_base,
             sim.token,

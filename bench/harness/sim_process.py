@@ -7,7 +7,8 @@ per line; both instants of an acknowledgement (dispatch frame written, callback 
 are still taken by the simulator, on its monotonic clock (CLOCK_MONOTONIC, the same in every
 process of the machine, so the relay's process can compare its own instants with them).
 
-    python -m bench.harness.sim_process --main-delay 5 [--heartbeat-ms 1000]
+    python -m bench.harness.sim_process --main-delay 5 [--main-body '{"type": 4, ...}']
+        [--heartbeat-ms 1000]
 prints {"api_base", "token", "main_base"}, then answers one line per command:
     {"op": "burst", "count": N, "rate": R, "mix": "mixed"|"command"} -> {"ids": [...], "took": s}
     {"op": "wait_acked", "ids": [...], "timeout": s}                  -> {"ok": bool}
@@ -104,8 +105,8 @@ def _callbacks(sim: DiscordSimulator, ids: list[str]) -> dict[str, Any]:
     return {"counts": {i: len(r.callbacks) if r else 0 for i, r in records.items()}}
 
 
-async def _serve(main_delay: float, heartbeat_ms: int | None) -> None:
-    main = MainApp(delay=main_delay)
+async def _serve(main_delay: float, main_body: bytes | None, heartbeat_ms: int | None) -> None:
+    main = MainApp(delay=main_delay) if main_body is None else MainApp(main_delay, body=main_body)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -166,16 +167,20 @@ class SimProcess:
 
 @asynccontextmanager
 async def sim_process(
-    main_delay: float = 0.0, heartbeat_ms: int | None = None
+    main_delay: float = 0.0, main_body: bytes | None = None, heartbeat_ms: int | None = None
 ) -> AsyncIterator[SimProcess]:
-    extra = [] if heartbeat_ms is None else ["--heartbeat-ms", str(heartbeat_ms)]
+    """`main_body`: what the stand-in main app answers (default `{"ok": true}`);
+    `heartbeat_ms`: the simulator's heartbeat interval (its default otherwise)."""
+    body_args = ["--main-body", main_body.decode()] if main_body is not None else []
+    if heartbeat_ms is not None:
+        body_args += ["--heartbeat-ms", str(heartbeat_ms)]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bench.harness.sim_process",
         "--main-delay",
         str(main_delay),
-        *extra,
+        *body_args,
         cwd=ROOT,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
@@ -200,6 +205,8 @@ async def sim_process(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="simulator + stand-in main app, driven on stdin")
     parser.add_argument("--main-delay", type=float, default=0.0)
+    parser.add_argument("--main-body", default=None, help="the main app's answer (JSON)")
     parser.add_argument("--heartbeat-ms", type=int, default=None)
-    arguments = parser.parse_args()
-    asyncio.run(_serve(arguments.main_delay, arguments.heartbeat_ms))
+    args = parser.parse_args()
+    body = args.main_body.encode() if args.main_body is not None else None
+    asyncio.run(_serve(args.main_delay, body, args.heartbeat_ms))

@@ -1,24 +1,26 @@
-"""Interactions: acknowledge within Discord's 3 s window, forward, tell the user on failure.
+"""Interactions: admitted, answered in time (the first response), forwarded, delivered.
 
-CONTRACT.md "An interaction, from the gateway to the user":
-1. interactions of another application are ignored;
-2. acknowledge first (`POST /interactions/{id}/{token}/callback`): command -> type 5,
-   component -> type 6 (a second click on the same message within 3 s -> the ephemeral
-   cooldown reply, not forwarded), modal -> type 6 when it came from a message, else type 5;
-   autocomplete has no defer: it is answered with type 8 from the main app's choices;
-3. forward the interaction, exactly as received, signed with HMAC-SHA256 over
-   `timestamp + "." + body` keyed with AUTH_TOKEN;
-4. retry connection errors, timeouts, 502/503/504 (3 attempts within 60 s, same
-   X-Interaction-Id); on final failure edit @original (command, modal) or send an ephemeral
-   follow-up (component: the buttons message is left as it was).
+CONTRACT.md "An interaction, from Discord to the user"; the path through the files:
+1. `model.Interaction.parse()` reads the interaction once (the gateway's INTERACTION_CREATE
+   reaches `relay.on_dispatch` inline, no task hop; the HTTP endpoint calls `relay.submit`);
+2. `relay.submit()`: admission (`admission.py`: another application, older than 3 s by
+   Discord's clock `gateway/rest/discord_clock.py`, an id seen in the last 15 minutes), then
+   one task per interaction;
+3. the mode (`policy.py`: INTERACTION_RESPONSE + INTERACTION_POLICY) and the first response:
+   `first_response.py` is the one table (interaction type, mode) -> defer; `responder.py` sends
+   it (the callback route, or the HTTP answer) and names the outcome (`AckOutcome`); in defer
+   mode a first response Discord did not take means no forward;
+4. `forward.py`: the signed POST to the main app and its retries; `respond.py`: respond mode's
+   window and autocomplete;
+5. `answers.py`: the main app's answer, checked (types per interaction; the full schema comes
+   from asgi_app as `answer_validator`), and how a late one is delivered; `delivery.py`: the
+   webhook calls (late answers, the error message told to the user);
+6. `journal_types.py`: what the relay tells the journal (claim, record, finish).
 
-Each interaction runs in its own task, so nothing (a slow main app, other interactions, a
-rate-limited bucket of another route) delays an acknowledgement. Logs carry the interaction id
-and type only: never an interaction token or AUTH_TOKEN.
-
-Modules: `relay` (the pipeline), `first_response` (interaction types and what answers them
-first), `cooldown` (the per-message click window), `forward` (the forward client and its
-retry rules), `signatures` (HMAC sign/verify), `stats`.
+Nothing delays a first response: each interaction runs in its own task, and forwards hold back
+while acknowledgements are pending. Logs carry the interaction id and type only: never an
+interaction token or AUTH_TOKEN. `cooldown` is the per-message click window, `signatures` the
+HMAC, `stats` the counters read by /metrics and /health/detailed.
 """
 
 from gateway.interactions.forward import new_forward_client

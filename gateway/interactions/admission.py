@@ -69,6 +69,10 @@ class Admission:
         self.max_age = max_age
         self.seen = seen or SeenIds()
 
+    def remember(self, interaction: Interaction) -> None:
+        """Note an id handled elsewhere (a journaled one redelivered after a restart)."""
+        self.seen.add(interaction.id, interaction.created_at, self._now())
+
     def check(self, interaction: Interaction) -> tuple[Drop | None, float]:
         """(why it is dropped or None, its age in seconds by Discord's clock)."""
         now = self._now()

@@ -10,9 +10,10 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+import httpx
 import orjson
 
 from gateway.interactions.admission import ACK_WINDOW, Admission, Drop
@@ -53,7 +54,7 @@ class InteractionRelay:
     def __init__(
         self,
         rest: DiscordRest,
-        client: Any,
+        client: httpx.AsyncClient,
         forward_url: str,
         auth_token: str,
         error_message: str,
@@ -91,7 +92,7 @@ class InteractionRelay:
         self._application_id = application_id
         self._cooldown = Cooldown(cooldown_seconds, clock)
         self._autocomplete_deadline = autocomplete_deadline
-        self._policy = ResponsePolicy(response_mode, policy)
+        self.policy = ResponsePolicy(response_mode, policy)
         self._journal = journal
         self._admission = Admission(
             discord_clock or rest.discord_clock.now, self._expected_application
@@ -162,7 +163,7 @@ class InteractionRelay:
         if interaction.type is InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
             mode = Mode.RESPOND  # always answered from the main app's choices
         else:
-            mode = self._policy.mode_for(interaction)
+            mode = self.policy.mode_for(interaction)
         # Counted as a pending acknowledgement from now: forwards hold back until it is sent.
         due = self._ack_due(interaction.type in ACK_FIRST and mode is not Mode.RESPOND)
         job = Job(
@@ -182,7 +183,7 @@ class InteractionRelay:
         interaction = Interaction.parse(orjson.loads(entry.raw), entry.raw)
         if interaction is None:
             return None
-        self._admission.seen.add(interaction.id, interaction.created_at, interaction.created_at)
+        self._admission.remember(interaction)
         now = self.clock()
         job = Job(
             interaction,
@@ -288,10 +289,17 @@ class InteractionRelay:
         return await self._forward_then_deliver(job)
 
     async def _forward_then_deliver(self, job: Job) -> str:
+        return await self.after_forward(
+            job, self.forwarder.send(job.interaction, self.retry_budget, job.headers)
+        )
+
+    async def after_forward(
+        self, job: Job, forward: Awaitable[tuple[httpx.Response | None, bool]]
+    ) -> str:
+        """Wait for the forward of an acknowledged interaction; deliver its answer, or tell the
+        user it failed."""
         try:
-            response, retried = await self.forwarder.send(
-                job.interaction, self.retry_budget, job.headers
-            )
+            response, retried = await forward
         except asyncio.CancelledError:
             # Shutdown cut the forward short (drain grace over). The user was shown "thinking"
             # by the defer: tell them it failed rather than leave it pending until it expires.

@@ -70,21 +70,11 @@ async def respond(relay: InteractionRelay, job: Job) -> str:
         return "failed"
     # The window is over: defer, keep waiting, deliver the answer late.
     outcome = await relay.first_response(job, defer_for(interaction, Mode.DEFER))
-    try:
-        response, retried = await forward
-    except asyncio.CancelledError:
-        if outcome is AckOutcome.OK:
-            await relay.tell_user_on_shutdown(job)
-        raise
-    if outcome is not AckOutcome.OK:
-        log.warning("interaction %s: not acknowledged (%s)", interaction.id, outcome)
-        return "not_acknowledged"
-    if response is None:
-        await relay.tell_user(job)
-        return "failed"
-    if not await relay.deliver_late(job, response.content):
-        return "failed"
-    return "retried_ok" if retried else "ok"
+    if outcome is AckOutcome.OK:
+        return await relay.after_forward(job, forward)
+    log.warning("interaction %s: not acknowledged (%s)", interaction.id, outcome)
+    await forward  # already with the main app: let it finish, nothing can reach the user
+    return "not_acknowledged"
 
 
 async def autocomplete(relay: InteractionRelay, job: Job, deadline: float) -> str:

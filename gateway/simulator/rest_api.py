@@ -8,6 +8,7 @@ import fnmatch
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -240,6 +241,7 @@ class RestApi:
         if body:
             out_headers.append(("Content-Type", "application/json"))
         out_headers.append(("Via", "1.1 discord-simulator"))
+        out_headers.append(("Date", formatdate(self.config.wall_clock(), usegmt=True)))
         self._notify()
         return HttpReply(reply.status, body, out_headers)
 

@@ -5,14 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.interactions.model import snowflake_time
+from gateway.simulator.callbacks import (
+    CALLBACK_TYPES,
+    callback_refusal,
+    invalid_form,
+    message_refusal,
+)
 from gateway.simulator.config import SimConfig
 from gateway.simulator.gateway_server import GatewayServer
 from gateway.simulator.interaction_log import InteractionLog, InteractionRecord
 from gateway.simulator.rest_api import Reply, RestApi, RestRequest, error
 from gateway.simulator.snowflake import Snowflakes
 
-CALLBACK_TYPES = frozenset({1, 4, 5, 6, 7, 8, 9, 10, 12})
-COMPONENT_ONLY = frozenset({6, 7})  # DEFERRED_UPDATE_MESSAGE, UPDATE_MESSAGE
 EPHEMERAL = 1 << 6
 
 
@@ -97,7 +102,7 @@ class DiscordRoutes:
         body = req.json
         kind = body.get("type") if isinstance(body, dict) else None
         if not isinstance(kind, int) or kind not in CALLBACK_TYPES:
-            return _invalid_form("type", "Value must be one of the callback types.")
+            return invalid_form(("type",), "BASE_TYPE_CHOICES", "Value must be one of the types.")
         if record is None:
             if self.config.strict_interactions:
                 return error(404, "Unknown interaction", 10062)
@@ -107,13 +112,13 @@ class DiscordRoutes:
             return error(404, "Unknown interaction", 10062)
         if record.acked_at is not None:
             return error(400, "Interaction has already been acknowledged.", 40060)
-        problem = _callback_problem(record, kind)
-        if problem is not None:
-            return _invalid_form("type", problem)
-        if (
-            record.sent_at is not None
-            and req.at - record.sent_at > self.config.interaction_ack_deadline
-        ):
+        refusal = callback_refusal(record, body)
+        if refusal is not None:
+            return refusal
+        deadline = self.config.interaction_ack_deadline
+        if (record.sent_at is not None and req.at - record.sent_at > deadline) or (
+            self.config.wall_clock() - snowflake_time(record.id) > deadline
+        ):  # later than 3 s after it was sent, or after its creation (its snowflake)
             return error(404, "Unknown interaction", 10062)
         record.acked_at = req.at
         record.ack_type = kind
@@ -151,14 +156,11 @@ class DiscordRoutes:
         self, req: RestRequest, record: InteractionRecord | None, *, webhook: bool
     ) -> Reply:
         body = req.json if isinstance(req.json, dict) else {}
+        refusal = message_refusal(body, empty_ok=req.method == "PATCH")
+        if refusal is not None:
+            return refusal
         content = body.get("content") or ""
         embeds = body.get("embeds") or []
-        if not isinstance(content, str) or len(content) > 2000:
-            return _invalid_form("content", "Must be 2000 or fewer in length.")
-        if not isinstance(embeds, list) or len(embeds) > 10:
-            return _invalid_form("embeds", "Must be 10 or fewer in length.")
-        if not content and not embeds and not body.get("components") and req.method == "POST":
-            return error(400, "Cannot send an empty message", 50006)
         channel_id = req.params.get("channel_id")
         if channel_id is None and record is not None:
             channel_id = str(record.interaction.get("channel_id", ""))
@@ -195,29 +197,3 @@ class DiscordRoutes:
             "avatar": None,
             "bot": True,
         }
-
-
-def _callback_problem(record: InteractionRecord, kind: int) -> str | None:
-    interaction_type = record.type
-    if interaction_type == 4 and kind != 8:
-        return "Autocomplete interactions can only be answered with type 8."
-    if kind == 8 and interaction_type != 4:
-        return "Type 8 answers autocomplete interactions only."
-    if kind in COMPONENT_ONLY and not (
-        interaction_type == 3 or (interaction_type == 5 and "message" in record.interaction)
-    ):
-        return "Types 6 and 7 need an interaction on a message."
-    if kind == 9 and interaction_type == 5:
-        return "A modal submit cannot open another modal."
-    return None
-
-
-def _invalid_form(field: str, message: str) -> Reply:
-    return Reply(
-        400,
-        {
-            "message": "Invalid Form Body",
-            "code": 50035,
-            "errors": {field: {"_errors": [{"code": "BASE_TYPE_INVALID", "message": message}]}},
-        },
-    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-DISCORD_EPOCH_MS = 1_420_070_400_000
+from gateway.interactions.model import DISCORD_EPOCH_MS
 
 
 class Snowflakes:

@@ -86,3 +86,42 @@ async def test_console_page_and_overlay_link(dev: tuple[httpx.AsyncClient, Serve
     assert app.settings.auth_token.get() not in link
     view = await client.get(link)
     assert view.status_code == 200
+
+
+async def _fire(client: httpx.AsyncClient, kind: str, mode: str, response: str) -> list[str]:
+    changed = (await client.post("/dev/main-app", json={"mode": mode, "response": response})).json()
+    assert changed == {"mode": mode, "response": response}
+    result = (await client.post("/dev/fire", json={"kind": kind})).json()
+    assert result["finished"] is True, result
+    assert result["response_mode"] == response
+    return _steps(result)
+
+
+async def test_the_stand_in_opens_a_modal_replies_privately_and_updates_the_message(
+    dev: tuple[httpx.AsyncClient, ServerApp],
+) -> None:
+    client, _ = dev
+    modal = await _fire(client, "command", "modal", "respond")
+    assert "first response: modal opened (type 9): Propose a trade" in modal
+    private = await _fire(client, "command", "private", "respond")
+    assert any(s.startswith("first response: private reply (type 4)") for s in private)
+    update = await _fire(client, "component", "update", "respond")
+    assert any(s.startswith("first response: message updated (type 7)") for s in update)
+    state = (await client.get("/dev/main-app")).json()
+    assert state["mode"] == "update" and state["response"] == "respond"
+
+
+async def test_the_stand_in_answering_late_is_delivered_after_the_defer(
+    dev: tuple[httpx.AsyncClient, ServerApp],
+) -> None:
+    client, _ = dev
+    steps = await _fire(client, "command", "late", "respond")
+    assert "acknowledged: deferred (type 5)" in steps
+    # the answer (type 4, after the window) delivered by the relay as the @original edit
+    assert any(
+        s.startswith("outcome: response edited by the main app")
+        and s.endswith("(only you see this)")
+        for s in steps
+    )
+    private = await _fire(client, "component", "private", "defer-ephemeral")
+    assert "acknowledged: deferred (type 5, private)" in private

@@ -51,3 +51,35 @@ async def test_failed_forward_edits_the_deferred_response(tmp_path: Path) -> Non
             await srv.sim.wait_for(edited, 10)
             assert edited()[0].json == {"content": "The draft app is down."}
             assert edited()[0].path.endswith("/messages/@original")
+
+
+async def test_a_refused_acknowledgement_is_counted_by_cause_and_not_forwarded(
+    tmp_path: Path,
+) -> None:
+    main = MainApp()
+    async with serve(main) as main_url:
+        forward = main_url + "/api/discord/interactions"
+        async with running_app(tmp_path, FORWARD_URL=forward) as srv:
+            srv.sim.rest.inject(
+                "/interactions/*/callback",
+                404,
+                body={"message": "Unknown interaction", "code": 10062},
+            )
+            sent = await srv.sim.send_interaction(factory.command("draft"))
+            await srv.sim.wait_for(
+                lambda: (
+                    srv.app.services.relay is not None
+                    and srv.app.services.relay.stats.forwards["not_acknowledged"]
+                ),
+                5,
+            )
+            metrics = (await srv.http.get("/metrics")).text
+            assert 'interaction_first_responses_total{outcome="unknown_interaction"} 1.0' in metrics
+            assert 'interaction_forwards_total{outcome="not_acknowledged"} 1.0' in metrics
+            assert 'interaction_admission_dropped_total{reason="too_old"} 0.0' in metrics
+            detailed = (await srv.http.get("/health/detailed")).json()
+            relay = detailed["discord"]["relay"]
+            assert relay["ack_outcomes"]["unknown_interaction"] == 1
+            assert relay["admission"] == {"too_old": 0, "replay": 0}
+            assert main.requests == []
+            assert srv.sim.interaction(sent["id"]) is not None

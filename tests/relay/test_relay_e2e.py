@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -326,3 +326,19 @@ async def test_forwards_wait_for_pending_acks_and_cancelled_ones_release_them() 
         await asyncio.wait_for(waiting, 1)
         due.settle()  # settling twice counts once
         assert relay._acks_pending == 0
+
+
+async def test_an_inline_handler_runs_in_the_dispatch_itself() -> None:
+    """INTERACTION_CREATE reaches the relay without a task hop: the manager calls an inline
+    handler synchronously, and only plain handlers get a task."""
+    from gateway.connection.manager import GatewayConfig, GatewayManager
+
+    async def no_gateway_bot() -> dict[str, Any]:
+        raise AssertionError("not fetched")
+
+    manager = GatewayManager(GatewayConfig(token="t", intents=5), no_gateway_bot)
+    seen: list[Any] = []
+    manager.on_inline("INTERACTION_CREATE", lambda data, shard: seen.append(data))
+    manager._dispatch("INTERACTION_CREATE", {"id": "1"}, cast(Any, None))
+    assert seen == [{"id": "1"}]  # already called: no task in between
+    assert manager.handler_tasks == 0

@@ -14,6 +14,10 @@ async function loadMode() {
     input.checked = input.value === state.mode;
     input.onchange = () => call("POST", "/dev/main-app", { mode: input.value });
   }
+  for (const input of document.querySelectorAll("input[name=response]")) {
+    input.checked = input.value === state.response;
+    input.onchange = () => call("POST", "/dev/main-app", { response: input.value });
+  }
 }
 
 async function fire(kind) {
@@ -23,13 +27,15 @@ async function fire(kind) {
   list.replaceChildren();
   const result = await call("POST", "/dev/fire", { kind });
   summary.textContent = `${result.kind} ${result.interaction_id}: main app ${result.main_app_mode}, ` +
+    `response ${result.response_mode}, ` +
     (result.finished ? "finished" : "not finished within the wait");
   for (const step of result.steps) {
     const item = document.createElement("li");
     const ms = document.createElement("span");
     ms.className = "ms";
     ms.textContent = `${step.ms} ms`;
-    item.append(ms, `${step.step}: ${step.detail}`);
+    const mode = step.response_mode ? ` [X-Response-Mode: ${step.response_mode}]` : "";
+    item.append(ms, `${step.step}: ${step.detail}${mode}`);
     list.append(item);
   }
 }

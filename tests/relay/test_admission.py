@@ -1,0 +1,194 @@
+"""Admission and the acknowledgement outcome (CONTRACT steps 1 and 2): too old by Discord's
+clock, replays, and first responses Discord did not take (no forward in defer mode)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from bench.harness.relay_stack import relay_stack, until
+from gateway.interactions.journal_types import JournalEntry
+from gateway.interactions.model import DISCORD_EPOCH_MS, snowflake_time
+from gateway.simulator import factory
+
+
+def snowflake_at(unix: float, counter: int = 1) -> str:
+    return str(((int(unix * 1000) - DISCORD_EPOCH_MS) << 22) | counter)
+
+
+async def test_an_interaction_10s_old_on_arrival_gets_nothing() -> None:
+    async with relay_stack() as stack:
+        old = await stack.send(factory.command() | {"id": snowflake_at(time.time() - 10)})
+        fresh = await stack.send(factory.command())
+        await stack.settle(2)
+        assert stack.callbacks(old) == []
+        assert [r.headers["x-interaction-id"] for r in stack.main.requests] == [fresh["id"]]
+        assert stack.relay.stats.admission["too_old"] == 1
+        assert stack.relay.stats.forwards["dropped"] == 1
+
+
+async def test_age_is_measured_on_discords_clock() -> None:
+    """Our clock is right, Discord's is 10 s ahead: a just-created id is already too old."""
+    async with relay_stack(discord_clock=lambda: time.time() + 10) as stack:
+        sent = await stack.send(factory.command())
+        await until(lambda: stack.relay.stats.admission["too_old"] == 1, 5)
+        await asyncio.sleep(0.1)
+        assert stack.callbacks(sent) == []
+        assert stack.main.requests == []
+
+
+async def test_the_same_interaction_twice_and_in_a_resume_replay_is_handled_once() -> None:
+    async with relay_stack() as stack:
+        sent = await stack.send(factory.component())
+        await stack.sim.dispatch("INTERACTION_CREATE", sent)  # Discord sends it again
+        await stack.settle(2)
+        # the connection drops; the same interaction is buffered and replayed by the RESUME
+        resumes = len(stack.sim.resumes)
+        await stack.sim.drop_connection()
+        await stack.sim.dispatch("INTERACTION_CREATE", sent)
+        await until(lambda: len(stack.sim.resumes) > resumes, 10)
+        await stack.settle(3)
+        assert stack.callbacks(sent) == [{"type": 6}]  # one first response
+        assert len(stack.main.requests) == 1  # one forward
+        assert stack.relay.stats.admission["replay"] == 2
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "status", "outcome"),
+    [
+        (10062, "Unknown interaction", 404, "unknown_interaction"),
+        (40060, "Interaction has already been acknowledged.", 400, "already_acknowledged"),
+    ],
+)
+async def test_a_refused_first_response_means_no_forward(
+    code: int, message: str, status: int, outcome: str
+) -> None:
+    async with relay_stack() as stack:
+        stack.sim.rest.inject(
+            "/interactions/*/callback", status, body={"message": message, "code": code}
+        )
+        sent = await stack.send(factory.command())
+        await stack.settle()
+        record = stack.sim.interaction(sent["id"])
+        assert record is not None and record.acked_at is None
+        assert stack.main.requests == []
+        assert stack.relay.stats.ack_outcomes[outcome] == 1
+        assert stack.relay.stats.forwards["not_acknowledged"] == 1
+
+
+async def test_a_first_response_timing_out_means_no_forward_and_keeps_to_3s() -> None:
+    async with relay_stack() as stack:
+        stack.sim.rest.set_latency("/interactions/*", 5.0)
+        start = time.monotonic()
+        await stack.send(factory.command())
+        await stack.settle(timeout=6)
+        assert time.monotonic() - start < 3.3  # given what was left of the 3 s, never more
+        assert stack.main.requests == []
+        assert stack.relay.stats.ack_outcomes["timeout"] == 1
+        assert stack.relay.stats.forwards["not_acknowledged"] == 1
+
+
+async def test_the_first_response_gets_what_is_left_of_the_3s() -> None:
+    """An interaction created 2.5 s ago: its callback may take 0.5 s, not 3."""
+    async with relay_stack() as stack:
+        stack.sim.rest.set_latency("/interactions/*", 2.0)
+        start = time.monotonic()
+        await stack.send(factory.command() | {"id": snowflake_at(time.time() - 2.5)})
+        await stack.settle(timeout=6)
+        assert time.monotonic() - start < 1.0
+        assert stack.relay.stats.ack_outcomes["timeout"] == 1
+        assert stack.main.requests == []
+
+
+class RecordingJournal:
+    """A Journal (gateway/interactions/journal_types.py) in memory, recording the calls."""
+
+    def __init__(self, known: set[str] | None = None) -> None:
+        self.known = set(known or ())
+        self.calls: list[tuple[str, Any]] = []
+
+    async def claim(self, interaction_id: str, created_at: float) -> bool:
+        self.calls.append(("claim", interaction_id))
+        first = interaction_id not in self.known
+        self.known.add(interaction_id)
+        return first
+
+    async def record(self, entry: JournalEntry) -> None:
+        self.calls.append(("record", entry))
+
+    async def finish(self, interaction_id: str) -> None:
+        self.calls.append(("finish", interaction_id))
+
+    async def pending(self) -> list[JournalEntry]:
+        return []
+
+    async def drop(self, interaction_id: str) -> None:
+        self.calls.append(("drop", interaction_id))
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_the_journal_is_claimed_recorded_and_finished() -> None:
+    journal = RecordingJournal()
+    async with relay_stack(journal=journal, response_mode="defer-ephemeral") as stack:
+        sent = await stack.send(factory.command())
+        await stack.settle()
+        claim, record, finish = journal.calls
+        assert claim == ("claim", sent["id"]) and finish == ("finish", sent["id"])
+        entry = record[1]
+        assert entry.interaction_id == sent["id"]
+        assert entry.created_at == snowflake_time(sent["id"])
+        assert entry.mode == "deferred-ephemeral" and entry.first_response == 5
+        assert entry.raw == stack.main.requests[0].body
+
+
+async def test_an_id_the_journal_knows_is_a_replay() -> None:
+    async with relay_stack() as stack:
+        ident = stack.sim.ids.next()
+    journal = RecordingJournal({ident})
+    async with relay_stack(journal=journal) as stack:
+        sent = await stack.send(factory.command() | {"id": ident})
+        await stack.settle()
+        assert stack.callbacks(sent) == []
+        assert stack.main.requests == []
+        assert stack.relay.stats.admission["replay"] == 1
+
+
+async def test_redelivery_forwards_again_and_delivers_the_answer() -> None:
+    async with relay_stack() as stack:
+        sent = await stack.send(factory.command())
+        await stack.settle()
+        entry = JournalEntry(
+            sent["id"], snowflake_time(sent["id"]), stack.main.requests[0].body, "deferred", 5
+        )
+        stack.main.answer({"type": 4, "data": {"content": "after the restart"}})
+        task = stack.relay.redeliver(entry)
+        assert task is not None and await task == "ok"
+        again = stack.main.requests[1]
+        assert again.headers["x-redelivery"] == "1"
+        assert again.headers["x-interaction-id"] == sent["id"]
+        assert again.body == entry.raw
+        (edit,) = stack.sim.rest.find("PATCH", "/webhooks/*")
+        assert edit.json == {"content": "after the restart"}
+        assert len(stack.callbacks(sent)) == 1  # no second first response
+
+
+@pytest.mark.parametrize("skew", [-30.0, 30.0], ids=["discord-behind", "discord-ahead"])
+async def test_discords_clock_is_learnt_from_the_date_header(skew: float) -> None:
+    """Discord's clock 30 s off ours: the snowflakes and the Date headers are on its clock, so
+    a fresh interaction is admitted (by our clock alone, one 30 s behind would look too old)."""
+    async with relay_stack(sim_options={"wall_clock": lambda: time.time() + skew}) as stack:
+        assert stack.rest.discord_clock.offset == pytest.approx(skew, abs=1.0)
+        sent = await stack.send(factory.command())
+        await stack.settle()
+        assert stack.callbacks(sent) == [{"type": 5}]
+        assert len(stack.main.requests) == 1
+        assert stack.relay.stats.admission["too_old"] == 0
+        old = await stack.send(factory.command() | {"id": snowflake_at(time.time() + skew - 10)})
+        await stack.settle(2)
+        assert stack.callbacks(old) == []
+        assert stack.relay.stats.admission["too_old"] == 1
