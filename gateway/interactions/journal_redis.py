@@ -31,8 +31,10 @@ from gateway.interactions.journal_pipeline import Command, Pipeliner
 DEFAULT_PREFIX = "discord:journal:"
 #: Connections of the journal's own pool.
 MAX_CONNECTIONS = 16
-#: Every how many claims the expired handled ids are removed from Redis.
-PRUNE_EVERY = 1000
+#: How often (s, while claims come) expired handled ids leave Redis and the sets' expiry is
+#: pushed back; the sets' expiry covers the 15 minutes of the last id added since.
+UPKEEP_EVERY = 60.0
+SET_TTL = math.ceil(HANDLED_TTL + UPKEEP_EVERY)
 
 
 class RedisJournal:
@@ -54,7 +56,7 @@ class RedisJournal:
         self._owns_client = owns_client
         self._pipeline = Pipeliner(client)
         self._seen = SeenIds(HANDLED_TTL, limit)
-        self._claims = 0
+        self._next_upkeep = 0.0
 
     @classmethod
     async def open(cls, url: str, prefix: str = DEFAULT_PREFIX, **options: Any) -> RedisJournal:
@@ -92,13 +94,16 @@ class RedisJournal:
         if not self._seen.add(interaction_id, created_at, now):
             return False
         key = self._handled_key
-        commands: list[Command] = [
-            ("ZADD", key, created_at + HANDLED_TTL, interaction_id),
-            ("EXPIRE", key, math.ceil(HANDLED_TTL)),
-        ]
-        self._claims += 1
-        if self._claims % PRUNE_EVERY == 0:
-            commands.append(("ZREMRANGEBYSCORE", key, "-inf", now))
+        commands: list[Command] = [("ZADD", key, created_at + HANDLED_TTL, interaction_id)]
+        if now >= self._next_upkeep:
+            # Expired ids out; both sets live SET_TTL past the last upkeep, so past every id
+            # added since (they are refreshed at least every UPKEEP_EVERY seconds while used).
+            self._next_upkeep = now + UPKEEP_EVERY
+            commands += [
+                ("ZREMRANGEBYSCORE", key, "-inf", now),
+                ("EXPIRE", key, SET_TTL),
+                ("EXPIRE", self._pending_key, SET_TTL),
+            ]
         self._pipeline.post(commands)
         return True
 
@@ -109,7 +114,6 @@ class RedisJournal:
             [
                 ("SET", key, header + b"\n" + entry.raw, "EX", self._ttl(entry.created_at)),
                 ("ZADD", self._pending_key, entry.created_at, entry.interaction_id),
-                ("EXPIRE", self._pending_key, math.ceil(HANDLED_TTL)),
             ]
         )
 

@@ -90,3 +90,27 @@ async def test_memory_journal_is_bounded() -> None:
     assert [e.interaction_id for e in await journal.pending()] == ["2", "3", "4"]
     assert await journal.claim("4", now) is False
     assert await journal.claim("0", now) is True  # pushed out by newer ids
+
+
+async def test_redis_sets_expire_after_the_last_id_and_drop_expired_ids(redis_url: str) -> None:
+    import redis.asyncio as aioredis
+
+    from gateway.interactions.journal_redis import SET_TTL, UPKEEP_EVERY, RedisJournal
+
+    now = [time.time()]
+    journal = await RedisJournal.open(redis_url, "upkeep:", clock=lambda: now[0])
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        assert await journal.claim("gone", now[0] - HANDLED_TTL - 5)  # already expired
+        await journal.record(entry(1, now[0]))
+        now[0] += UPKEEP_EVERY + 1  # the next claim does the upkeep
+        assert await journal.claim("kept", now[0])
+        await journal.record(entry(2, now[0]))
+        members = await client.zrange("upkeep:handled", 0, -1)
+        assert members == [b"kept"]
+        for key in ("upkeep:handled", "upkeep:pending:all"):
+            assert SET_TTL - 5 <= await client.ttl(key) <= SET_TTL
+        assert SET_TTL >= HANDLED_TTL + UPKEEP_EVERY
+    finally:
+        await journal.aclose()
+        await client.aclose()
