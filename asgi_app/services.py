@@ -117,7 +117,7 @@ class Services:
             # issue 11's settings (the settings engineer adds them; defaults = CONTRACT's)
             response_mode=getattr(settings, "interaction_response", "defer"),
             response_window_ms=getattr(settings, "response_window_ms", 1500),
-            policy=getattr(settings, "interaction_policy", None),
+            policy=_policy_overrides(getattr(settings, "interaction_policy", None)),
             late_message=getattr(settings, "interaction_late_message", DEFAULT_LATE_MESSAGE),
             max_concurrent_forwards=max_forwards,
             answer_validator=validate_answer,
@@ -178,3 +178,11 @@ class Services:
         if self.simulator is not None:
             summary["simulator"] = True
         return summary
+
+
+def _policy_overrides(policy: Any) -> dict[str, Any] | None:
+    """INTERACTION_POLICY (settings' InteractionPolicy, or its parsed JSON) as the relay's
+    `{"commands": {name: mode}, "components": {prefix: mode}}`."""
+    if policy is None or isinstance(policy, dict):
+        return policy
+    return {"commands": dict(policy.commands), "components": dict(policy.components)}

@@ -32,7 +32,12 @@ from gateway.interactions.journal_types import Journal, JournalEntry
 from gateway.interactions.model import Interaction, InteractionType
 from gateway.interactions.policy import Mode, ResponsePolicy
 from gateway.interactions.respond import autocomplete, respond
-from gateway.interactions.responder import AckOutcome, CallbackResponder, FirstResponder
+from gateway.interactions.responder import (
+    MAYBE_TAKEN,
+    AckOutcome,
+    CallbackResponder,
+    FirstResponder,
+)
 from gateway.interactions.stats import RelayStats
 from gateway.rest.client import DiscordRest
 from gateway.rest.ratelimit import Clock, Sleep
@@ -284,6 +289,8 @@ class InteractionRelay:
             log.warning(
                 "interaction %s: not acknowledged (%s): not forwarded", interaction.id, outcome
             )
+            if outcome in MAYBE_TAKEN:  # the error reaches the user only if Discord took it
+                await self.tell_user(job)
             return "not_acknowledged"
         await self.acks_first()
         return await self._forward_then_deliver(job)

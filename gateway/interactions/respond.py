@@ -14,10 +14,11 @@ from gateway.interactions.forward import parse_choices
 from gateway.interactions.job import Job
 from gateway.interactions.model import CallbackType
 from gateway.interactions.policy import Mode
-from gateway.interactions.responder import AckOutcome
+from gateway.interactions.responder import MAYBE_TAKEN, AckOutcome
 
 if TYPE_CHECKING:
     from gateway.interactions.relay import InteractionRelay
+
 
 log = logging.getLogger("gateway.relay")
 
@@ -70,7 +71,7 @@ async def respond(relay: InteractionRelay, job: Job) -> str:
         return "failed"
     # The window is over: defer, keep waiting, deliver the answer late.
     outcome = await relay.first_response(job, defer_for(interaction, Mode.DEFER))
-    if outcome is AckOutcome.OK:
+    if outcome is AckOutcome.OK or outcome in MAYBE_TAKEN:
         return await relay.after_forward(job, forward)
     log.warning("interaction %s: not acknowledged (%s)", interaction.id, outcome)
     await forward  # already with the main app: let it finish, nothing can reach the user

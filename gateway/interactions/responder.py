@@ -28,6 +28,11 @@ class AckOutcome(StrEnum):
     ERROR = "error"  # 5xx, connection errors, the REST client refusing
 
 
+#: Outcomes after which Discord may still have taken the first response (no answer in time, a
+#: 5xx, the connection lost): what follows is sent anyway; it reaches the user only if so.
+MAYBE_TAKEN = frozenset({AckOutcome.TIMEOUT, AckOutcome.ERROR})
+
+
 class FirstResponder(Protocol):
     async def send(self, body: dict[str, Any], *, timeout: float) -> AckOutcome:  # noqa: ASYNC109
         """Send `body` as the interaction's first response, taking at most `timeout` s."""

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+import orjson
+import pytest
+
+from asgi_app.settings import Settings
 from bench.harness.app import AUTH_TOKEN, running_app
 from bench.harness.main_app import MainApp
 from bench.harness.server import serve
@@ -83,3 +88,36 @@ async def test_a_refused_acknowledgement_is_counted_by_cause_and_not_forwarded(
             assert relay["admission"] == {"too_old": 0, "replay": 0}
             assert main.requests == []
             assert srv.sim.interaction(sent["id"]) is not None
+
+
+_HAS_POLICY_SETTINGS = "interaction_response" in {f.name for f in fields(Settings)}
+
+
+@pytest.mark.skipif(not _HAS_POLICY_SETTINGS, reason="the settings branch is not merged yet")
+async def test_the_response_settings_reach_the_relay(tmp_path: Path) -> None:
+    """INTERACTION_RESPONSE, RESPONSE_WINDOW_MS and INTERACTION_POLICY, from the environment
+    to the relay (services.py reads them with getattr, so this runs once both are merged)."""
+    answer = {"type": 4, "data": {"content": "Your picks", "flags": 64}}
+    main = MainApp()
+    main.answer(answer)
+    async with serve(main) as main_url:
+        async with running_app(
+            tmp_path,
+            FORWARD_URL=main_url + "/api/discord/interactions",
+            INTERACTION_RESPONSE="respond",
+            RESPONSE_WINDOW_MS="1000",
+            INTERACTION_POLICY=orjson.dumps({"commands": {"draft": "defer-ephemeral"}}).decode(),
+        ) as srv:
+            answered = await srv.sim.send_interaction(factory.command("mypicks"))
+            deferred = await srv.sim.send_interaction(factory.command("draft"))
+            await srv.sim.wait_for(lambda: len(main.requests) == 2, 5)
+
+            def callbacks(sent: dict[str, Any]) -> list[Any]:
+                record = srv.sim.interaction(sent["id"])
+                return [c.json for c in record.callbacks] if record is not None else []
+
+            await srv.sim.wait_for(lambda: callbacks(answered) and callbacks(deferred), 5)
+            assert callbacks(answered) == [answer]
+            assert callbacks(deferred) == [{"type": 5, "data": {"flags": 64}}]
+            modes = sorted(r.headers["x-response-mode"] for r in main.requests)
+            assert modes == ["deferred-ephemeral", "respond"]

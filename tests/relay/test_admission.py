@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bench.harness.relay_stack import relay_stack, until
+from bench.harness.relay_stack import ERROR_MESSAGE, relay_stack, until
 from gateway.interactions.journal_types import JournalEntry
 from gateway.interactions.model import DISCORD_EPOCH_MS, snowflake_time
 from gateway.simulator import factory
@@ -89,6 +89,10 @@ async def test_a_first_response_timing_out_means_no_forward_and_keeps_to_3s() ->
         assert stack.main.requests == []
         assert stack.relay.stats.ack_outcomes["timeout"] == 1
         assert stack.relay.stats.forwards["not_acknowledged"] == 1
+        # Discord may have taken it without answering in time: the error is sent anyway (it
+        # reaches the user only if so; here the callback is still in the simulator: 404)
+        (told,) = stack.sim.rest.find("PATCH", "/webhooks/*")
+        assert told.json == {"content": ERROR_MESSAGE} and told.status == 404
 
 
 async def test_the_first_response_gets_what_is_left_of_the_3s() -> None:
