@@ -6,10 +6,10 @@ load a commit carries many interactions. `synchronous=NORMAL` in WAL mode: a com
 transaction survives the process dying (SIGKILL, OOM); a power cut may lose the last commits.
 
 Claims answer from an in-memory copy of the handled ids (loaded at open) and are written
-behind, in the next batch, so the acknowledgement that follows a claim never waits for the
-disk. `record` waits for its commit (it follows the acknowledgement), `finish` and `drop` do
-not (a finish lost to a crash means one redelivery, which the main app sees as
-`X-Redelivery: 1`).
+behind (with the next `record`, or within BEHIND_DELAY), so the acknowledgement that follows a
+claim never waits for the disk nor competes with the writer thread. `record` and `drop` wait
+for their commit (a record follows the acknowledgement); `finish` is written behind too (a
+finish lost to a crash means one redelivery, which the main app sees as `X-Redelivery: 1`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ log = logging.getLogger("gateway.journal")
 FILE_NAME = "interactions.sqlite3"
 #: Most statements one transaction carries.
 MAX_BATCH = 1024
+#: At most this long (s) between a claim or finish and its write (sooner with a `record`).
+BEHIND_DELAY = 0.05
 #: How often (in batches) expired handled ids are deleted from the file.
 PRUNE_EVERY = 500
 
@@ -65,6 +67,8 @@ class SqliteJournal:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._behind: list[Op] = []
+        self._behind_timer: asyncio.TimerHandle | None = None
 
     @classmethod
     async def open(cls, state_dir: Path, **options: Any) -> SqliteJournal:
@@ -136,6 +140,7 @@ class SqliteJournal:
     async def aclose(self) -> None:
         if self._closed or self._thread is None:
             return
+        self._send_behind()
         self._closed = True
         self._jobs.put(None)
         await asyncio.to_thread(self._thread.join)
@@ -143,13 +148,27 @@ class SqliteJournal:
     # -- the writer thread ------------------------------------------------------------------
 
     def _post(self, op: Op) -> None:
-        if self._closed:
-            raise RuntimeError("the journal is closed")
-        self._jobs.put((op, None))
+        """Queue a write nobody waits for: it leaves with the next awaited one, or after
+        BEHIND_DELAY, so a claim never wakes the writer thread (which would compete with the
+        event loop for the GIL) while the acknowledgement is on its way."""
+        if self._closed or self._loop is None:
+            raise RuntimeError("the journal is not open")
+        self._behind.append(op)
+        if self._behind_timer is None:
+            self._behind_timer = self._loop.call_later(BEHIND_DELAY, self._send_behind)
+
+    def _send_behind(self) -> None:
+        if self._behind_timer is not None:
+            self._behind_timer.cancel()
+            self._behind_timer = None
+        for op in self._behind:
+            self._jobs.put((op, None))
+        self._behind.clear()
 
     def _submit(self, op: Op) -> asyncio.Future[Any]:
         if self._closed or self._loop is None:
             raise RuntimeError("the journal is not open")
+        self._send_behind()  # in order: what was posted before goes first
         future: asyncio.Future[Any] = self._loop.create_future()
         self._jobs.put((op, future))
         return future
