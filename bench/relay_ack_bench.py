@@ -160,18 +160,30 @@ ANSWER = b'{"type":4,"data":{"content":"Your picks: Pikachu, Pichu","flags":64}}
 
 async def _acks(
     count: int, rate: float, main_delay: float, main_body: bytes | None, **relay: Any
-) -> tuple[list[float], list[int], str]:
-    """(dispatch -> first callback read, in s; the first callback's types; the contention)."""
+) -> tuple[list[float], list[int], str, list[float]]:
+    """(dispatch -> first callback read, in s; the first callbacks' types; the contention; with
+    a `main_body`, bare httpx POSTs to the main app at the same rate, in s, measured first)."""
     async with sim_process(main_delay=main_delay, main_body=main_body) as sim:
+        bare: list[float] = []
+        if main_body is not None:
+            async with httpx.AsyncClient() as client:
+
+                async def post(_i: int) -> None:
+                    t0 = time.monotonic()
+                    await client.post(sim.main_base + "/api/discord/interactions/command")
+                    bare.append(time.monotonic() - t0)
+
+                await paced(count, rate, post)
         _answer, rows, load = await relayed(
             sim, count, rate, "command", forward_timeout=main_delay + 5, **relay
         )
-    return [first - sent for _kind, sent, first, _ack in rows], [ack for *_, ack in rows], load
+    lat = [first - sent for _kind, sent, first, _ack in rows]
+    return lat, [ack for *_, ack in rows], load, bare
 
 
 async def respond_vs_defer(count: int, rate: float, slow: float) -> None:
-    defer, _, defer_load = await _acks(count, rate, slow, None)
-    answered, types, respond_load = await _acks(
+    defer, _, defer_load, _ = await _acks(count, rate, slow, None)
+    answered, types, respond_load, bare = await _acks(
         count, rate, ANSWER_MS / 1000, ANSWER, response_mode="respond", response_window_ms=1500
     )
     if any(t != 4 for t in types):
@@ -181,6 +193,10 @@ async def respond_vs_defer(count: int, rate: float, slow: float) -> None:
     print(
         f"respond, app {ANSWER_MS:.0f} ms : p50 {ms(answered, 50):7.2f} ms"
         f"  p99 {ms(answered, 99):7.2f} ms  (dispatch -> callback carrying the answer)"
+    )
+    print(
+        f"bare POST to the app : p50 {ms(bare, 50):7.2f} ms  p99 {ms(bare, 99):7.2f} ms"
+        "  (httpx -> the stand-in main app's answer, same rate)"
     )
     extra = ms(answered, 50) - (ANSWER_MS + ms(defer, 50))
     print(f"respond p50 - ({ANSWER_MS:.0f} ms + defer p50) = {extra:+.2f} ms   (target: <= +2 ms)")

@@ -24,15 +24,22 @@ class DiscordClock:
         self._wall = wall_clock
         self._samples: deque[float] = deque(maxlen=SAMPLES)
         self.offset = 0.0  # Discord's time minus ours, seconds
+        # the header changes once a second: the last one, parsed (observe() is on every answer)
+        self._last: tuple[str, float] | None = None
 
     def observe(self, date_header: str | None, local_wall: float) -> None:
         """Take the `Date` header of an answer received at `local_wall` (our unix time)."""
         if not date_header:
             return
-        try:
-            discord_time = parsedate_to_datetime(date_header).timestamp()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return
+        last = self._last
+        if last is not None and last[0] == date_header:
+            discord_time = last[1]
+        else:
+            try:
+                discord_time = parsedate_to_datetime(date_header).timestamp()
+            except (TypeError, ValueError, IndexError, OverflowError):
+                return
+            self._last = (date_header, discord_time)
         self._samples.append(discord_time + 0.5 - local_wall)
         mean = sum(self._samples) / len(self._samples)
         self.offset = mean if abs(mean) > RESOLUTION else 0.0
