@@ -17,6 +17,8 @@ from asgi_app.interaction_answers import validate_answer
 from gateway.audit.log import AuditLog
 from gateway.connection.manager import GatewayConfig, GatewayManager
 from gateway.interactions.forward import MAX_CONCURRENT_FORWARDS, new_forward_client
+from gateway.interactions.journal_replay import open_journal, replay_pending
+from gateway.interactions.journal_types import Journal
 from gateway.interactions.relay import DEFAULT_LATE_MESSAGE, InteractionRelay
 from gateway.interactions.signatures import Ed25519Signer, SigningKey, public_key_hex
 from gateway.interactions.signing_key import load_signing_key
@@ -45,6 +47,7 @@ class Services:
         self.rest: DiscordRest | None = None
         self.gateway: GatewayManager | None = None
         self.relay: InteractionRelay | None = None
+        self.journal: Journal | None = None
         self.audit: AuditLog | None = None
         self.signing_key: SigningKey | None = None  # X-Signature-Ed25519 of the forwards
         self.signing_public_key: str | None = None
@@ -95,6 +98,10 @@ class Services:
             ),
             fetch_gateway_bot=self.rest.get_gateway_bot,
         )
+        redis_url = settings.redis_url.get() if settings.redis_url is not None else None
+        self.journal = await open_journal(
+            settings.state_dir, redis_url, shard_ids=settings.shard_ids
+        )
         self.relay = InteractionRelay(
             self.rest,
             self.forward_client,
@@ -111,11 +118,14 @@ class Services:
             max_concurrent_forwards=max_forwards,
             answer_validator=validate_answer,
             signers=(Ed25519Signer(self.signing_key),),
+            journal=self.journal,
         )
         self.gateway.on_inline("INTERACTION_CREATE", self.relay.on_dispatch)
         if settings.audit_log_channel:
             self.audit = AuditLog(self.rest, settings.audit_log_channel)
             self.audit.attach(self.gateway)
+        # What the last process acknowledged and did not finish, before new interactions.
+        await replay_pending(self.journal, self.relay.redeliver)
         await self.gateway.start()
         # Open the acknowledgement connections (TLS to Discord) before the first interaction.
         self._warming = asyncio.create_task(self.rest.warm_callbacks(2))
@@ -134,6 +144,8 @@ class Services:
             await self.gateway.stop(resumable=True)
         if self.relay is not None:
             await self.relay.drain(DRAIN_GRACE_SECONDS)
+        if self.journal is not None:
+            await self.journal.aclose()
         if self.audit is not None:
             await self.audit.aclose()
         if self._warming is not None:

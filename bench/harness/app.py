@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
@@ -31,7 +32,17 @@ class Running:
         return {"Authorization": AUTH_TOKEN}
 
 
-def production_env(sim: DiscordSimulator, state_dir: Path, **extra: str) -> dict[str, str]:
+class DiscordEndpoints(Protocol):
+    """A simulator in this process or in its own (`bench.harness.sim_process.SimProcess`)."""
+
+    @property
+    def token(self) -> str: ...
+
+    @property
+    def api_base(self) -> str: ...
+
+
+def production_env(sim: DiscordEndpoints, state_dir: Path, **extra: str) -> dict[str, str]:
     env = {
         "APP_ENV": "production",
         "BOT_TOKEN": sim.token,

@@ -8,6 +8,7 @@ are still taken by the simulator, on its monotonic clock (CLOCK_MONOTONIC, the s
 process of the machine, so the relay's process can compare its own instants with them).
 
     python -m bench.harness.sim_process --main-delay 5 [--main-body '{"type": 4, ...}']
+        [--heartbeat-ms 1000]
 prints {"api_base", "token", "main_base"}, then answers one line per command:
     {"op": "burst", "count": N, "rate": R, "mix": "mixed"|"command"} -> {"ids": [...], "took": s}
     {"op": "wait_acked", "ids": [...], "timeout": s}                  -> {"ok": bool}
@@ -15,6 +16,9 @@ prints {"api_base", "token", "main_base"}, then answers one line per command:
     {"op": "read_at", "paths": [...]} -> {"at": {path: when the REST server read it}}
     {"op": "main"} -> {"requests": n, "finished": n}
     {"op": "main_times"} -> {"at": [when the main app read each request]}
+    {"op": "forwards"} -> {"rows": [[X-Interaction-Id, X-Redelivery or None, path, at]]}
+    {"op": "callbacks", "ids": [...]} -> {"counts": {id: callback requests received}}
+    {"op": "gateway"} -> {"identifies": n, "resumes": n}
     {"op": "quit"}
 """
 
@@ -89,12 +93,28 @@ def _results(sim: DiscordSimulator, ids: list[str]) -> dict[str, Any]:
     return {"rows": rows}
 
 
-async def _serve(main_delay: float, main_body: bytes | None) -> None:
+def _forwards(main: MainApp) -> dict[str, Any]:
+    rows = [
+        [f.headers.get("x-interaction-id"), f.headers.get("x-redelivery"), f.path, f.at]
+        for f in main.requests
+    ]
+    return {"rows": rows}
+
+
+def _callbacks(sim: DiscordSimulator, ids: list[str]) -> dict[str, Any]:
+    records = {i: sim.interaction(i) for i in ids}
+    return {"counts": {i: len(r.callbacks) if r else 0 for i, r in records.items()}}
+
+
+async def _serve(main_delay: float, main_body: bytes | None, heartbeat_ms: int | None) -> None:
     main = MainApp(delay=main_delay) if main_body is None else MainApp(main_delay, body=main_body)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    async with DiscordSimulator() as sim, serve(main) as main_base:
+    options: dict[str, Any] = (
+        {} if heartbeat_ms is None else {"heartbeat_interval_ms": heartbeat_ms}
+    )
+    async with DiscordSimulator(**options) as sim, serve(main) as main_base:
 
         def reply(message: dict[str, Any]) -> None:
             sys.stdout.buffer.write(orjson.dumps(message) + b"\n")
@@ -119,6 +139,12 @@ async def _serve(main_delay: float, main_body: bytes | None) -> None:
                 reply({"requests": len(main.requests), "finished": main.finished})
             elif op == "main_times":
                 reply({"at": [r.at for r in main.requests]})
+            elif op == "forwards":
+                reply(_forwards(main))
+            elif op == "callbacks":
+                reply(_callbacks(sim, cmd["ids"]))
+            elif op == "gateway":
+                reply({"identifies": len(sim.identifies), "resumes": len(sim.resumes)})
             else:
                 reply({"error": f"unknown op {op!r}"})
 
@@ -144,10 +170,13 @@ class SimProcess:
 
 @asynccontextmanager
 async def sim_process(
-    main_delay: float = 0.0, main_body: bytes | None = None
+    main_delay: float = 0.0, main_body: bytes | None = None, heartbeat_ms: int | None = None
 ) -> AsyncIterator[SimProcess]:
-    """`main_body`: what the stand-in main app answers (default `{"ok": true}`)."""
+    """`main_body`: what the stand-in main app answers (default `{"ok": true}`);
+    `heartbeat_ms`: the simulator's heartbeat interval (its default otherwise)."""
     body_args = ["--main-body", main_body.decode()] if main_body is not None else []
+    if heartbeat_ms is not None:
+        body_args += ["--heartbeat-ms", str(heartbeat_ms)]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -180,6 +209,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="simulator + stand-in main app, driven on stdin")
     parser.add_argument("--main-delay", type=float, default=0.0)
     parser.add_argument("--main-body", default=None, help="the main app's answer (JSON)")
+    parser.add_argument("--heartbeat-ms", type=int, default=None)
     args = parser.parse_args()
     body = args.main_body.encode() if args.main_body is not None else None
-    asyncio.run(_serve(args.main_delay, body))
+    asyncio.run(_serve(args.main_delay, body, args.heartbeat_ms))

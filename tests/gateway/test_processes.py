@@ -22,10 +22,11 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
+from bench.harness.redis_server import redis_server
 from gateway.connection.redis_store import PREFIX
 from gateway.connection.session import FILE_NAME
 from gateway.simulator import DiscordSimulator
-from tests.overlay.test_two_nodes import redis_server
+from tests.support.tools import require_tool
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -132,7 +133,7 @@ async def test_18_two_processes_share_the_identify_lock_and_the_sessions(
     sim = await make_sim(
         shards=2, max_concurrency=1, identify_interval=5.0, enforce_identify_rate=True
     )
-    async with redis_server() as url, processes() as spawn:
+    async with redis_server(require_tool("redis-server")) as url, processes() as spawn:
         redis = aioredis.Redis.from_url(url)
         try:
             a = await spawn(sim, url, "0", tmp_path / "a")

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import redis.asyncio as aioredis
 
 from asgi_app.overlay.state import DEFAULT_STATE
+from bench.harness.process import running
+from bench.harness.redis_server import redis_server
 from bench.harness.server import free_port
 from tests.overlay.app_factory import TOKEN
 from tests.overlay.helpers import AUTH, connected, overlay_data
@@ -35,37 +36,6 @@ async def _until(check: object, what: str, timeout: float = 20) -> None:
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
-
-
-@contextmanager
-def _process(
-    args: list[str], env: dict[str, str] | None = None
-) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@asynccontextmanager
-async def redis_server() -> AsyncIterator[str]:
-    binary = require_tool("redis-server")
-    port = free_port()
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    with _process(args):
-        url = f"redis://127.0.0.1:{port}/0"
-        client = aioredis.Redis.from_url(url)
-        try:
-            await _until(client.ping, "redis-server")
-        finally:
-            await client.aclose()
-        yield url
 
 
 @asynccontextmanager
@@ -90,7 +60,7 @@ async def node(state_dir: Path, redis_url: str) -> AsyncIterator[str]:
         "warning",
     ]
     url = f"http://127.0.0.1:{port}"
-    with _process(args, env):
+    with running(args, env):
         async with httpx.AsyncClient(base_url=url) as http:
 
             async def up() -> bool:
@@ -102,7 +72,7 @@ async def node(state_dir: Path, redis_url: str) -> AsyncIterator[str]:
 
 async def test_post_to_node_a_reaches_client_of_node_b(tmp_path: Path) -> None:
     async with (
-        redis_server() as redis_url,
+        redis_server(require_tool("redis-server")) as redis_url,
         node(tmp_path / "a", redis_url) as node_a,
         node(tmp_path / "b", redis_url) as node_b,
         httpx.AsyncClient(timeout=10) as http,
