@@ -310,7 +310,8 @@ class InteractionRelay:
         except asyncio.CancelledError:
             # Shutdown cut the forward short (drain grace over). The user was shown "thinking"
             # by the defer: tell them it failed rather than leave it pending until it expires.
-            await self.tell_user_on_shutdown(job)
+            if await self.tell_user_on_shutdown(job) and self._journal is not None:
+                await self._journal.finish(job.interaction.id)  # the user was told: finished
             raise
         if response is None:
             await self.tell_user(job)
@@ -366,19 +367,23 @@ class InteractionRelay:
             await webhook(self.rest, job.interaction, *plan)
         return True
 
-    async def tell_user_on_shutdown(self, job: Job) -> None:
+    async def tell_user_on_shutdown(self, job: Job) -> bool:
+        """Whether the user was told (else the journal keeps it for the next start)."""
         log.warning("interaction %s: forward cut short by shutdown", job.interaction.id)
         self.stats.forwards["failed"] += 1
         try:
             async with asyncio.timeout(SHUTDOWN_TELL_TIMEOUT):
-                await self.tell_user(job)
+                return await self.tell_user(job)
         except TimeoutError:
             log.error("interaction %s: error message not sent before exit", job.interaction.id)
+            return False
 
-    async def tell_user(self, job: Job) -> None:
+    async def tell_user(self, job: Job) -> bool:
         request = error_message_request(job.interaction, self.error_message)
-        if await webhook(self.rest, job.interaction, *request):
+        told = await webhook(self.rest, job.interaction, *request)
+        if told:
             self.stats.user_errors += 1
+        return bool(told)
 
 
 def _brief_id(obj: Any) -> str:

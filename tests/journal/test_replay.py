@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.main_app import MainApp
+from bench.harness.relay_stack import relay_stack, until
 from gateway.interactions.journal import JournalEntry, MemoryJournal
 from gateway.interactions.journal_redis import RedisJournal
 from gateway.interactions.journal_replay import open_journal, replay_pending
 from gateway.interactions.journal_sqlite import SqliteJournal
+from gateway.simulator import factory
 
 
 def entry(interaction_id: str, created_at: float) -> JournalEntry:
@@ -83,3 +86,16 @@ async def test_entries_at_replay_time_come_from_the_durable_store(tmp_path: Path
         assert replay.redelivered == ["a"]
     finally:
         await second.aclose()
+
+
+async def test_a_forward_cut_short_by_shutdown_and_told_leaves_the_journal() -> None:
+    """The user shown the error at shutdown is finished: a restart must not forward it again."""
+    journal = MemoryJournal()
+    async with relay_stack(MainApp(delay=3.0), journal=journal) as stack:
+        sent = await stack.send(factory.command())
+        await until(lambda: len(stack.main.requests) == 1)  # acknowledged, forward in flight
+        assert [e.interaction_id for e in await journal.pending()] == [sent["id"]]
+        await stack.relay.drain(0.05)  # the grace ends: the forward is cancelled
+        edits = stack.sim.rest.find("PATCH", "/webhooks/*/messages/@original")
+        assert edits, "the user was told"
+        assert await journal.pending() == []
