@@ -13,6 +13,7 @@ import httpx
 
 from asgi_app.factory import ServerApp, create_app
 from asgi_app.settings import load_settings
+from bench.harness.logcapture import note_settings
 from bench.harness.server import serve
 from gateway.simulator import DiscordSimulator
 
@@ -70,7 +71,9 @@ async def running_app(
     if own_sim:
         await simulator.start()
     try:
-        settings = load_settings(production_env(simulator, state_dir, **env), env_file=None)
+        settings = note_settings(
+            load_settings(production_env(simulator, state_dir, **env), env_file=None)
+        )
         app = create_app(settings)
         async with (
             serve(app, lifespan="on") as url,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgi_app.interaction_answers import validate_answer
+from bench.harness.logcapture import add_secret
 from bench.harness.main_app import MainApp
 from bench.harness.server import free_port, serve
 from gateway.connection.manager import GatewayConfig, GatewayManager
@@ -87,6 +88,8 @@ async def wired_relay(
 ) -> AsyncIterator[Wired]:
     """GatewayManager + DiscordRest + InteractionRelay on a (simulated) Discord, wired as
     asgi_app wires them, ready (shard 0 identified) when entered."""
+    add_secret(token)
+    add_secret(AUTH)
     rest_client = new_rest_client()
     forward_client = new_forward_client(relay_options.get("max_concurrent_forwards", 100))
     rest = DiscordRest(api_base, token, rest_client)

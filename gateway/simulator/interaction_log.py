@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.simulator.secret_watch import announce
+
 
 @dataclass(eq=False)
 class InteractionRecord:
@@ -42,6 +44,7 @@ class InteractionLog:
         self._by_token: dict[str, InteractionRecord] = {}
 
     def add(self, record: InteractionRecord) -> None:
+        announce(record.token)
         self.by_id[record.id] = record
         self._by_token[record.token] = record
 

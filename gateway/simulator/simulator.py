@@ -18,6 +18,7 @@ from gateway.simulator.messages import MessageRoutes
 from gateway.simulator.recording import GatewayEvent, Notifier
 from gateway.simulator.rest_api import RestApi
 from gateway.simulator.rest_routes import DiscordRoutes
+from gateway.simulator.secret_watch import announce
 from gateway.simulator.sessions import Dispatch, Session
 from gateway.simulator.snowflake import Snowflakes
 
@@ -38,6 +39,7 @@ class DiscordSimulator:
         self.channel_messages = MessageRoutes(self.routes)
         self.channel_messages.install(self.rest)
         self._started = False
+        announce(self.config.token)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> DiscordSimulator:

@@ -12,6 +12,7 @@ import pytest
 
 from asgi_app.factory import ServerApp, create_app
 from asgi_app.settings import load_settings
+from bench.harness.logcapture import note_settings
 from bench.harness.server import free_port, serve
 
 
@@ -19,7 +20,7 @@ from bench.harness.server import free_port, serve
 async def dev(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, ServerApp]]:
     port = free_port()
     env = {"APP_ENV": "development", "PORT": str(port), "STATE_DIR": str(tmp_path)}
-    app = create_app(load_settings(env, env_file=None))
+    app = create_app(note_settings(load_settings(env, env_file=None)))
     assert app.settings.use_simulator
     async with (
         serve(app, port=port, lifespan="on") as url,

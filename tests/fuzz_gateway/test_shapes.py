@@ -3,7 +3,6 @@ by the gateway fuzzer, tests/fuzz_gateway/test_fuzz.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -117,7 +116,11 @@ async def test_dispatch_before_ready_does_not_block_the_next_identify(
     await sim.wait_for(lambda: sim.identifies, what="IDENTIFY")
     await send_json(newest(sim), {"op": 0, "t": "GUILD_CREATE", "s": 10**6, "d": {}})
     await send_json(newest(sim), {"op": 0, "t": "RESUMED", "s": 10**6 + 1, "d": {}})
-    await asyncio.sleep(0.05)
+    # The shard handles frames in order: once it answers a heartbeat request sent after the
+    # two, it has handled them (no fixed sleep to hope they were).
+    beats = len(sim.heartbeats)
+    await send_json(newest(sim), {"op": 1, "d": None})
+    await sim.wait_for(lambda: len(sim.heartbeats) > beats, what="heartbeat after RESUMED")
     assert shard.status is not ShardStatus.READY  # RESUMED out of place is no READY
     sim.withhold_ready(False)
     await sim.close(4000, shard_id=None)

@@ -17,6 +17,9 @@ from gateway.connection import (
     ShardStatus,
 )
 from gateway.simulator import DiscordSimulator
+from tests.support.waiting import eventually
+
+__all__ = ["eventually"]  # imported from here by the gateway tests
 
 MakeSim = Callable[..., Awaitable[DiscordSimulator]]
 MakeShard = Callable[..., Shard]
@@ -26,17 +29,6 @@ MakeManager = Callable[..., GatewayManager]
 def resumed(sim: DiscordSimulator, n: int) -> bool:
     """`n` RESUMEs received so far."""
     return len(sim.resumes) == n
-
-
-async def eventually(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
-    """Poll a condition of the client (the simulator has its own sim.wait_for)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            value = predicate()
-            if value:
-                return value
-            await asyncio.sleep(0.002)
-    raise AssertionError(what)  # pragma: no cover
 
 
 async def ready_shard(

@@ -208,7 +208,7 @@ async def test_14_loop_stall_is_logged_with_the_lag(
     timings = dataclasses.replace(FAST, stall_warning=0.2)
     shard = await ready_shard(sim, make_shard, timings=timings)
     caplog.set_level(logging.WARNING, logger="gateway.shard")
-    time.sleep(0.5)
+    time.sleep(0.5)  # blocks the event loop on purpose: the stall the shard must notice
     await eventually(lambda: shard.stalls >= 1)
     warnings = [r for r in caplog.records if "stalled" in r.getMessage()]
     assert len(warnings) == 1

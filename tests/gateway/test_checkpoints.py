@@ -56,9 +56,10 @@ async def test_15_checkpoints_every_heartbeat_and_a_crash_resumes(
     await eventually(lambda: saved_seqs(tmp_path) == {0: 1, 1: 4}, timeout=0.6)
     checkpoints = mgr._checkpoints
     assert checkpoints is not None and checkpoints.interval() == pytest.approx(0.3)
-    await asyncio.sleep(0.35)  # the write that produced the file has returned
+    # the write that produced the file has returned (what it saved is the state now)
+    await eventually(lambda: checkpoints._last == checkpoints.sessions(), timeout=0.6)
     writes = checkpoints.writes
-    await asyncio.sleep(0.7)
+    await asyncio.sleep(0.7)  # a negative check over two intervals: no event marks "no write"
     assert checkpoints.writes == writes  # nothing changed: nothing written
     assert [p.name for p in tmp_path.iterdir()] == [FILE_NAME]  # atomic: no temp file left
 

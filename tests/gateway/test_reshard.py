@@ -52,5 +52,5 @@ async def test_19_sharding_required_is_fatal_when_the_count_is_pinned(
     await sim.require_shards(2)
     await asyncio.wait_for(mgr.wait_for("failed"), 5)
     assert mgr.failure_reason is not None and "sharding required" in mgr.failure_reason
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.1)  # a negative check: room for a (wrong) retry to show up
     assert len(sim.identifies) == 1  # no retry

@@ -71,7 +71,7 @@ async def test_sequence_audit_200_disruptions(
         await sim.wait_for(partial(resumed, sim, i + 1), what=f"resume {i}")
         await sim.wait_ready()
     await eventually(lambda: len(handled) >= n)
-    await asyncio.sleep(0.05)  # nothing extra trickles in
+    await asyncio.sleep(0.05)  # a negative check: nothing extra trickles in after the wait
     assert handled == list(range(n))
     assert len(sim.identifies) == 1
     assert mgr.snapshot()[0]["reconnects"] == 200
@@ -143,6 +143,8 @@ async def test_memory_and_tasks_flat_over_1000_reconnects(
 
     await cycles(100, 0)  # warm up caches, logging, websockets internals
     await eventually(lambda: all(not c.open for c in sim.connections[:-1]))
+    # A few loop turns for the closed connections' own tasks to end before the baseline is
+    # taken (no single event marks "every closing task is gone"); the end waits for it.
     await asyncio.sleep(0.05)
     baseline_tasks = settled_tasks()
     gc.collect()
@@ -152,7 +154,7 @@ async def test_memory_and_tasks_flat_over_1000_reconnects(
     before = tracemalloc.take_snapshot().filter_traces(ours)
     try:
         await cycles(900, 100)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # as before the baseline: the last cycle's tasks end
         gc.collect()
         after = tracemalloc.take_snapshot().filter_traces(ours)
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import socketio
 from asgi_app.overlay.state import DEFAULT_STATE, view_key
 from tests.overlay.app_factory import ORIGIN, TOKEN
 from tests.overlay.helpers import AUTH, Served, connected, overlay_data, served
+from tests.support.waiting import eventually
 
 
 async def test_state_on_connect_then_update_after_post(server: Served) -> None:
@@ -152,9 +152,7 @@ async def test_client_count_follows_disconnects(server: Served) -> None:
     async with connected(server.url, auth={"token": TOKEN, "overlay": "x"}) as client:
         await client.next_state()
         assert server.parts.realtime.client_count("x") == 1
-    deadline = asyncio.get_running_loop().time() + 10
-    while server.parts.realtime.client_count("x") and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: not server.parts.realtime.client_count("x"), timeout=10)
     assert server.parts.realtime.client_count("x") == 0
     answer = await server.post(overlay_data(), name="x")
     assert answer.json()["clients"] == 0

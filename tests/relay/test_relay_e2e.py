@@ -320,7 +320,8 @@ async def test_forwards_wait_for_pending_acks_and_cancelled_ones_release_them() 
         # an acknowledgement pending: a forward waits for it, and goes once it is settled
         due = relay._ack_due(True)
         waiting = asyncio.create_task(relay.acks_first())
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # a negative check: no event says "did not finish"; the
+        # sleep gives the task ample loop turns to (wrongly) finish before it is looked at
         assert not waiting.done()
         due.settle()
         await asyncio.wait_for(waiting, 1)

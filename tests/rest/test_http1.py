@@ -11,6 +11,7 @@ import pytest
 
 from bench.harness.server import free_port
 from gateway.rest.http1 import Http1Pool
+from tests.support.waiting import eventually
 
 Answer = Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]  # -> keep the connection
 
@@ -139,7 +140,7 @@ async def test_an_idle_connection_the_server_closed_is_replaced_without_an_error
         pool = Http1Pool(base)
         await pool.request("POST", "/a", {})
         server.writers[0].close()  # the server ends the idle keep-alive connection
-        await asyncio.sleep(0.05)
+        await eventually(lambda: pool.open_connections == 0, what="the pool saw the close")
         got = await pool.request("POST", "/b", {})
         assert got.status == 204
         assert server.connections == 2 and len(server.requests) == 2

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from asgi_app.settings import SettingsError, load_settings, read_env_file
+from bench.harness.logcapture import note_settings
 
 AUTH = "a" * 40
 
@@ -72,8 +73,10 @@ def test_environment_wins_and_file_fills_gaps(tmp_path: Path) -> None:
         f"BOT_TOKEN=from-file\nAUTH_TOKEN={AUTH}\nORIGIN_URL=https://file.example\n"
         "GATEWAY_INTENTS=7\nLOG_LEVEL=ERROR\n",
     )
-    s = load_settings(
-        {"BOT_TOKEN": "from-env", "ORIGIN_URL": "https://env.example", "LOG_LEVEL": ""}, path
+    s = note_settings(
+        load_settings(
+            {"BOT_TOKEN": "from-env", "ORIGIN_URL": "https://env.example", "LOG_LEVEL": ""}, path
+        )
     )
     assert s.bot_token is not None and s.bot_token.get() == "from-env"
     assert s.auth_token.get() == AUTH

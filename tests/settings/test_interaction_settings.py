@@ -6,13 +6,14 @@ import orjson
 import pytest
 
 from asgi_app.settings import InteractionPolicy, Secret, Settings, SettingsError, load_settings
+from bench.harness.logcapture import note_settings
 
 PROD = {"BOT_TOKEN": "bot", "AUTH_TOKEN": "a" * 40, "ORIGIN_URL": "https://league.example"}
 KEY = "0123456789abcdef" * 4
 
 
 def load(env: dict[str, str]) -> Settings:
-    return load_settings({**PROD, **env}, None)
+    return note_settings(load_settings({**PROD, **env}, None))
 
 
 def problems(env: dict[str, str]) -> list[str]:

@@ -16,6 +16,7 @@ from asgi_app.settings import (
     load_server_settings_or_exit,
     load_settings,
 )
+from bench.harness.logcapture import note_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PROD = {"BOT_TOKEN": "bot", "AUTH_TOKEN": "a" * 40, "ORIGIN_URL": "https://league.example"}
@@ -73,7 +74,9 @@ def test_values_are_validated_and_typed() -> None:
 
 
 def test_the_app_settings_carry_the_same_fields() -> None:
-    settings = load_settings({**PROD, "GRACEFUL_TIMEOUT": "50", "PORT": "8100"}, None)
+    settings = note_settings(
+        load_settings({**PROD, "GRACEFUL_TIMEOUT": "50", "PORT": "8100"}, None)
+    )
     assert isinstance(settings, ServerSettings)
     assert settings.graceful_timeout == 50 and settings.port == 8100
     for name in ("PORT", "GRACEFUL_TIMEOUT", "REQUEST_HEAD_TIMEOUT_SECONDS", "FORWARDED_ALLOW_IPS"):

@@ -15,6 +15,7 @@ from asgi_app.settings import (
     load_settings,
     load_settings_or_exit,
 )
+from bench.harness.logcapture import note_settings
 
 BOT = "bot-token-MARKER-0123456789"
 AUTH = "auth-token-MARKER-abcdefghijklmnopqrstuvwxyz"
@@ -22,7 +23,8 @@ PROD = {"BOT_TOKEN": BOT, "AUTH_TOKEN": AUTH, "ORIGIN_URL": "https://league.exam
 
 
 def load(env: dict[str, str], env_file: Path | None = None) -> Settings:
-    return load_settings(env, env_file, token_factory=lambda: "generated-" + "x" * 32)
+    settings = load_settings(env, env_file, token_factory=lambda: "generated-" + "x" * 32)
+    return note_settings(settings)
 
 
 def problems(env: dict[str, str], env_file: Path | None = None) -> list[str]:
@@ -143,7 +145,7 @@ def test_load_settings_or_exit_prints_problems_and_exits_3(tmp_path: Path) -> No
     out = stream.getvalue()
     assert "BOT_TOKEN: required in production" in out and "AUTH_TOKEN" in out
     assert "MARKER" not in out
-    assert load_settings_or_exit(PROD, None).auth_token.get() == AUTH
+    assert note_settings(load_settings_or_exit(PROD, None)).auth_token.get() == AUTH
 
 
 def test_secret_equality_and_truth() -> None:
@@ -176,8 +178,8 @@ def test_development_with_a_bot_token_and_own_values() -> None:
 
 
 def test_default_token_factory_is_random() -> None:
-    one = load_settings({"APP_ENV": "development"}, None)
-    two = load_settings({"APP_ENV": "development"}, None)
+    one = note_settings(load_settings({"APP_ENV": "development"}, None))
+    two = note_settings(load_settings({"APP_ENV": "development"}, None))
     assert len(one.auth_token.get()) >= 32
     assert one.auth_token != two.auth_token
 

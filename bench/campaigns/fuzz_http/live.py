@@ -57,6 +57,7 @@ class LiveServer:
     async def _main(self) -> None:
         from asgi_app.factory import create_app
         from asgi_app.settings import load_settings
+        from bench.harness.logcapture import note_settings
         from gateway.simulator import DiscordSimulator
 
         self._loop = asyncio.get_running_loop()
@@ -76,7 +77,7 @@ class LiveServer:
                 "LOG_LEVEL": "ERROR",
                 **self.extra_env,
             }
-            self.app = create_app(load_settings(environ, env_file=None))
+            self.app = create_app(note_settings(load_settings(environ, env_file=None)))
             async with serve(
                 self.app, lifespan="on", log_level="critical", timeout_graceful_shutdown=5
             ) as url:

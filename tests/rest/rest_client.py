@@ -1,0 +1,30 @@
+"""What the DiscordRest tests share: a client on the loopback stand-in with the fake clock,
+and rate-limit headers as Discord sends them."""
+
+from __future__ import annotations
+
+import httpx
+
+from bench.harness import logcapture
+from gateway.rest.client import DiscordRest
+from tests.rest.conftest import FakeClock
+from tests.support.discord_rest import DiscordStub
+
+Stub = tuple[DiscordStub, str]
+BOT_TOKEN = "bot-token"
+logcapture.add_secret(BOT_TOKEN)  # the secrets check looks for it in the suite's logs
+
+
+def make(stub: Stub, client: httpx.AsyncClient, clock: FakeClock, **kw: object) -> DiscordRest:
+    return DiscordRest(stub[1], BOT_TOKEN, client, clock=clock, sleep=clock.sleep, **kw)  # type: ignore[arg-type]
+
+
+def limit_headers(
+    remaining: int, reset_after: float, bucket: str = "abc", limit: int = 5
+) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset-After": str(reset_after),
+        "X-RateLimit-Bucket": bucket,
+    }
