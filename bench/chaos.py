@@ -7,6 +7,12 @@ dispatches at 5/s and overlay updates at 5/s go to 50 Socket.IO clients, and the
 and exits 1 when an audit found a violation. Logs (WARNING and up) go to --log.
 
 The peer of this run is its own start: memory and task count at the start against the end.
+
+`--kill` runs the soak with SIGKILL restarts instead (issue 16, bench/campaigns/chaos/kill_soak.py):
+a real server process on one STATE_DIR killed every 20-60 s (seeded) and started again, the
+simulator in its own process dropping the connection or sending op 7 / op 9 every 2-6 s while
+interactions arrive at --interaction-rate (5/s by default there):
+`.venv/bin/python bench/chaos.py --kill --duration 1800` (docs/RELIABILITY.md "SIGKILL soak").
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.campaigns.chaos.kill_soak import KillSoakConfig, run_kill_soak
 from bench.campaigns.chaos.soak import SoakConfig, run_soak
 
 
@@ -27,7 +34,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=1800.0, help="seconds of chaos")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--interaction-rate", type=float, default=10.0)
+    parser.add_argument("--interaction-rate", type=float, default=None, help="10/s (--kill: 5/s)")
+    parser.add_argument("--kill", action="store_true", help="SIGKILL restarts every 20-60 s")
     parser.add_argument("--overlay-rate", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=50, help="Socket.IO clients (5 overlays)")
     parser.add_argument("--failure-rate", type=float, default=0.10)
@@ -46,10 +54,12 @@ def main() -> int:
         level=logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    if args.kill:
+        return _kill(args)
     config = SoakConfig(
         duration=args.duration,
         seed=args.seed,
-        interaction_rate=args.interaction_rate,
+        interaction_rate=args.interaction_rate or 10.0,
         overlay_rate=args.overlay_rate,
         overlays=5,
         clients_per_overlay=max(1, args.clients // 5),
@@ -60,12 +70,25 @@ def main() -> int:
     )
     with tempfile.TemporaryDirectory(prefix="chaos-") as state_dir:
         report = asyncio.run(run_soak(config, Path(state_dir)))
-    text = report.to_markdown()
-    violations = report.violations()
+    return _print(report.to_markdown(), report.violations(), args.out)
+
+
+def _kill(args: argparse.Namespace) -> int:
+    config = KillSoakConfig(
+        duration=args.duration, seed=args.seed, interaction_rate=args.interaction_rate or 5.0
+    )
+    with tempfile.TemporaryDirectory(prefix="chaos-kill-") as state_dir:
+        report = asyncio.run(run_kill_soak(config, Path(state_dir)))
+    with Path(args.log).open("a") as log:
+        log.write(report.output)  # the servers' output, every process
+    return _print(report.to_markdown(), report.violations(), args.out)
+
+
+def _print(text: str, violations: list[str], out: str | None) -> int:
     text += "\n\nViolations: " + ("none" if not violations else "; ".join(violations)) + "\n"
     print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    if out:
+        Path(out).write_text(text)
     return 1 if violations else 0
 
 

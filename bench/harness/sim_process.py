@@ -19,6 +19,9 @@ prints {"api_base", "token", "main_base"}, then answers one line per command:
     {"op": "forwards"} -> {"rows": [[X-Interaction-Id, X-Redelivery or None, path, at]]}
     {"op": "callbacks", "ids": [...]} -> {"counts": {id: callback requests received}}
     {"op": "gateway"} -> {"identifies": n, "resumes": n}
+    {"op": "send", "count": N} -> {"ids": [...], "refused": n}  (refused: no resumable session)
+    {"op": "fault", "kind": "drop"|"op7"|"op9"} -> {"targets": n}  (op9: op 9 d=true)
+    {"op": "records", "ids": [...]} -> {"rows": {id: [callback tries, acknowledged, seq, sent at]}}
     {"op": "quit"}
 """
 
@@ -37,7 +40,7 @@ import orjson
 
 from bench.harness.main_app import MainApp
 from bench.harness.server import serve
-from gateway.simulator import DiscordSimulator, factory
+from gateway.simulator import DiscordSimulator, NoConnectionError, NoSessionError, factory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,6 +109,40 @@ def _callbacks(sim: DiscordSimulator, ids: list[str]) -> dict[str, Any]:
     return {"counts": {i: len(r.callbacks) if r else 0 for i, r in records.items()}}
 
 
+async def _send(sim: DiscordSimulator, count: int) -> dict[str, Any]:
+    ids: list[str] = []
+    refused = 0
+    for _ in range(count):
+        try:
+            ids.append(str((await sim.send_interaction(factory.command()))["id"]))
+        except NoSessionError:
+            refused += 1
+    return {"ids": ids, "refused": refused}
+
+
+async def _fault(sim: DiscordSimulator, kind: str) -> dict[str, Any]:
+    try:
+        if kind == "drop":
+            return {"targets": await sim.drop_connection()}
+        if kind == "op7":
+            return {"targets": await sim.reconnect_op7()}
+        return {"targets": await sim.invalid_session(True)}
+    except (NoConnectionError, ConnectionError):
+        return {"targets": 0}
+
+
+def _records(sim: DiscordSimulator, ids: list[str]) -> dict[str, Any]:
+    records = {i: sim.interaction(i) for i in ids}
+    return {
+        "rows": {
+            i: [len(r.callbacks), r.acked_at is not None, r.seq, r.sent_at]
+            if r
+            else [0, False, None, None]
+            for i, r in records.items()
+        }
+    }
+
+
 async def _serve(main_delay: float, main_body: bytes | None, heartbeat_ms: int | None) -> None:
     main = MainApp(delay=main_delay) if main_body is None else MainApp(main_delay, body=main_body)
     loop = asyncio.get_running_loop()
@@ -143,6 +180,12 @@ async def _serve(main_delay: float, main_body: bytes | None, heartbeat_ms: int |
                 reply(_forwards(main))
             elif op == "callbacks":
                 reply(_callbacks(sim, cmd["ids"]))
+            elif op == "send":
+                reply(await _send(sim, cmd["count"]))
+            elif op == "fault":
+                reply(await _fault(sim, cmd["kind"]))
+            elif op == "records":
+                reply(_records(sim, cmd["ids"]))
             elif op == "gateway":
                 reply({"identifies": len(sim.identifies), "resumes": len(sim.resumes)})
             else:

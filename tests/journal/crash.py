@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.harness.app import production_env
-from bench.harness.process import VENV_BIN, ServerProcess, clean_env
 from bench.harness.server import free_port
-from bench.harness.sim_process import SimProcess, sim_process
+from bench.harness.sim_process import sim_process
+from bench.harness.uvicorn_server import start_server as _server
 from gateway.connection.session import FILE_NAME as SESSION_FILE
 
 
@@ -34,30 +33,6 @@ class CrashResult:
     main_finished: int  # forwards the main app answered (to either process)
     output: str = ""
     log_lines: list[str] = field(default_factory=list)
-
-
-def _server(sim: SimProcess, state_dir: Path, port: int, **env: str) -> ServerProcess:
-    environment = clean_env(
-        **production_env(
-            sim,
-            state_dir,
-            FORWARD_URL=sim.main_base,
-            RATE_LIMIT_PER_MINUTE="1000000",
-            FORWARD_TIMEOUT_SECONDS="10",
-            **env,
-        )
-    )
-    args = [
-        str(VENV_BIN / "uvicorn"),
-        "asgi_app:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "info",
-    ]
-    return ServerProcess(args, env=environment, cwd=state_dir).start()
 
 
 async def _until(check: Any, what: str, timeout: float) -> None:
