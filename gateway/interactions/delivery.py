@@ -35,6 +35,19 @@ async def webhook(
     return False
 
 
+async def first_response_taken(rest: DiscordRest, interaction: Interaction) -> bool:
+    """Whether Discord holds a first response for the interaction, asked when the callback got
+    no clear answer: `GET .../messages/@original` answers the response's message (after a
+    deferred update, the component's message) once one was taken, 404 before."""
+    path = f"/webhooks/{interaction.application_id}/{interaction.token}/messages/@original"
+    try:
+        response = await rest.request("GET", path, essential=True)
+    except Exception as exc:
+        log.error("interaction %s: GET @original failed: %s", interaction.id, type(exc).__name__)
+        return False
+    return 200 <= status_of(response) < 300
+
+
 def error_message_request(
     interaction: Interaction, message: str
 ) -> tuple[str, str, dict[str, Any]]:

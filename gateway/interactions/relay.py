@@ -20,7 +20,7 @@ from gateway.clock import Clock, Sleep
 from gateway.interactions.admission import ACK_WINDOW, Admission, Drop
 from gateway.interactions.answers import AnswerValidator, late_delivery, read_answer
 from gateway.interactions.cooldown import Cooldown
-from gateway.interactions.delivery import error_message_request, webhook
+from gateway.interactions.delivery import error_message_request, first_response_taken, webhook
 from gateway.interactions.first_response import (
     ACK_FIRST,
     COOLDOWN_REPLY,
@@ -30,7 +30,7 @@ from gateway.interactions.first_response import (
 from gateway.interactions.forward import MAX_CONCURRENT_FORWARDS, Forwarder, Signer
 from gateway.interactions.job import AckDue, Job
 from gateway.interactions.journal_types import Journal, JournalEntry
-from gateway.interactions.model import Interaction, InteractionType
+from gateway.interactions.model import CallbackType, Interaction, InteractionType
 from gateway.interactions.policy import Mode, ResponsePolicy
 from gateway.interactions.respond import autocomplete, respond
 from gateway.interactions.responder import (
@@ -50,6 +50,11 @@ SHUTDOWN_TELL_TIMEOUT = 3.0
 DEFAULT_LATE_MESSAGE = "That took too long, please try again."
 #: Autocomplete: the choices callback keeps this much of the 3 s for itself.
 CALLBACK_RESERVE = 0.3
+#: A first response without a clear answer is checked (GET @original) after this pause, which
+#: lets a callback Discord received just in time finish, with at most CONFIRM_TIMEOUT s.
+CONFIRM_DELAY = 0.2
+CONFIRM_TIMEOUT = 2.0
+CHOICES = CallbackType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
 
 
 class InteractionRelay:
@@ -94,6 +99,7 @@ class InteractionRelay:
         self.retry_budget = retry_budget
         self.clock = clock
         self.wall_clock = wall_clock
+        self._sleep = sleep
         self._application_id = application_id
         self._cooldown = Cooldown(cooldown_seconds, clock)
         self._autocomplete_deadline = autocomplete_deadline
@@ -336,8 +342,12 @@ class InteractionRelay:
     ) -> AckOutcome:
         """Send the first response with what is left of the 3 s; count and journal it."""
         outcome = await job.responder.send(body, timeout=job.ack_deadline - self.clock())
+        if outcome in MAYBE_TAKEN and body["type"] != CHOICES:  # nothing follows the choices
+            outcome = await self._confirm(job, outcome)
         self.stats.ack_outcomes[outcome.value] += 1
-        if outcome is not AckOutcome.OK:
+        if outcome is AckOutcome.CONFIRMED:
+            outcome = AckOutcome.OK
+        elif outcome is not AckOutcome.OK:
             self.stats.ack_failures += 1
             return outcome
         self.stats.ack_latency.observe(self.clock() - job.received)
@@ -349,6 +359,24 @@ class InteractionRelay:
             )
             await self._journal.record(entry)
         return outcome
+
+    async def _confirm(self, job: Job, outcome: AckOutcome) -> AckOutcome:
+        """The first response got no clear answer (Discord may have taken it just as the time
+        ran out, or its answer was lost): ask Discord, after a moment for it to finish."""
+        await self._sleep(CONFIRM_DELAY)
+        try:
+            async with asyncio.timeout(CONFIRM_TIMEOUT):
+                taken = await first_response_taken(self.rest, job.interaction)
+        except TimeoutError:
+            taken = False
+        if not taken:
+            return outcome
+        log.warning(
+            "interaction %s: first response unanswered (%s), but Discord took it",
+            job.interaction.id,
+            outcome,
+        )
+        return AckOutcome.CONFIRMED
 
     async def deliver_late(self, job: Job, content: bytes) -> bool:
         """Deliver the main app's answer after the first response; False when it is invalid

@@ -26,6 +26,9 @@ class AckOutcome(StrEnum):
     ALREADY_ACKNOWLEDGED = "already_acknowledged"  # 40060
     REJECTED = "rejected"  # another 4xx (e.g. 400 Invalid Form Body)
     ERROR = "error"  # 5xx, connection errors, the REST client refusing
+    #: No clear answer (TIMEOUT, ERROR, or 40060 to a retried send), then Discord showed that it
+    #: had taken the first response: it counts as OK.
+    CONFIRMED = "confirmed"
 
 
 #: Outcomes after which Discord may still have taken the first response (no answer in time, a
@@ -86,6 +89,10 @@ class CallbackResponder:
             return AckOutcome.ERROR
         status = status_of(response)
         outcome = outcome_of(status, response.content)
+        if outcome is AckOutcome.ALREADY_ACKNOWLEDGED and response.attempts > 1:
+            # an earlier send of this very callback reached Discord; its answer was lost
+            log.warning("interaction %s: callback taken by an earlier attempt", interaction.id)
+            return AckOutcome.CONFIRMED
         if outcome is not AckOutcome.OK:
             log.error("interaction %s: callback answered %d (%s)", interaction.id, status, outcome)
         return outcome

@@ -26,6 +26,7 @@ import logging
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -248,6 +249,8 @@ class DiscordRest:
             self._answered(call, response)
             delay = self._judge(call, response)
             if delay is None:
+                if call.attempts > 1:  # an earlier send may have reached Discord
+                    response = replace(response, attempts=call.attempts)
                 return response
             if delay:
                 await self._sleep(delay)

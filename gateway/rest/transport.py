@@ -20,11 +20,13 @@ import orjson
 
 @dataclass(frozen=True, slots=True)
 class RestResponse:
-    """One Discord answer: status, headers (names lower-cased) and the body as received."""
+    """One Discord answer: status, headers (names lower-cased) and the body as received;
+    `attempts`: how many sends the client made for it (more than 1 after a retry)."""
 
     status: int
     headers: Mapping[str, str]
     content: bytes
+    attempts: int = 1
 
     @property
     def status_code(self) -> int:

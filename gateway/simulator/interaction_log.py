@@ -16,6 +16,7 @@ class InteractionRecord:
     sent_at: float | None = None  # when INTERACTION_CREATE was first written to a socket
     acked_at: float | None = None
     ack_type: int | None = None
+    ack_body: dict[str, Any] | None = None  # the callback Discord took
     callbacks: list[Any] = field(default_factory=list)  # RestRequest of every callback try
 
     @property

@@ -86,6 +86,7 @@ class Injection:
     drop: bool
     body: Any
     headers: list[tuple[str, str]]
+    after: bool = False  # drop only after the route handled it: Discord took it, the answer lost
 
     def matches(self, method: str, path: str) -> bool:
         if self.method is not None and self.method.upper() != method:
@@ -179,10 +180,13 @@ class RestApi:
         drop: bool = False,
         body: Any = None,
         headers: list[tuple[str, str]] | None = None,
+        after: bool = False,
     ) -> Injection:
         """Answer the next `times` requests whose path (without /api/v10) matches the glob
         `pattern` with `status` (429 gets Discord's body and headers), or drop the connection
-        without an answer (`drop=True`). `times=None` keeps it until clear_injections()."""
+        without an answer (`drop=True`); with `after=True` the request is handled as usual and
+        then its answer is lost (the connection dropped). `times=None` keeps it until
+        clear_injections()."""
         injection = Injection(
             pattern,
             method,
@@ -194,6 +198,7 @@ class RestApi:
             drop,
             body,
             headers or [],
+            drop and after,
         )
         self.injections.append(injection)
         return injection
@@ -257,7 +262,8 @@ class RestApi:
             if fnmatch.fnmatchcase(req.path, pattern):
                 await asyncio.sleep(seconds)
                 break
-        injected = self._injected(req)
+        answer_lost = self._answer_lost(req)
+        injected = None if answer_lost else self._injected(req)
         if injected is not None:
             req.injected = True
             return injected
@@ -288,7 +294,7 @@ class RestApi:
                 return reply, False
         reply = await route.handler(req)
         reply.headers = bucket_headers + reply.headers
-        return reply, False
+        return reply, answer_lost
 
     def _match(self, req: RestRequest) -> tuple[Route | None, bool]:
         path_known = False
@@ -303,14 +309,25 @@ class RestApi:
                 return route, True
         return None, path_known
 
+    def _consume(self, injection: Injection) -> None:
+        if injection.times is not None:
+            injection.times -= 1
+            if injection.times <= 0:
+                self.injections.remove(injection)
+
+    def _answer_lost(self, req: RestRequest) -> bool:
+        """Whether an `after` injection loses this request's answer (it is consumed)."""
+        for injection in self.injections:
+            if injection.after and injection.matches(req.method, req.path):
+                self._consume(injection)
+                return True
+        return False
+
     def _injected(self, req: RestRequest) -> tuple[Reply, bool] | None:
         for injection in self.injections:
-            if not injection.matches(req.method, req.path):
+            if injection.after or not injection.matches(req.method, req.path):
                 continue
-            if injection.times is not None:
-                injection.times -= 1
-                if injection.times <= 0:
-                    self.injections.remove(injection)
+            self._consume(injection)
             if injection.drop:
                 return Reply(0), True
             status = injection.status or 500

@@ -51,6 +51,14 @@ class DiscordRoutes:
             major="interaction_id",
         )
         add(
+            "GET",
+            "/webhooks/{application_id}/{token}/messages/@original",
+            self.get_original,
+            auth=False,
+            limit=(5, 2.0),
+            major="token",
+        )
+        add(
             "PATCH",
             "/webhooks/{application_id}/{token}/messages/@original",
             self.edit_original,
@@ -116,13 +124,39 @@ class DiscordRoutes:
         if refusal is not None:
             return refusal
         deadline = self.config.interaction_ack_deadline
+        arrived = self.config.wall_clock() - (self.config.clock() - req.at)  # unix time
         if (record.sent_at is not None and req.at - record.sent_at > deadline) or (
-            self.config.wall_clock() - snowflake_time(record.id) > deadline
-        ):  # later than 3 s after it was sent, or after its creation (its snowflake)
+            arrived - snowflake_time(record.id) > deadline
+        ):  # arrived later than 3 s after it was sent, or after its creation (its snowflake)
             return error(404, "Unknown interaction", 10062)
         record.acked_at = req.at
         record.ack_type = kind
+        record.ack_body = body
         return Reply(204)
+
+    async def get_original(self, req: RestRequest) -> Reply:
+        """The first response's message; 10008 while nothing was acknowledged. After a
+        deferred update (6) or an update (7) of a component, the component's message."""
+        record, problem = self._webhook(req)
+        if problem is not None:
+            return problem
+        if record is None or record.acked_at is None:
+            return error(404, "Unknown Message", 10008)
+        source = record.interaction.get("message")
+        if record.ack_type in (6, 7) and isinstance(source, dict):
+            return Reply(200, source)
+        data = (record.ack_body or {}).get("data")
+        content = data.get("content", "") if isinstance(data, dict) else ""
+        return Reply(
+            200,
+            {
+                "id": record.id,
+                "type": 20,
+                "content": content,
+                "flags": 0,
+                "webhook_id": self.config.application_id,
+            },
+        )
 
     async def edit_original(self, req: RestRequest) -> Reply:
         record, problem = self._webhook(req)

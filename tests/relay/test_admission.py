@@ -107,6 +107,73 @@ async def test_the_first_response_gets_what_is_left_of_the_3s() -> None:
         assert stack.main.requests == []
 
 
+async def test_a_callback_taken_just_as_the_time_ran_out_is_confirmed_and_forwarded() -> None:
+    """Created 2.7 s ago: the callback reaches Discord in time, its answer comes after the 3 s
+    (the request is cut at the deadline). Discord took it: @original says so, and the
+    interaction is forwarded as if the answer had come, with no error shown."""
+    async with relay_stack() as stack:
+        stack.sim.rest.set_latency("/interactions/*", 0.35)
+        sent = await stack.send(factory.command() | {"id": snowflake_at(time.time() - 2.7)})
+        await stack.settle(timeout=6)
+        record = stack.sim.interaction(sent["id"])
+        assert record is not None and record.acked_at is not None  # Discord took it
+        (probe,) = stack.sim.rest.find("GET", "/webhooks/*/@original")
+        assert probe.status == 200
+        assert probe.at >= record.acked_at
+        assert stack.relay.stats.ack_outcomes["confirmed"] == 1
+        assert stack.relay.stats.ack_outcomes["timeout"] == 0
+        assert [r.headers["x-interaction-id"] for r in stack.main.requests] == [sent["id"]]
+        assert stack.relay.stats.forwards["ok"] == 1
+        assert stack.sim.rest.find("PATCH", "/webhooks/*") == []  # no error message
+
+
+async def test_a_retried_callback_answered_40060_was_ours_and_is_forwarded() -> None:
+    """The first send is taken but its answer lost (the connection drops): the client sends
+    again and Discord answers 40060: the earlier send was the acknowledgement."""
+    async with relay_stack() as stack:
+        stack.sim.rest.inject("/interactions/*/callback", None, drop=True, after=True)
+        sent = await stack.send(factory.component())
+        await stack.settle(timeout=6)
+        record = stack.sim.interaction(sent["id"])
+        assert record is not None and record.ack_type == 6
+        assert [c.status for c in record.callbacks] == [None, 400]  # lost, then 40060
+        assert stack.relay.stats.ack_outcomes["confirmed"] == 1
+        assert stack.sim.rest.find("GET", "/webhooks/*") == []  # 40060 on a retry says it all
+        assert len(stack.main.requests) == 1
+        assert stack.sim.rest.find("POST", "/webhooks/*") == []
+
+
+async def test_every_answer_lost_is_checked_on_discord_then_forwarded() -> None:
+    """Every send of the callback is taken or refused, every answer lost (connection errors
+    to the end): @original shows the acknowledgement, so the interaction goes on."""
+    async with relay_stack() as stack:
+        stack.sim.rest.inject("/interactions/*/callback", None, drop=True, after=True, times=5)
+        sent = await stack.send(factory.command())
+        await stack.settle(timeout=10)
+        assert stack.relay.stats.ack_outcomes["confirmed"] == 1
+        (probe,) = stack.sim.rest.find("GET", "/webhooks/*/@original")
+        assert probe.status == 200
+        assert [r.headers["x-interaction-id"] for r in stack.main.requests] == [sent["id"]]
+        assert stack.sim.rest.find("PATCH", "/webhooks/*") == []
+
+
+async def test_a_callback_never_taken_is_not_confirmed_and_not_forwarded() -> None:
+    """Every send dropped before Discord handles it: @original answers 404, nothing is
+    forwarded; the error message is still tried (it would show only had Discord taken it)."""
+    async with relay_stack() as stack:
+        stack.sim.rest.inject("/interactions/*/callback", None, drop=True, times=5)
+        sent = await stack.send(factory.command())
+        await stack.settle(timeout=10)
+        record = stack.sim.interaction(sent["id"])
+        assert record is not None and record.acked_at is None
+        (probe,) = stack.sim.rest.find("GET", "/webhooks/*/@original")
+        assert probe.status == 404
+        assert stack.relay.stats.ack_outcomes["error"] == 1
+        assert stack.relay.stats.ack_outcomes["confirmed"] == 0
+        assert stack.main.requests == []
+        assert stack.relay.stats.forwards["not_acknowledged"] == 1
+
+
 class RecordingJournal:
     """A Journal (gateway/interactions/journal_types.py) in memory, recording the calls."""
 
