@@ -8,7 +8,8 @@ parse of the answer in `data_received` (~0.1 ms). Interaction callbacks are the 
 hard deadline (Discord's 3 s window); everything else stays on httpx.
 
 Scope: one origin (http or https, certificates checked as httpx does), a bytes body with
-Content-Length, answers with Content-Length, chunked or read-until-close bodies (1xx skipped).
+Content-Length, answers with Content-Length, chunked or read-until-close bodies (1xx skipped),
+parsed by httptools (llhttp); nothing here parses HTTP by hand.
 Idle connections are reused newest first; one the server closed while it was idle is noticed
 before reuse, and a reused connection that closes before any byte of the answer is retried
 once on a new connection. Failures raise httpx exceptions (`httpx.TransportError` family), so
@@ -24,6 +25,7 @@ from collections.abc import Mapping
 from typing import cast
 from urllib.parse import urlsplit
 
+import httptools
 import httpx
 
 from gateway.rest.transport import RestResponse
@@ -37,16 +39,27 @@ class _Stale(Exception):
 
 
 class _Connection(asyncio.Protocol):
-    """One keep-alive connection; at most one request at a time."""
+    """One keep-alive connection; at most one request at a time. httptools (llhttp, the parser
+    under uvicorn and Node) reads the answers; this class only keeps what it reports."""
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.keep_alive = True
         self.idle_since = 0.0
-        self._buffer = bytearray()
+        self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[RestResponse] | None = None
-        self._head: tuple[int, list[tuple[str, str]], int] | None = None  # status, headers, end
+        self._reset()
+
+    def _reset(self) -> None:
+        self._status = 0
+        self._headers: list[tuple[str, str]] = []
+        self._head_size = 0
+        self._body = bytearray()
+        self._head_done = False
+        self._until_close = False  # no length, not chunked: the body ends with the connection
+        self._received = False  # any byte of the answer to the current request
+        self._problem: Exception | None = None
 
     # -- asyncio.Protocol ----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -55,17 +68,14 @@ class _Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        self._buffer += data
         if self._waiter is None:  # bytes nobody asked for: this connection is not reusable
             self.close()
             return
+        self._received = True
         try:
-            response = self._parse(eof=False)
-        except httpx.RemoteProtocolError as exc:
-            self._fail(exc)
-            return
-        if response is not None:
-            self._finish(response)
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(self._problem or httpx.RemoteProtocolError(f"bad answer: {exc}"))
 
     def eof_received(self) -> bool:
         self._lost()
@@ -74,9 +84,44 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost()
 
+    # -- httptools callbacks ---------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        if self._waiter is None:  # a second answer to one request: not reusable
+            self.close()
+        self._headers = []
+        self._head_size = 0
+        self._body = bytearray()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > MAX_HEAD_BYTES:
+            self._problem = httpx.RemoteProtocolError("answer head too large")
+            raise self._problem
+        self._headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        self._status = self._parser.get_status_code()
+        if self._status < 200:
+            return  # informational: the real answer follows
+        self._head_done = True
+        self._until_close = (
+            self._status not in _NO_BODY_STATUSES
+            and not _get(self._headers, "content-length")
+            and "chunked" not in _get(self._headers, "transfer-encoding").lower()
+        )
+
+    def on_body(self, body: bytes) -> None:
+        self._body += body
+
+    def on_message_complete(self) -> None:
+        if not self._head_done:
+            return  # the end of a 1xx
+        self.keep_alive = self._parser.should_keep_alive()
+        self._finish(RestResponse(self._status, _mapping(self._headers), bytes(self._body)))
+
     # -- use -----------------------------------------------------------------------------
     def usable(self) -> bool:
-        return not self.closed and self.keep_alive and not self._buffer
+        return not self.closed and self.keep_alive
 
     def close(self) -> None:
         self.closed = True
@@ -87,7 +132,7 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None and self._waiter is None
         waiter: asyncio.Future[RestResponse] = asyncio.get_running_loop().create_future()
         self._waiter = waiter
-        self._head = None
+        self._reset()
         self.transport.write(data)
         try:
             async with asyncio.timeout(answer_within):
@@ -98,56 +143,9 @@ class _Connection(asyncio.Protocol):
         finally:
             self._waiter = None
 
-    # -- parsing -------------------------------------------------------------------------
-    def _parse(self, *, eof: bool) -> RestResponse | None:
-        buf = self._buffer
-        while self._head is None:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buf) > MAX_HEAD_BYTES:
-                    raise httpx.RemoteProtocolError("answer head too large")
-                return None
-            lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
-            version, _, rest = lines[0].partition(" ")
-            code = rest[:3]
-            if not version.startswith("HTTP/1.") or not code.isdigit():
-                raise httpx.RemoteProtocolError("not an HTTP/1.x answer")
-            status = int(code)
-            headers: list[tuple[str, str]] = []
-            for line in lines[1:]:
-                name, sep, value = line.partition(":")
-                if not sep:
-                    raise httpx.RemoteProtocolError("malformed header line")
-                headers.append((name.strip().lower(), value.strip()))
-            if 100 <= status < 200:  # informational: skip it, the real answer follows
-                del buf[: end + 4]
-                continue
-            connection = _get(headers, "connection").lower()
-            if connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive"):
-                self.keep_alive = False
-            self._head = (status, headers, end + 4)
-        status, headers, start = self._head
-        if status in _NO_BODY_STATUSES:
-            body: bytes | None = b""
-            consumed = start
-        elif "chunked" in _get(headers, "transfer-encoding").lower():
-            body, consumed = _dechunk(buf, start)
-        elif (length := _get(headers, "content-length")) != "":
-            if not length.isdigit():
-                raise httpx.RemoteProtocolError("bad Content-Length")
-            consumed = start + int(length)
-            body = bytes(buf[start:consumed]) if len(buf) >= consumed else None
-        else:  # the body ends with the connection
-            self.keep_alive = False
-            consumed = len(buf)
-            body = bytes(buf[start:]) if eof else None
-        if body is None:
-            return None
-        del buf[:consumed]
-        return RestResponse(status, _mapping(headers), body)
-
     def _finish(self, response: RestResponse) -> None:
         waiter = self._waiter
+        self._waiter = None  # any byte after the answer makes the connection unusable
         if waiter is not None and not waiter.done():
             waiter.set_result(response)
 
@@ -162,18 +160,15 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
-        if not self._buffer and self._head is None:
+        if not self._received:
             waiter.set_exception(_Stale())
-            return
-        try:
-            response = self._parse(eof=True)
-        except httpx.RemoteProtocolError as exc:
-            waiter.set_exception(exc)
-            return
-        if response is None:
-            waiter.set_exception(httpx.RemoteProtocolError("connection closed mid-answer"))
+        elif self._head_done and self._until_close:
+            self.keep_alive = False
+            waiter.set_result(
+                RestResponse(self._status, _mapping(self._headers), bytes(self._body))
+            )
         else:
-            waiter.set_result(response)
+            waiter.set_exception(httpx.RemoteProtocolError("connection closed mid-answer"))
 
 
 def _mapping(headers: list[tuple[str, str]]) -> dict[str, str]:
@@ -189,34 +184,6 @@ def _get(headers: list[tuple[str, str]], name: str) -> str:
         if key == name:
             return value
     return ""
-
-
-def _dechunk(buf: bytearray, start: int) -> tuple[bytes | None, int]:
-    """(body, end offset) of a complete chunked body from `start`, or (None, 0) for more."""
-    body = bytearray()
-    pos = start
-    while True:
-        line_end = buf.find(b"\r\n", pos)
-        if line_end < 0:
-            return None, 0
-        size_text = bytes(buf[pos:line_end]).split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise httpx.RemoteProtocolError("bad chunk size") from None
-        pos = line_end + 2
-        if size == 0:
-            while True:  # trailers, up to the empty line
-                line_end = buf.find(b"\r\n", pos)
-                if line_end < 0:
-                    return None, 0
-                if line_end == pos:
-                    return bytes(body), line_end + 2
-                pos = line_end + 2
-        if len(buf) < pos + size + 2:
-            return None, 0
-        body += buf[pos : pos + size]
-        pos += size + 2
 
 
 class Http1Pool:
