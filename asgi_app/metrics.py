@@ -128,6 +128,11 @@ class ServerCollector(Collector):
         yield GaugeMetricFamily(
             "interactions_in_flight", "Interactions being processed", value=snap["in_flight"]
         )
+        yield GaugeMetricFamily(
+            "interaction_forwards_waiting",
+            "Forwards waiting for one of the FORWARD_MAX_IN_FLIGHT slots",
+            value=snap["forwards_waiting"],
+        )
 
 
 def _by_label(name: str, doc: str, label: str, counts: Mapping[str, int]) -> Metric:

@@ -23,6 +23,7 @@ from gateway.interactions.relay import DEFAULT_LATE_MESSAGE, InteractionRelay
 from gateway.interactions.signatures import Ed25519Signer, SigningKey, public_key_hex
 from gateway.interactions.signing_key import load_signing_key
 from gateway.rest.client import DiscordRest, new_rest_client
+from gateway.rest.http1 import Http1Pool
 
 if TYPE_CHECKING:
     from asgi_app.settings import Settings
@@ -43,7 +44,7 @@ class Services:
         self._started_mono = time.monotonic()
         self.simulator: DiscordSimulator | None = None
         self.rest_client: httpx.AsyncClient | None = None
-        self.forward_client: httpx.AsyncClient | None = None
+        self.forward_client: Http1Pool | None = None
         self.rest: DiscordRest | None = None
         self.gateway: GatewayManager | None = None
         self.relay: InteractionRelay | None = None
@@ -80,7 +81,7 @@ class Services:
             log.info("development: Discord simulator at %s", api_base)
         self.rest_client = new_rest_client()
         max_forwards = getattr(settings, "forward_max_in_flight", MAX_CONCURRENT_FORWARDS)
-        self.forward_client = new_forward_client(max_forwards)
+        self.forward_client = new_forward_client(settings.forward_url, max_forwards)
         self.rest = DiscordRest(api_base, token, self.rest_client)
         self.gateway = GatewayManager(
             GatewayConfig(
@@ -105,7 +106,6 @@ class Services:
         self.relay = InteractionRelay(
             self.rest,
             self.forward_client,
-            forward_url=settings.forward_url,
             auth_token=settings.auth_token.get(),
             error_message=settings.interaction_error_message,
             forward_timeout=settings.forward_timeout_seconds,

@@ -13,6 +13,12 @@ a CPU (sum of its threads' schedstat: the shared machine's load), and the relay'
 and at the end).
 
     .venv/bin/python bench/discordjs_peer_bench.py [--rounds 2] [--scenario steady|burst]
+        [--profile]
+
+`--profile`: py-spy (`record --format raw`, 200 Hz, root or ptrace allowed) samples the
+server's relay process through each of its runs, from the first dispatch to the last forward;
+its busiest functions are printed after the run (own = top frame, total = anywhere on the
+stack), idle samples left out.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -31,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 
 from bench.harness.relay_stack import AUTH, FORWARD_PATH, percentile
 from bench.harness.sim_process import SimProcess, sim_process
+from bench.http_profile import summarize
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = {"steady": (500, 100.0, 2.0, "command"), "burst": (1000, 1000.0, 5.0, "mixed")}
@@ -98,10 +107,39 @@ async def start_relay(
     return proc
 
 
-async def one_run(name: str, scenario: str, log: Path) -> Run:
+async def start_profile(pid: int, out: Path) -> asyncio.subprocess.Process:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    args = [spy, "record", "--format", "raw", "--rate", "200", "--nonblocking", "--idle"]
+    args += ["-o", str(out), "--pid", str(pid)]
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+    await asyncio.sleep(1.0)  # attached before the first dispatch
+    return proc
+
+
+async def stop_profile(spy: asyncio.subprocess.Process, out: Path) -> None:
+    spy.send_signal(signal.SIGINT)  # py-spy writes its samples and exits
+    await asyncio.wait_for(spy.wait(), 30)
+    raw = "\n".join(
+        line for line in out.read_text().splitlines() if not _idle(line.rpartition(" ")[0])
+    )
+    summarize(raw, 20)
+
+
+def _idle(stack: str) -> bool:
+    """A sample of the event loop waiting for events (epoll) or a thread parked."""
+    top = stack.rsplit(";", 1)[-1]
+    return top.startswith(("select (", "_run_once (", "wait (threading", "_wait_for_tstate_lock"))
+
+
+async def one_run(name: str, scenario: str, log: Path, profile: Path | None = None) -> Run:
     count, rate, slow, mix = SCENARIOS[scenario]
     async with sim_process(main_delay=slow) as sim:
         relay = await start_relay(name, sim, slow, log)
+        spy = None
+        if profile is not None and name == "server":
+            spy = await start_profile(relay.pid, profile)
         try:
             pids = {"relay": relay.pid, "sim": sim.proc.pid}
             before = {k: proc_cpu(pid) for k, pid in pids.items()}
@@ -121,7 +159,13 @@ async def one_run(name: str, scenario: str, log: Path) -> Run:
             after = {k: proc_cpu(pid) for k, pid in pids.items()}
             peak, end = rss_mib(relay.pid)
             arrivals = (await sim.call("main_times"))["at"]
+            if spy is not None and profile is not None:
+                print(f"py-spy over the server relay's {scenario} run:")
+                await stop_profile(spy, profile)
+                spy = None
         finally:
+            if spy is not None:
+                spy.kill()
             assert relay.stdin is not None
             relay.stdin.close()
             try:
@@ -157,8 +201,9 @@ def show(name: str, run: Run) -> str:
     )
 
 
-async def main(rounds: int, scenarios: list[str]) -> None:
+async def main(rounds: int, scenarios: list[str], profile: bool = False) -> None:
     log = Path(tempfile.gettempdir()) / f"discordjs_peer_bench.{os.getpid()}.log"
+    spied = log.with_suffix(".pyspy") if profile else None
     for scenario in scenarios:
         count, rate, slow, mix = SCENARIOS[scenario]
         print(f"== {scenario}: {count} {mix} at {rate:.0f}/s, main app {slow:g} s per forward")
@@ -166,7 +211,7 @@ async def main(rounds: int, scenarios: list[str]) -> None:
         for round_no in range(rounds):
             order = RELAYS if round_no % 2 == 0 else RELAYS[::-1]
             for name in order:
-                runs[name].append(await one_run(name, scenario, log))
+                runs[name].append(await one_run(name, scenario, log, spied))
                 print(f"round {round_no + 1}: {show(name, runs[name][-1])}")
         ours, peer = runs["server"], runs["discord.js"]
 
@@ -189,5 +234,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), action="append")
+    parser.add_argument("--profile", action="store_true", help="py-spy over the server relay")
     args = parser.parse_args()
-    asyncio.run(main(args.rounds, args.scenario or ["steady", "burst"]))
+    asyncio.run(main(args.rounds, args.scenario or ["steady", "burst"], args.profile))

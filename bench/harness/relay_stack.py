@@ -14,7 +14,7 @@ from bench.harness.logcapture import add_secret
 from bench.harness.main_app import MainApp
 from bench.harness.server import free_port, serve
 from gateway.connection.manager import GatewayConfig, GatewayManager
-from gateway.interactions.forward import new_forward_client
+from gateway.interactions.forward import MAX_CONCURRENT_FORWARDS, new_forward_client
 from gateway.interactions.relay import InteractionRelay
 from gateway.rest.client import DiscordRest, new_rest_client
 from gateway.simulator import DiscordSimulator
@@ -91,7 +91,10 @@ async def wired_relay(
     add_secret(token)
     add_secret(AUTH)
     rest_client = new_rest_client()
-    forward_client = new_forward_client(relay_options.get("max_concurrent_forwards", 100))
+    forward_client = new_forward_client(
+        forward_base + FORWARD_PATH,
+        relay_options.get("max_concurrent_forwards", MAX_CONCURRENT_FORWARDS),
+    )
     rest = DiscordRest(api_base, token, rest_client)
     manager = GatewayManager(
         GatewayConfig(token=token, intents=5, compression="zlib-stream", api_base=api_base),
@@ -106,7 +109,6 @@ async def wired_relay(
     relay = InteractionRelay(
         rest,
         forward_client,
-        forward_base + FORWARD_PATH,
         AUTH,
         ERROR_MESSAGE,
         options.pop("forward_timeout", 2.0),

@@ -6,7 +6,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -17,25 +18,28 @@ from gateway.interactions.first_response import FORWARD_PATHS
 from gateway.interactions.model import Interaction
 from gateway.interactions.signatures import sign
 from gateway.interactions.stats import RelayStats
+from gateway.rest.http1 import Http1Pool
+from gateway.rest.transport import RestResponse
 
 log = logging.getLogger("gateway.relay")
 
 RETRY_STATUSES = frozenset({502, 503, 504})
-#: Forwards in flight at once. httpx's pool does work proportional to its connection count on
-#: every request and answer, so thousands of open connections would starve the event loop.
-MAX_CONCURRENT_FORWARDS = 100
+#: Forwards in flight at once (FORWARD_MAX_IN_FLIGHT); more wait for a slot, counted in
+#: `RelayStats.forwards_waiting` (/metrics). The pool's cost per request does not grow with
+#: the connections open, so the bound is there for the main app's sake, not the client's.
+MAX_CONCURRENT_FORWARDS = 1000
 #: Extra signature headers for a forward, from (X-Signature-Timestamp, body): e.g. Ed25519.
 Signer = Callable[[str, bytes], Mapping[str, str]]
 
 
-def new_forward_client(max_connections: int = MAX_CONCURRENT_FORWARDS) -> httpx.AsyncClient:
-    """A client for the forwards: its own pool (never the REST client's), sized to the relay's
-    `max_concurrent_forwards` so forwards never queue inside httpx."""
-    return httpx.AsyncClient(
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
-    )
+def new_forward_client(
+    forward_url: str, max_connections: int = MAX_CONCURRENT_FORWARDS
+) -> Http1Pool:
+    """The forwards' own keep-alive pool to FORWARD_URL (never the REST client's), as large as
+    the forwards allowed in flight, so none queues inside it. Why not httpx: its pool's work
+    per request grows with the requests queued and the connections open (gateway/rest/http1.py);
+    a draft-night burst of 1,000 forwards spent seconds of CPU there."""
+    return Http1Pool(forward_url, max_connections=max_connections)
 
 
 def parse_choices(content: bytes) -> list[Any] | None:
@@ -49,14 +53,13 @@ def parse_choices(content: bytes) -> list[Any] | None:
 
 
 class Forwarder:
-    """POST an interaction to `{forward_url}/command|component|modal|autocomplete`: connection
-    errors, timeouts, 502/503/504 retried with backoff (at most `max_attempts`, all within the
-    budget, the same X-Interaction-Id)."""
+    """POST an interaction to `{FORWARD_URL}/command|component|modal|autocomplete` on `client`
+    (a pool on FORWARD_URL): connection errors, timeouts, 502/503/504 retried with backoff (at
+    most `max_attempts`, all within the budget, the same X-Interaction-Id)."""
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
-        forward_url: str,
+        client: Http1Pool,
         auth_token: str,
         *,
         timeout: float = 10.0,
@@ -71,7 +74,6 @@ class Forwarder:
         stats: RelayStats | None = None,
     ) -> None:
         self._client = client
-        self._url = forward_url.rstrip("/")
         self._auth_token = auth_token
         self._timeout = timeout
         self._clock = clock
@@ -85,13 +87,27 @@ class Forwarder:
         self.stats = stats or RelayStats()
 
     def __repr__(self) -> str:  # never the auth token
-        return f"Forwarder({self._url!r})"
+        return f"Forwarder({self._client!r})"
+
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """One of the in-flight slots; the forwards waiting for one are counted."""
+        stats = self.stats
+        stats.forwards_waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            stats.forwards_waiting -= 1
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     async def send(
         self, interaction: Interaction, budget: float, headers: Mapping[str, str]
-    ) -> tuple[httpx.Response | None, bool]:
+    ) -> tuple[RestResponse | None, bool]:
         """(2xx response or None, whether it was retried). `headers`: X-Response-Mode etc."""
-        url = self._url + FORWARD_PATHS[interaction.type]
+        path = FORWARD_PATHS[interaction.type]
         body = interaction.raw
         deadline = self._clock() + budget
         attempt = 0
@@ -112,19 +128,19 @@ class Forwarder:
             timeout = max(0.001, min(self._timeout, remaining))
             retryable: bool
             try:
-                async with self._slots:
-                    response = await self._client.post(
-                        url, content=body, headers=sent, timeout=httpx.Timeout(timeout)
-                    )
-                    await response.aread()
-            except httpx.HTTPError as exc:  # connection errors, timeouts, protocol garbage
+                async with self._slot():
+                    async with asyncio.timeout(timeout):  # the connect included
+                        response = await self._client.request(
+                            "POST", path, sent, body, answer_within=timeout
+                        )
+            except (httpx.HTTPError, TimeoutError) as exc:  # connection errors, timeouts, garbage
                 retryable = True
                 problem = type(exc).__name__
             else:
                 if response.is_success:
                     return response, attempt > 1
-                retryable = response.status_code in RETRY_STATUSES
-                problem = str(response.status_code)
+                retryable = response.status in RETRY_STATUSES
+                problem = str(response.status)
             delay = self._backoff_base * 2 ** (attempt - 1) * (0.5 + self._rng() / 2)
             if (
                 not retryable

@@ -13,7 +13,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-import httpx
 import orjson
 
 from gateway.clock import Clock, Sleep
@@ -41,6 +40,8 @@ from gateway.interactions.responder import (
 )
 from gateway.interactions.stats import RelayStats
 from gateway.rest.client import DiscordRest
+from gateway.rest.http1 import Http1Pool
+from gateway.rest.transport import RestResponse
 
 log = logging.getLogger("gateway.relay")
 
@@ -64,8 +65,7 @@ class InteractionRelay:
     def __init__(
         self,
         rest: DiscordRest,
-        client: httpx.AsyncClient,
-        forward_url: str,
+        client: Http1Pool,
         auth_token: str,
         error_message: str,
         forward_timeout: float = 10.0,
@@ -111,7 +111,6 @@ class InteractionRelay:
         self.stats = RelayStats()
         self.forwarder = Forwarder(
             client,
-            forward_url,
             auth_token,
             timeout=forward_timeout,
             clock=clock,
@@ -307,7 +306,7 @@ class InteractionRelay:
         )
 
     async def after_forward(
-        self, job: Job, forward: Awaitable[tuple[httpx.Response | None, bool]]
+        self, job: Job, forward: Awaitable[tuple[RestResponse | None, bool]]
     ) -> str:
         """Wait for the forward of an acknowledged interaction; deliver its answer, or tell the
         user it failed."""

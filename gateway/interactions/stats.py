@@ -91,6 +91,7 @@ class RelayStats:
     user_errors: int = 0  # error messages shown to Discord users
     ack_failures: int = 0  # acknowledgements Discord did not take
     in_flight: int = 0
+    forwards_waiting: int = 0  # forwards waiting for an in-flight slot (FORWARD_MAX_IN_FLIGHT)
     ack_outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACK_OUTCOMES, 0))
     admission: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ADMISSION_DROPS, 0))
     answers: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ANSWER_OUTCOMES, 0))
@@ -103,6 +104,7 @@ class RelayStats:
             "user_errors": self.user_errors,
             "ack_failures": self.ack_failures,
             "in_flight": self.in_flight,
+            "forwards_waiting": self.forwards_waiting,
             "ack_outcomes": dict(self.ack_outcomes),
             "admission": dict(self.admission),
             "answers": dict(self.answers),

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
+from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from bench.harness.server import free_port
 from gateway.rest.http1 import Http1Pool
@@ -239,3 +247,62 @@ async def test_warm_opens_connections_ahead_and_requests_use_them() -> None:
 def test_only_http_urls() -> None:
     with pytest.raises(ValueError, match="not an http"):
         Http1Pool("ws://127.0.0.1:1")
+
+
+def _self_signed(tmp: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context with a certificate for 127.0.0.1 made here, and the certificate's
+    path (a client trusting it can verify the server; nobody else can)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_path, key_path)
+    return server, cert_path
+
+
+async def test_https_certificates_are_verified(tmp_path: Path) -> None:
+    """TLS as httpx does it: an unknown certificate is refused (ConnectError, nothing sent);
+    one the client trusts carries the request over keep-alive."""
+    server_context, cert_path = _self_signed(tmp_path)
+    handler = Scripted(fixed(NO_CONTENT))
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_context)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        untrusting = Http1Pool(f"https://127.0.0.1:{port}/api")
+        with pytest.raises(httpx.ConnectError):
+            await untrusting.request("POST", "/x", {}, b"{}")
+        await untrusting.aclose()
+        assert handler.requests == []
+        trusting = Http1Pool(
+            f"https://127.0.0.1:{port}/api",
+            ssl_context=ssl.create_default_context(cafile=str(cert_path)),
+        )
+        for _ in range(2):
+            answer = await trusting.request("POST", "/x", {}, b"{}")
+            assert answer.status == 204
+        assert trusting.connects == 1
+        await trusting.aclose()
+        assert handler.requests[0].startswith(b"POST /api/x HTTP/1.1\r\n")
