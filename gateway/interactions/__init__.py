@@ -9,8 +9,10 @@ CONTRACT.md "An interaction, from Discord to the user"; the path through the fil
 3. the mode (`policy.py`: INTERACTION_RESPONSE + INTERACTION_POLICY) and the first response:
    `first_response.py` is the one table (interaction type, mode) -> defer; `responder.py` sends
    it (the callback route, or the HTTP answer) and names the outcome (`AckOutcome`); in defer
-   mode a first response Discord did not take means no forward;
-4. `forward.py`: the signed POST to the main app and its retries; `respond.py`: respond mode's
+   mode a first response Discord did not take means no forward (one without a clear answer is
+   checked on Discord first: `relay._confirm`, `delivery.first_response_taken`);
+4. `forward.py`: the signed POST to the main app (on its own `Http1Pool`, at most
+   FORWARD_MAX_IN_FLIGHT at once) and its retries; `respond.py`: respond mode's
    window and autocomplete;
 5. `answers.py`: the main app's answer, checked (types per interaction; the full schema comes
    from asgi_app as `answer_validator`), and how a late one is delivered; `delivery.py`: the

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.interactions.model import snowflake_time
 from gateway.simulator.callbacks import (
     CALLBACK_TYPES,
     callback_refusal,
@@ -16,7 +15,7 @@ from gateway.simulator.config import SimConfig
 from gateway.simulator.gateway_server import GatewayServer
 from gateway.simulator.interaction_log import InteractionLog, InteractionRecord
 from gateway.simulator.rest_api import Reply, RestApi, RestRequest, error
-from gateway.simulator.snowflake import Snowflakes
+from gateway.simulator.snowflake import Snowflakes, snowflake_time
 
 EPHEMERAL = 1 << 6
 

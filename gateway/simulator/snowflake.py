@@ -5,7 +5,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from gateway.interactions.model import DISCORD_EPOCH_MS
+#: 2015-01-01T00:00:00Z, Discord's epoch. The simulator keeps its own copy: it is the other
+#: side of the wire and imports nothing from the client it tests.
+DISCORD_EPOCH_MS = 1420070400000
+
+
+def snowflake_time(snowflake: str | int) -> float:
+    """Unix seconds at which the id was made."""
+    return ((int(snowflake) >> 22) + DISCORD_EPOCH_MS) / 1000.0
 
 
 class Snowflakes:

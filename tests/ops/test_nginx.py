@@ -17,10 +17,11 @@ from playwright.async_api import expect
 
 from asgi_app.overlay.state import view_key
 from bench.harness.process import ServerProcess
+from bench.harness.redis_server import RedisProcess
 from tests.ops.nginx import AUTH_TOKEN, Nginx, client_from, start_node
 from tests.overlay.helpers import connected, overlay_data
 from tests.support.browser import ARTIFACTS, chromium
-from tests.support.redis_process import RedisProcess
+from tests.support.tools import require_tool
 
 AUTH = {"Authorization": AUTH_TOKEN}
 SERVER_DISCONNECT = socketio.AsyncClient.reason.SERVER_DISCONNECT  # not TRANSPORT_ERROR
@@ -178,7 +179,7 @@ async def test_a_sigterm_behind_nginx_drains_without_errors_at_connected_clients
 async def test_two_nodes_one_redis_round_robin_the_page_updates_through_either(
     tmp_path: Path,
 ) -> None:
-    redis = await RedisProcess().start()
+    redis = await RedisProcess(require_tool("redis-server")).start()
     nodes: list[tuple[ServerProcess, int]] = []
     proxy: Nginx | None = None
     try:

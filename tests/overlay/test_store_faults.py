@@ -13,13 +13,14 @@ import httpx
 import pytest
 
 from bench.harness.app import running_app
+from bench.harness.redis_server import RedisProcess
 from tests.overlay.helpers import overlay_data
-from tests.support.redis_process import RedisProcess
+from tests.support.tools import require_tool
 
 
 @pytest.fixture
 async def redis() -> AsyncIterator[RedisProcess]:
-    server = await RedisProcess().start()
+    server = await RedisProcess(require_tool("redis-server")).start()
     try:
         yield server
     finally:
