@@ -89,6 +89,22 @@ class Forwarder:
     def __repr__(self) -> str:  # never the auth token
         return f"Forwarder({self._client!r})"
 
+    def _headers(self, interaction: Interaction, extra: Mapping[str, str]) -> dict[str, str]:
+        """The forward's headers, signed now (each attempt has its own timestamp)."""
+        body = interaction.raw
+        timestamp = str(int(self._wall_clock()))
+        sent = {
+            "Content-Type": "application/json",
+            "Authorization": self._auth_token,
+            "X-Interaction-Id": interaction.id,
+            **extra,
+            "X-Signature-Timestamp": timestamp,
+            "X-Signature-SHA256": sign(self._auth_token, timestamp, body),
+        }
+        for signer in self._signers:
+            sent.update(signer(timestamp, body))
+        return sent
+
     @asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
         """One of the in-flight slots; the forwards waiting for one are counted."""
@@ -114,24 +130,17 @@ class Forwarder:
         while True:
             attempt += 1
             remaining = deadline - self._clock()
-            timestamp = str(int(self._wall_clock()))
-            sent = {
-                "Content-Type": "application/json",
-                "Authorization": self._auth_token,
-                "X-Interaction-Id": interaction.id,
-                **headers,
-                "X-Signature-Timestamp": timestamp,
-                "X-Signature-SHA256": sign(self._auth_token, timestamp, body),
-            }
-            for signer in self._signers:
-                sent.update(signer(timestamp, body))
             timeout = max(0.001, min(self._timeout, remaining))
             retryable: bool
             try:
                 async with self._slot():
                     async with asyncio.timeout(timeout):  # the connect included
                         response = await self._client.request(
-                            "POST", path, sent, body, answer_within=timeout
+                            "POST",
+                            path,
+                            self._headers(interaction, headers),
+                            body,
+                            answer_within=timeout,
                         )
             except (httpx.HTTPError, TimeoutError) as exc:  # connection errors, timeouts, garbage
                 retryable = True

@@ -55,7 +55,8 @@ class Interaction:
     message_id: str | None  # the message a component (or a modal opened from one) is on
     created_at: float  # unix seconds, from the id's snowflake
     raw: bytes  # the interaction object as received (forwarded byte for byte)
-    payload: dict[str, Any]  # the parsed object (never re-classified: read the fields above)
+    # The parsed object is not kept: every decision reads the fields above, and a thousand
+    # interactions waiting for a slow main app would hold a thousand decoded dicts.
 
     @property
     def from_message(self) -> bool:
@@ -94,5 +95,4 @@ class Interaction:
             message_id=None if message_id is None else str(message_id),
             created_at=created_at,
             raw=orjson.dumps(obj) if raw is None else raw,
-            payload=obj,
         )
