@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from asgi_app.http.body import decode_form, decode_json, media_type
 from asgi_app.http.errors import ClientDisconnect, HTTPError
 from asgi_app.http.headers import Headers
-from asgi_app.http.types import Receive, Scope
+from asgi_app.http.types import Message, Receive, Scope
 
 if TYPE_CHECKING:
     from asgi_app.http.routing import Route
@@ -41,6 +42,7 @@ class Request:
         "_headers",
         "_json",
         "_query",
+        "_streamed",
         "allow",
         "body_limit",
         "body_value",
@@ -85,6 +87,7 @@ class Request:
         self._headers: Headers | None = None
         self._body: bytes | None = None
         self._cut_at: int | None = None  # bytes received when the limit stopped the reading
+        self._streamed = False  # chunks() began reading: the body is not kept
         self._json: Any = _UNSET
         self._query: dict[str, list[str]] | None = None
         if not scanned:
@@ -132,43 +135,64 @@ class Request:
         return media_type(self.content_type)[0]
 
     async def body(self) -> bytes:
-        """The whole body, read once. 413 before reading when Content-Length is over the
-        limit, and as soon as a streamed (chunked) body passes it, without reading the rest."""
+        """The whole body, read once, with the limits of `chunks()`."""
         if self._body is not None:
             return self._body
-        limit = self.body_limit
+        self._start()
+        message = await self.receive()
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            body: bytes = message.get("body", b"")  # the common case: one message
+            if len(body) > self.body_limit:
+                raise too_large(self.body_limit)
+        else:
+            body = b"".join([chunk async for chunk in self._from(message)])
+        self._body = body
+        return body
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives, for a route that passes it on without holding it. 413
+        before reading when Content-Length is over the limit, and as soon as a streamed
+        (chunked) body passes it, without reading the rest. Read once: `body()` afterwards
+        raises, unless it was called first."""
+        if self._body is not None:
+            yield self._body
+            return
+        self._start()
+        async for chunk in self._from(await self.receive()):
+            yield chunk
+
+    def _start(self) -> None:
+        """Before the first body message: read once, and the Content-Length check."""
+        if self._streamed:
+            raise RuntimeError("the request body was already read by chunks()")
+        self._streamed = True
         declared = self.content_length
         if declared is not None:
             if not declared.isdigit():
                 raise HTTPError(400, "Content-Length is not a number")
-            if int(declared) > limit:
+            if int(declared) > self.body_limit:
                 self._cut_at = 0
-                raise too_large(limit)
-        message = await self.receive()
-        if message["type"] == "http.request" and not message.get("more_body", False):
-            body: bytes = message.get("body", b"")  # the common case: one message
-            if len(body) > limit:
-                raise too_large(limit)
-            self._body = body
-            return body
-        chunks: list[bytes] = []
+                raise too_large(self.body_limit)
+
+    async def _from(self, message: Message) -> AsyncIterator[bytes]:
+        """The body's chunks from `message` on, counted against the limit."""
+        limit = self.body_limit
         size = 0
         while True:
             if message["type"] == "http.disconnect":
                 raise ClientDisconnect()
             chunk: bytes = message.get("body", b"")
+            more = message.get("more_body", False)
             if chunk:
                 size += len(chunk)
                 if size > limit:
-                    if message.get("more_body", False):
+                    if more:
                         self._cut_at = size
                     raise too_large(limit)
-                chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+                yield chunk
+            if not more:
+                return
             message = await self.receive()
-        self._body = b"".join(chunks)
-        return self._body
 
     @property
     def body_cut_short(self) -> bool:

@@ -4,8 +4,8 @@ The request goes out through the same `DiscordRest` as the server's own calls (s
 global limit and invalid-request budget) with `Authorization: Bot <BOT_TOKEN>` instead of the
 caller's (none on interaction and webhook token routes, as Discord expects). Passed on: the
 method, the path as sent (percent-encoding kept), the query, the body (JSON or multipart, read
-as it arrives and refused at PROXY_BODY_LIMIT_BYTES; held in memory because a retry after a
-5xx or a 429 sends it again), Content-Type and X-Audit-Log-Reason. Passed back unchanged:
+as it arrives and refused at PROXY_BODY_LIMIT_BYTES; over 1 MiB spooled to a temporary file
+and streamed from it, `proxy_body.py`), Content-Type and X-Audit-Log-Reason. Passed back unchanged:
 Discord's status, body, Content-Type, Retry-After and X-RateLimit-* headers.
 
 A request that would wait more than PROXY_MAX_WAIT_SECONDS for a limit is answered 429 with
@@ -28,6 +28,7 @@ import httpx
 from asgi_app.http import App, HTTPError, Middleware, Next, Request, Response
 from asgi_app.http.middleware import rate_limit, require_origin, require_token, token_matches
 from asgi_app.openapi import PASSTHROUGH, SECURED
+from asgi_app.routes.proxy_body import SpooledBody, read_body
 from asgi_app.services import Services
 from asgi_app.settings import Settings
 from gateway.rest.errors import (
@@ -84,7 +85,7 @@ def register(app: App, services: Services, settings: Settings) -> None:
             raise HTTPError(503, "Discord is not configured (no BOT_TOKEN)")
         path = upstream_path(req)
         req.body_limit = body_limit
-        body = await req.body()
+        body = await read_body(req)
         headers = {name: value for name in _REQUEST_HEADERS if (value := req.headers.get(name))}
         try:
             # HEAD goes as GET (its answer's body is dropped on the way out)
@@ -103,6 +104,9 @@ def register(app: App, services: Services, settings: Settings) -> None:
             raise HTTPError(504, "Discord did not answer in time") from exc
         except (httpx.TransportError, DiscordRestError) as exc:
             raise HTTPError(502, "Discord could not be reached") from exc
+        finally:
+            if isinstance(body, SpooledBody):
+                body.close()
         res.status(answer.status)
         for name, value in answer.headers.items():
             if name in _RESPONSE_HEADERS or name.startswith("x-ratelimit-"):

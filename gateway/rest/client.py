@@ -58,7 +58,7 @@ from gateway.rest.rules import (
     Retries,
 )
 from gateway.rest.stats import RestStats
-from gateway.rest.transport import HttpxTransport, RestResponse, Transport
+from gateway.rest.transport import Body, HttpxTransport, RestResponse, Transport
 from gateway.user_agent import USER_AGENT
 
 __all__ = [
@@ -205,7 +205,7 @@ class DiscordRest:
         path: str,
         json: Any = None,
         *,
-        content: bytes | None = None,
+        content: Body | None = None,
         headers: Mapping[str, str] | None = None,
         reason: str | None = None,
         auth: bool = True,
@@ -259,7 +259,7 @@ class DiscordRest:
         self,
         method: str,
         path: str,
-        content: bytes | None,
+        content: Body | None,
         headers: Mapping[str, str],
         *,
         max_wait: float,
@@ -283,7 +283,7 @@ class DiscordRest:
         method: str,
         path: str,
         json: Any,
-        content: bytes | None,
+        content: Body | None,
         extra: Mapping[str, str] | None,
         reason: str | None,
         auth: bool,

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import httptools
 import httpx
 
-from gateway.rest.transport import RestResponse
+from gateway.rest.transport import Body, BodySource, RestResponse
 
 _NO_BODY_STATUSES = frozenset({204, 304})
 MAX_HEAD_BYTES = 64 * 1024
@@ -49,6 +49,8 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[RestResponse] | None = None
+        self._writable = asyncio.Event()  # cleared while the transport's buffer is full
+        self._writable.set()
         self._reset()
 
     def _reset(self) -> None:
@@ -128,15 +130,19 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    async def exchange(self, data: tuple[bytes, bytes], answer_within: float) -> RestResponse:
-        """Send (head, body) and wait at most `answer_within` s for the whole answer."""
+    async def exchange(self, head: bytes, body: Body, answer_within: float) -> RestResponse:
+        """Send head and body, and wait at most `answer_within` s (from the first byte sent)
+        for the whole answer."""
         assert self.transport is not None and self._waiter is None
         waiter: asyncio.Future[RestResponse] = asyncio.get_running_loop().create_future()
         self._waiter = waiter
         self._reset()
-        self.transport.writelines(data)
         try:
             async with asyncio.timeout(answer_within):
+                if isinstance(body, bytes):
+                    self.transport.writelines((head, body))
+                else:
+                    await self._stream(head, body, waiter)
                 return await waiter
         except TimeoutError:
             self.close()
@@ -144,7 +150,30 @@ class _Connection(asyncio.Protocol):
         finally:
             self._waiter = None
 
+    async def _stream(
+        self, head: bytes, body: BodySource, waiter: asyncio.Future[RestResponse]
+    ) -> None:
+        """Write `body` as it is read, waiting whenever the socket's buffer is full; stop when
+        the server answered already (the connection is then not reused) or went away."""
+        assert self.transport is not None
+        self.transport.write(head)
+        async for chunk in body.chunks():
+            if waiter.done() or self.closed:
+                self.keep_alive = False
+                return
+            self.transport.write(chunk)
+            if not self._writable.is_set():
+                await self._writable.wait()
+
+    # -- flow control (asyncio.Protocol) ----------------------------------------------------
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
     def _finish(self, response: RestResponse) -> None:
+        self._writable.set()  # a body still being streamed stops at once
         waiter = self._waiter
         self._waiter = None  # any byte after the answer makes the connection unusable
         if waiter is not None and not waiter.done():
@@ -158,6 +187,7 @@ class _Connection(asyncio.Protocol):
 
     def _lost(self) -> None:
         self.closed = True
+        self._writable.set()  # a body being streamed stops at its next chunk
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
@@ -232,30 +262,29 @@ class Http1Pool:
         method: str,
         path: str,
         headers: Mapping[str, str],
-        body: bytes = b"",
+        body: Body = b"",
         *,
         answer_within: float | None = None,
     ) -> RestResponse:
-        """Send `method` `prefix + path` and return the whole answer."""
+        """Send `method` `prefix + path` and return the whole answer. A `BodySource` body is
+        streamed as it is read (with the socket's flow control), never held whole."""
         if self.closed:
             raise httpx.ConnectError("the pool is closed")
         # the head alone, sent with the body in one writev: no copy of the body is made, and
         # nothing but these bytes stays alive while the answer is awaited (1,000 forwards)
-        data = (
-            (
-                f"{method} {self._prefix}{path} HTTP/1.1\r\n{self._host_line}"
-                + "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
-                + f"Content-Length: {len(body)}\r\n\r\n"
-            ).encode("latin-1"),
-            body,
-        )
+        size = len(body) if isinstance(body, bytes) else body.size
+        head = (
+            f"{method} {self._prefix}{path} HTTP/1.1\r\n{self._host_line}"
+            + "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
+            + f"Content-Length: {size}\r\n\r\n"
+        ).encode("latin-1")
         del headers  # the caller may hand over its only reference
         limit = self._timeout if answer_within is None else answer_within
         async with self._slots:
             conn = self._take_idle()
             if conn is not None:
                 try:
-                    return self._release(conn, await conn.exchange(data, limit))
+                    return self._release(conn, await conn.exchange(head, body, limit))
                 except _Stale:
                     pass  # the server had closed it: one more try on a new connection
                 except BaseException:
@@ -263,7 +292,7 @@ class Http1Pool:
                     raise
             conn = await self._connect()
             try:
-                return self._release(conn, await conn.exchange(data, limit))
+                return self._release(conn, await conn.exchange(head, body, limit))
             except _Stale:
                 raise httpx.RemoteProtocolError("server disconnected without an answer") from None
             except BaseException:
@@ -271,10 +300,10 @@ class Http1Pool:
                 raise
 
     async def send(
-        self, method: str, path: str, headers: Mapping[str, str], content: bytes | None
+        self, method: str, path: str, headers: Mapping[str, str], content: Body | None
     ) -> RestResponse:
         """The `Transport` interface (gateway/rest/transport.py)."""
-        return await self.request(method, path, headers, content or b"")
+        return await self.request(method, path, headers, b"" if content is None else content)
 
     async def warm(self, count: int = 1) -> None:
         """Open up to `count` idle connections ahead of time (TCP and TLS handshakes done)."""

@@ -31,7 +31,7 @@ from gateway.rest.ratelimit import (
     Route,
 )
 from gateway.rest.stats import RestStats
-from gateway.rest.transport import RestResponse, Transport
+from gateway.rest.transport import Body, RestResponse, Transport
 
 log = logging.getLogger("gateway.rest")
 
@@ -51,7 +51,7 @@ class Call:
     path: str
     route: Route
     headers: Mapping[str, str]
-    content: bytes | None
+    content: Body | None
     transport: Transport
     essential: bool
     bot_auth: bool  # sent with the bot token (a 401 then means the token is bad)

@@ -10,7 +10,7 @@ bytes: `send(method, path, headers, content) -> RestResponse`. Two implementatio
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -42,11 +42,23 @@ class RestResponse:
         return orjson.loads(self.content)
 
 
+class BodySource(Protocol):
+    """A request body too large to hold in memory (a proxied upload): `size` bytes, read again
+    from the start by each `chunks()` (a retry sends it again)."""
+
+    size: int
+
+    def chunks(self) -> AsyncIterator[bytes]: ...
+
+
+Body = bytes | BodySource
+
+
 class Transport(Protocol):
     """Sends one request to a path below the API base and returns the whole answer."""
 
     async def send(
-        self, method: str, path: str, headers: Mapping[str, str], content: bytes | None
+        self, method: str, path: str, headers: Mapping[str, str], content: Body | None
     ) -> RestResponse: ...
 
 
@@ -62,11 +74,17 @@ class HttpxTransport:
         self._in_flight = asyncio.Semaphore(max_in_flight)
 
     async def send(
-        self, method: str, path: str, headers: Mapping[str, str], content: bytes | None
+        self, method: str, path: str, headers: Mapping[str, str], content: Body | None
     ) -> RestResponse:
+        sent: bytes | AsyncIterator[bytes] | None = None
+        if isinstance(content, bytes):
+            sent = content
+        elif content is not None:  # streamed, with its length
+            headers = {**headers, "Content-Length": str(content.size)}
+            sent = content.chunks()
         async with self._in_flight:
             response = await self._client.request(
-                method, self._base + path, content=content, headers=headers
+                method, self._base + path, content=sent, headers=headers
             )
             body = await response.aread()
         return RestResponse(response.status_code, dict(response.headers.items()), body)

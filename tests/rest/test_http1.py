@@ -306,3 +306,68 @@ async def test_https_certificates_are_verified(tmp_path: Path) -> None:
         assert trusting.connects == 1
         await trusting.aclose()
         assert handler.requests[0].startswith(b"POST /api/x HTTP/1.1\r\n")
+
+
+class Chunks:
+    """A BodySource of `count` chunks of `size` bytes; counts how often it was read."""
+
+    def __init__(self, count: int, size: int) -> None:
+        self.parts = [bytes([i % 256]) * size for i in range(count)]
+        self.size = count * size
+        self.reads = 0
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        self.reads += 1
+        for part in self.parts:
+            yield part
+
+
+async def test_a_body_source_is_streamed_whole_to_a_slow_reader() -> None:
+    """32 MiB (more than any socket buffer) to a server that reads slowly: written as the
+    socket drains, with its Content-Length, every byte in order."""
+    source = Chunks(512, 64 * 1024)
+    received = bytearray()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.startswith(b"Cont")
+        )
+        while len(received) < length:
+            received.extend(await reader.read(256 * 1024))
+            await asyncio.sleep(0.001)
+        writer.write(NO_CONTENT)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        pool = Http1Pool(f"http://127.0.0.1:{port}")
+        answer = await pool.request("POST", "/up", {}, source, answer_within=30)
+        await pool.aclose()
+    assert answer.status == 204
+    assert bytes(received) == b"".join(source.parts)
+    assert source.reads == 1
+
+
+async def test_an_answer_before_the_whole_body_stops_the_stream() -> None:
+    """The server answers (413) after the head, reading nothing more: the client stops
+    sending, returns that answer, and does not reuse the connection."""
+    source = Chunks(2048, 64 * 1024)  # 128 MiB: never sent whole
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.5)
+        writer.close()
+
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        pool = Http1Pool(f"http://127.0.0.1:{port}")
+        answer = await pool.request("POST", "/up", {}, source, answer_within=10)
+        assert answer.status == 413
+        assert pool.open_connections == 0  # half a body on it: closed, not kept
+        await pool.aclose()

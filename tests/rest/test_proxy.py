@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from asgi_app.routes.proxy_body import SpooledBody
 from bench.harness.app import AUTH_TOKEN, Running, running_app
 from gateway.rest.rules import INVALID_SOFT_LIMIT
 
@@ -213,3 +214,63 @@ async def test_paths_that_leave_the_api_are_refused(srv: Running) -> None:
         answer = await srv.http.get(path)
         assert answer.status_code == 404, path
     assert len(srv.sim.rest.requests) == before
+
+
+async def test_an_upload_is_streamed_through_a_spool_file_and_reaches_discord_whole(
+    tmp_path: Path,
+) -> None:
+    """A 6 MiB multipart upload, sent chunked: it reaches Discord byte for byte, with its
+    length, and the server never held it whole (spooled to a file past 1 MiB)."""
+    async with running_app(tmp_path, wait_ready=False) as srv:
+        boundary = "XyZ"
+        payload = bytes(range(256)) * (6 * 4096)  # 6 MiB, every byte value
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="files[0]"; '
+                f'filename="draft.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            ).encode()
+            + payload
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(body), 100_000):
+                yield body[start : start + 100_000]
+
+        spooled: list[int] = []
+        real_write = SpooledBody.write
+
+        def counting(self: SpooledBody, chunk: bytes) -> None:
+            spooled.append(len(chunk))
+            real_write(self, chunk)
+
+        SpooledBody.write = counting  # type: ignore[method-assign]
+        try:
+            answer = await srv.http.post(
+                f"{API}/channels/7/messages",
+                content=chunks(),
+                headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            )
+        finally:
+            SpooledBody.write = real_write  # type: ignore[method-assign]
+        (sent,) = srv.sim.rest.find("POST", "/channels/7/messages")
+        assert sent.body == body  # whole, in order
+        assert sent.headers["content-length"] == str(len(body))
+        assert sent.headers["content-type"] == f"multipart/form-data; boundary={boundary}"
+        assert sum(spooled) == len(body)  # every byte went through the spool file
+        assert answer.status_code < 500, answer.text
+
+
+async def test_a_spooled_upload_is_sent_again_whole_after_a_502(tmp_path: Path) -> None:
+    async with running_app(tmp_path, wait_ready=False) as srv:
+        srv.sim.rest.inject("/channels/8/messages", 502, times=1)
+        body = b"--b\r\n" + b"z" * (3 * 1024 * 1024) + b"\r\n--b--\r\n"
+        answer = await srv.http.post(
+            f"{API}/channels/8/messages",
+            content=body,
+            headers={"Content-Type": "multipart/form-data; boundary=b"},
+        )
+        first, second = srv.sim.rest.find("POST", "/channels/8/messages")
+        assert first.status == 502
+        assert first.body == body and second.body == body  # the retry read the spool again
+        assert answer.status_code == second.status
