@@ -1,13 +1,16 @@
-"""Http1Pool: a small HTTP/1.1 keep-alive client for one origin, for the acknowledgement path.
+"""Http1Pool: a small HTTP/1.1 keep-alive client for one origin, for the hot paths: the
+interaction callbacks, the forwards to the main app, the REST proxy's calls.
 
 Why not httpx here: on this machine an httpx request costs ~1 ms of CPU (anyio cancel scopes,
 h11, URL and header models) and its connection pool does work proportional to
 (queued requests x connections) whenever a request starts or ends, so a burst of interactions
 spent most of the event loop inside the pool. A request here is one `transport.write` and one
 parse of the answer in `data_received` (~0.1 ms). Interaction callbacks are the relay's only
-hard deadline (Discord's 3 s window); everything else stays on httpx.
+hard deadline (Discord's 3 s window), and a burst holds up to FORWARD_MAX_IN_FLIGHT forwards
+open at once; the server's other calls stay on httpx.
 
-Scope: one origin (http or https, certificates checked as httpx does), a bytes body with
+Scope: one origin (http or https, certificates checked as httpx does), a bytes body (or a
+streamed `BodySource`) with
 Content-Length, answers with Content-Length, chunked or read-until-close bodies (1xx skipped),
 parsed by httptools (llhttp); nothing here parses HTTP by hand.
 Idle connections are reused newest first; one the server closed while it was idle is noticed
