@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from asgi_app.file_limit import ensure_file_limit
 from asgi_app.interaction_answers import validate_answer
 from gateway.audit.log import AuditLog
 from gateway.connection.manager import GatewayConfig, GatewayManager
@@ -81,6 +82,7 @@ class Services:
             log.info("development: Discord simulator at %s", api_base)
         self.rest_client = new_rest_client()
         max_forwards = getattr(settings, "forward_max_in_flight", MAX_CONCURRENT_FORWARDS)
+        ensure_file_limit(max_forwards)
         self.forward_client = new_forward_client(settings.forward_url, max_forwards)
         self.rest = DiscordRest(api_base, token, self.rest_client)
         self.gateway = GatewayManager(
