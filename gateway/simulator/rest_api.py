@@ -108,6 +108,7 @@ class RestApi:
         self.routes: list[Route] = []
         self.injections: list[Injection] = []
         self.latency: list[tuple[str, float]] = []
+        self.answer_delays: list[tuple[str, float]] = []
         self.buckets = Buckets(config.clock)
         self.global_limit = GlobalLimit(config.clock, config.global_limit, config.global_window)
         self._server = HttpServer(self._handle, config.host, config.rest_port)
@@ -160,6 +161,13 @@ class RestApi:
                 r.limit = Limit(limit, window)
                 return
         raise KeyError(route)
+
+    def delay_answers(self, pattern: str, seconds: float) -> None:
+        """Handle requests to paths matching `pattern` on arrival, then hold their answers
+        `seconds` (Discord took it; its answer is slow on the way back)."""
+        self.answer_delays = [(p, s) for p, s in self.answer_delays if p != pattern]
+        if seconds > 0:
+            self.answer_delays.append((pattern, seconds))
 
     def set_latency(self, pattern: str, seconds: float) -> None:
         """Delay answers to paths matching the glob `pattern` (e.g. "/interactions/*")."""
@@ -241,6 +249,10 @@ class RestApi:
             req.status = None
             return HttpReply(0, drop=True)
         req.status = reply.status
+        for pattern, seconds in self.answer_delays:
+            if fnmatch.fnmatchcase(req.path, pattern):
+                await asyncio.sleep(seconds)
+                break
         body = b"" if reply.json is None else orjson.dumps(reply.json)
         out_headers = list(reply.headers)
         if body:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -127,19 +126,20 @@ async def test_the_response_settings_reach_the_relay(tmp_path: Path) -> None:
 async def test_forwards_beyond_the_in_flight_bound_wait_and_are_shown_in_metrics(
     tmp_path: Path,
 ) -> None:
-    """FORWARD_MAX_IN_FLIGHT=2, a main app taking 1 s: two forwards reach it at once, the
+    """FORWARD_MAX_IN_FLIGHT=2, a main app taking 3 s: two forwards reach it at once, the
     other three wait (interaction_forwards_waiting 3), then every one is forwarded."""
-    main = MainApp(delay=1.0)
+    main = MainApp(delay=3.0)
     async with serve(main) as main_url:
         forward = main_url + "/api/discord/interactions"
         async with running_app(tmp_path, FORWARD_URL=forward, FORWARD_MAX_IN_FLIGHT="2") as srv:
             sent = [await srv.sim.send_interaction(factory.command("draft")) for _ in range(5)]
-            await srv.sim.wait_for(lambda: len(main.requests) >= 2, 5)
-            await asyncio.sleep(0.3)
+            relay = srv.app.services.relay
+            assert relay is not None
+            await srv.sim.wait_for(lambda: relay.stats.forwards_waiting == 3, 5)
             metrics = (await srv.http.get("/metrics")).text
             assert "interaction_forwards_waiting 3.0" in metrics
             assert len(main.requests) == 2  # the bound holds: the rest wait their turn
-            await srv.sim.wait_for(lambda: len(main.requests) == 5, 10)
+            await srv.sim.wait_for(lambda: len(main.requests) == 5, 15)
             ids = {r.headers["x-interaction-id"] for r in main.requests}
             assert ids == {s["id"] for s in sent}
             await srv.sim.wait_for(
@@ -147,7 +147,7 @@ async def test_forwards_beyond_the_in_flight_bound_wait_and_are_shown_in_metrics
                     srv.app.services.relay is not None
                     and srv.app.services.relay.stats.forwards["ok"] == 5
                 ),
-                5,
+                10,
             )
             metrics = (await srv.http.get("/metrics")).text
             assert "interaction_forwards_waiting 0.0" in metrics
