@@ -17,16 +17,17 @@ from asgi_app.file_limit import ensure_file_limit
 from asgi_app.interaction_answers import validate_answer
 from gateway.audit.log import AuditLog
 from gateway.connection.manager import GatewayConfig, GatewayManager
-from gateway.interactions.forward import MAX_CONCURRENT_FORWARDS, new_forward_client
+from gateway.interactions.forward import new_forward_client
 from gateway.interactions.journal_replay import open_journal, replay_pending
 from gateway.interactions.journal_types import Journal
-from gateway.interactions.relay import DEFAULT_LATE_MESSAGE, InteractionRelay
+from gateway.interactions.relay import InteractionRelay
 from gateway.interactions.signatures import Ed25519Signer, SigningKey, public_key_hex
 from gateway.interactions.signing_key import load_signing_key
 from gateway.rest.client import DiscordRest, new_rest_client
 from gateway.rest.http1 import Http1Pool
 
 if TYPE_CHECKING:
+    from asgi_app.setting_types import InteractionPolicy
     from asgi_app.settings import Settings
     from gateway.simulator import DiscordSimulator
 
@@ -81,9 +82,10 @@ class Services:
             api_base, token = self.simulator.api_base, self.simulator.token
             log.info("development: Discord simulator at %s", api_base)
         self.rest_client = new_rest_client()
-        max_forwards = getattr(settings, "forward_max_in_flight", MAX_CONCURRENT_FORWARDS)
-        ensure_file_limit(max_forwards)
-        self.forward_client = new_forward_client(settings.forward_url, max_forwards)
+        ensure_file_limit(settings.forward_max_in_flight)
+        self.forward_client = new_forward_client(
+            settings.forward_url, settings.forward_max_in_flight
+        )
         self.rest = DiscordRest(api_base, token, self.rest_client)
         self.gateway = GatewayManager(
             GatewayConfig(
@@ -112,12 +114,11 @@ class Services:
             error_message=settings.interaction_error_message,
             forward_timeout=settings.forward_timeout_seconds,
             application_id=self._application_id,
-            # issue 11's settings (the settings engineer adds them; defaults = CONTRACT's)
-            response_mode=getattr(settings, "interaction_response", "defer"),
-            response_window_ms=getattr(settings, "response_window_ms", 1500),
-            policy=_policy_overrides(getattr(settings, "interaction_policy", None)),
-            late_message=getattr(settings, "interaction_late_message", DEFAULT_LATE_MESSAGE),
-            max_concurrent_forwards=max_forwards,
+            response_mode=settings.interaction_response,
+            response_window_ms=settings.response_window_ms,
+            policy=_policy_overrides(settings.interaction_policy),
+            late_message=settings.interaction_late_message,
+            max_concurrent_forwards=settings.forward_max_in_flight,
             answer_validator=validate_answer,
             signers=(Ed25519Signer(self.signing_key),),
             journal=self.journal,
@@ -182,9 +183,7 @@ class Services:
         return summary
 
 
-def _policy_overrides(policy: Any) -> dict[str, Any] | None:
-    """INTERACTION_POLICY (settings' InteractionPolicy, or its parsed JSON) as the relay's
-    `{"commands": {name: mode}, "components": {prefix: mode}}`."""
-    if policy is None or isinstance(policy, dict):
-        return policy
+def _policy_overrides(policy: InteractionPolicy) -> dict[str, Any]:
+    """INTERACTION_POLICY as the relay's `{"commands": {name: mode}, "components": {prefix:
+    mode}}`."""
     return {"commands": dict(policy.commands), "components": dict(policy.components)}

@@ -21,6 +21,7 @@ from gateway.simulator import DiscordSimulator
 
 AUTH = "main-app-shared-secret-0123456789abcdef"
 ERROR_MESSAGE = "Sorry, something went wrong. Please try again."
+LATE_MESSAGE = "That took too long, please try again."
 FORWARD_PATH = "/api/discord/interactions"
 
 
@@ -104,6 +105,7 @@ async def wired_relay(
         "backoff_base": 0.02,
         "rng": lambda: 1.0,
         "answer_validator": validate_answer,
+        "late_message": LATE_MESSAGE,
     }
     options.update(relay_options)
     relay = InteractionRelay(

@@ -48,7 +48,6 @@ log = logging.getLogger("gateway.relay")
 #: At shutdown, how long an interaction whose forward was cut short may take to show the user
 #: the error message.
 SHUTDOWN_TELL_TIMEOUT = 3.0
-DEFAULT_LATE_MESSAGE = "That took too long, please try again."
 #: Autocomplete: the choices callback keeps this much of the 3 s for itself.
 CALLBACK_RESERVE = 0.3
 #: A first response without a clear answer is checked (GET @original) after this pause, which
@@ -84,7 +83,7 @@ class InteractionRelay:
         response_mode: Mode | str = Mode.DEFER,
         response_window_ms: int = 1500,
         policy: Mapping[str, Any] | None = None,
-        late_message: str = DEFAULT_LATE_MESSAGE,
+        late_message: str,
         answer_validator: AnswerValidator | None = None,
         journal: Journal | None = None,
         signers: Sequence[Signer] = (),

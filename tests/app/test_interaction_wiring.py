@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
-from asgi_app.settings import Settings
+from asgi_app.settings import DEFAULT_INTERACTION_LATE_MESSAGE
 from bench.harness.app import AUTH_TOKEN, running_app
 from bench.harness.main_app import MainApp
 from bench.harness.server import serve
@@ -90,13 +88,9 @@ async def test_a_refused_acknowledgement_is_counted_by_cause_and_not_forwarded(
             assert srv.sim.interaction(sent["id"]) is not None
 
 
-_HAS_POLICY_SETTINGS = "interaction_response" in {f.name for f in fields(Settings)}
-
-
-@pytest.mark.skipif(not _HAS_POLICY_SETTINGS, reason="the settings branch is not merged yet")
 async def test_the_response_settings_reach_the_relay(tmp_path: Path) -> None:
     """INTERACTION_RESPONSE, RESPONSE_WINDOW_MS and INTERACTION_POLICY, from the environment
-    to the relay (services.py reads them with getattr, so this runs once both are merged)."""
+    to the relay."""
     answer = {"type": 4, "data": {"content": "Your picks", "flags": 64}}
     main = MainApp()
     main.answer(answer)
@@ -121,6 +115,9 @@ async def test_the_response_settings_reach_the_relay(tmp_path: Path) -> None:
             assert callbacks(deferred) == [{"type": 5, "data": {"flags": 64}}]
             modes = sorted(r.headers["x-response-mode"] for r in main.requests)
             assert modes == ["deferred-ephemeral", "respond"]
+            relay = srv.app.services.relay
+            assert relay is not None  # and the late message is the settings' one default
+            assert relay.late_message == DEFAULT_INTERACTION_LATE_MESSAGE
 
 
 async def test_forwards_beyond_the_in_flight_bound_wait_and_are_shown_in_metrics(
