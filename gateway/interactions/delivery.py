@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 from gateway.interactions.model import EPHEMERAL, Interaction
-from gateway.interactions.responder import status_of
 from gateway.rest.client import DiscordRest
 
 log = logging.getLogger("gateway.relay")
@@ -28,10 +27,11 @@ async def webhook(
             type(exc).__name__,
         )
         return False
-    status = status_of(response)
-    if 200 <= status < 300:
+    if response.is_success:
         return True
-    log.error("interaction %s: %s %s answered %d", interaction.id, method, _kind(path), status)
+    log.error(
+        "interaction %s: %s %s answered %d", interaction.id, method, _kind(path), response.status
+    )
     return False
 
 
@@ -45,7 +45,7 @@ async def first_response_taken(rest: DiscordRest, interaction: Interaction) -> b
     except Exception as exc:
         log.error("interaction %s: GET @original failed: %s", interaction.id, type(exc).__name__)
         return False
-    return 200 <= status_of(response) < 300
+    return response.is_success
 
 
 def error_message_request(

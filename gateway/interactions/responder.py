@@ -42,12 +42,6 @@ class FirstResponder(Protocol):
         ...
 
 
-def status_of(response: Any) -> int:
-    """The HTTP status of a DiscordRest answer (httpx.Response today, RestResponse later)."""
-    status = getattr(response, "status_code", None)
-    return int(status if status is not None else response.status)
-
-
 def outcome_of(status: int, content: bytes) -> AckOutcome:
     """What a callback's HTTP answer means."""
     if 200 <= status < 300:
@@ -87,7 +81,7 @@ class CallbackResponder:
         except Exception as exc:
             log.error("interaction %s: callback failed: %s", interaction.id, type(exc).__name__)
             return AckOutcome.ERROR
-        status = status_of(response)
+        status = response.status
         outcome = outcome_of(status, response.content)
         if outcome is AckOutcome.ALREADY_ACKNOWLEDGED and response.attempts > 1:
             # an earlier send of this very callback reached Discord; its answer was lost
