@@ -11,7 +11,7 @@ from websockets.asyncio.client import connect
 from asgi_app.http import App, Next, Request, Response
 from asgi_app.http.middleware import security_headers
 from asgi_app.http.types import Receive, Scope, Send
-from bench.harness.server import serve
+from bench.harness.server import read_request, serve
 
 
 async def mounted(scope: Scope, receive: Receive, send: Send) -> None:
@@ -37,12 +37,7 @@ async def mounted(scope: Scope, receive: Receive, send: Send) -> None:
             await asyncio.sleep(0.3)
         await send({"type": "http.response.body", "body": b""})
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body, _headers = await read_request(scope, receive)
     await send(
         {
             "type": "http.response.start",
