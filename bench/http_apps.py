@@ -6,6 +6,7 @@ Both sides use orjson and the same asgi_app.validation schema, so only the frame
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import orjson
@@ -68,6 +69,37 @@ starlette = Starlette(routes=[StarletteRoute("/teams", starlette_create_team, me
 async def bare(scope: Any, receive: Any, send: Any) -> None:
     """What uvicorn alone costs: read the body, answer a fixed body (GET / its text, a POST
     a small JSON object; POST /teams 201 as the routes above). Handles the lifespan."""
+    await _answer(scope, receive, send, (), log=False)
+
+
+#: What the server's `GET /` carries besides content-type and content-length (CONTRACT.md:
+#: a request id, CORS's Vary, the security headers). bench/http_bench.py checks that the
+#: server's answer has exactly these names.
+CONTRACT_HEADERS = (
+    (b"x-request-id", b"6902470100001e5c"),
+    (b"vary", b"Origin"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+#: The server's access line for a GET / (asgi_app.access, JSON), prebuilt.
+ACCESS_LINE = (
+    '{"ts":"2026-12-01T18:46:33.177291+00:00","level":"INFO","logger":"asgi_app.access",'
+    '"msg":"GET / 200","request_id":"6902470100001e5c","duration_ms":0.04,"client":"127.0.0.1"}\n'
+)
+
+
+async def contract_floor(scope: Any, receive: Any, send: Any) -> None:
+    """The least an app answering as the contract asks can cost on this uvicorn: `bare` plus
+    the headers every answer must carry and one access line per request, written to stderr
+    as the server's log handler writes it (write, then flush). Nothing routed, formatted,
+    scrubbed or timed: every value is prebuilt."""
+    await _answer(scope, receive, send, CONTRACT_HEADERS, log=True)
+
+
+async def _answer(
+    scope: Any, receive: Any, send: Any, extra: tuple[tuple[bytes, bytes], ...], *, log: bool
+) -> None:
     if scope["type"] == "lifespan":
         while True:
             message = await receive()
@@ -87,6 +119,10 @@ async def bare(scope: Any, receive: Any, send: Any) -> None:
     else:
         status = 201 if scope["path"] == "/teams" else 200
         body, media = b'{"ok":true,"overlay":"default","clients":0}', b"application/json"
-    headers = [(b"content-type", media), (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", media), (b"content-length", str(len(body)).encode()), *extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+    if log:
+        stream = sys.stderr
+        stream.write(ACCESS_LINE)
+        stream.flush()

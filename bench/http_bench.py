@@ -4,6 +4,9 @@ Every app runs as its own uvicorn process with the same settings (uvloop, httpto
 process) and is loaded by the same generator in a separate process (`wrk -t1` when installed,
 else bench/http_load.py), in alternating rounds within one run:
 - `floor`: a bare ASGI callable (bench/http_apps.py `bare`), the most uvicorn can serve;
+- `contract floor`: the same callable plus the headers the contract puts on every answer and
+  one prebuilt access line per request (`contract_floor`): the most any app answering as the
+  contract asks could serve, with no routing, middleware or formatting at all;
 - `server`: the real `asgi_app:app` with its access log on as in production (LOG_LEVEL=INFO,
   LOG_FORMAT=json, one line per request to stderr, here a file), `GET /` and an authorised
   `POST /overlay` (validated OverlayData, stored, published);
@@ -19,6 +22,7 @@ ratios), with requests per server CPU-second and the time each server waited for
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -63,6 +67,7 @@ SERVER_ENV = {
 }
 SERVERS = {
     "floor": "http_apps:bare",
+    "contract floor": "http_apps:contract_floor",
     "server": "asgi_app:app",
     "asgi_app.http": "http_apps:ours",
     "starlette": "http_apps:starlette",
@@ -91,6 +96,7 @@ AUTH = {**JSON, "Authorization": f"Bearer {TOKEN}"}
 LOADS = [
     Load("server", "GET", "/"),
     Load("floor", "GET", "/"),
+    Load("contract floor", "GET", "/"),
     Load("server", "POST", "/overlay", json.dumps(OVERLAY).encode(), AUTH),
     Load("floor", "POST", "/overlay", json.dumps(OVERLAY).encode(), AUTH),
     Load("asgi_app.http", "POST", "/teams", json.dumps(TEAM).encode(), JSON),
@@ -140,6 +146,15 @@ def check(load: Load, port: int) -> None:
     if load.server in ("asgi_app.http", "starlette"):
         bad = httpx.post(url, json={"name": "", "score": -1, "primaryColor": ""})
         assert bad.status_code == 422 and len(bad.json()["errors"]) == 3, bad.text
+
+
+def check_contract_floor(ports: dict[str, int]) -> None:
+    """The contract floor answers GET / with the server's header names, no more, no less."""
+    names = {}
+    for server in ("server", "contract floor"):
+        answer = httpx.get(f"http://127.0.0.1:{ports[server]}/")
+        names[server] = sorted(answer.headers.keys())
+    assert names["server"] == names["contract floor"], names
 
 
 def schedstat(pid: int) -> tuple[float, float]:
@@ -208,18 +223,21 @@ def run(args: argparse.Namespace, loads: list[Load], tmp: Path) -> dict[str, Fig
 
     names = list(dict.fromkeys(load.server for load in loads))
     ports = {name: free_port() for name in names}
-    log_path = tmp / "server.log"
+    logs = {name: tmp / f"{name.replace(' ', '-')}.log" for name in names}
     figures = {load.name: Figures() for load in loads}
-    with log_path.open("wb") as log:
-        procs = {name: start_server(name, ports[name], tmp, log) for name in names}
+    with contextlib.ExitStack() as stack:
+        outs = {name: stack.enter_context(path.open("wb")) for name, path in logs.items()}
+        procs = {name: start_server(name, ports[name], tmp, outs[name]) for name in names}
         try:
             for name in names:
                 wait_ready(ports[name], procs[name])
             for load in loads:
                 check(load, ports[load.server])
                 drive(load, 1)  # warm-up
+            if {"server", "contract floor"} <= procs.keys():
+                check_contract_floor(ports)
             if "server" in procs:
-                lines = log_path.read_bytes().count(b'"logger":"asgi_app.access"')
+                lines = logs["server"].read_bytes().count(b'"logger":"asgi_app.access"')
                 assert lines > 1000, f"the access log is off ({lines} lines)"
                 print(f"server access log on: {lines:,} json lines during the warm-up")
             print(
@@ -251,6 +269,15 @@ def run(args: argparse.Namespace, loads: list[Load], tmp: Path) -> dict[str, Fig
     return figures
 
 
+def ratios(row: Figures, base: Figures) -> tuple[str, str]:
+    """(median of the per-round req/s ratios, ratio of the median req/CPU-s) of row to base."""
+    per_round = statistics.median(a / b for a, b in zip(row.rps, base.rps, strict=True))
+    by_cpu = "-"
+    if row.per_cpu and base.per_cpu:
+        by_cpu = f"{statistics.median(row.per_cpu) / statistics.median(base.per_cpu):.2f}x"
+    return f"{per_round:.2f}x", by_cpu
+
+
 def report(loads: list[Load], figures: dict[str, Figures]) -> None:
     floors = {load.request: figures[load.name] for load in loads if load.server == "floor"}
     print(f"{'load':<30} {'req/s':>8} {'ratio':>7} {'req/CPU-s':>10} {'ratio':>7} cpu / waited")
@@ -259,16 +286,16 @@ def report(loads: list[Load], figures: dict[str, Figures]) -> None:
         floor = floors.get(load.request)
         ratio = cpu_ratio = "-"
         if floor is not None and load.server != "floor":
-            per_round = statistics.median(a / b for a, b in zip(row.rps, floor.rps, strict=True))
-            ratio = f"{per_round:.2f}x"
-            if row.per_cpu and floor.per_cpu:
-                by_cpu = statistics.median(row.per_cpu) / statistics.median(floor.per_cpu)
-                cpu_ratio = f"{by_cpu:.2f}x"
+            ratio, cpu_ratio = ratios(row, floor)
         per_cpu = statistics.median(row.per_cpu) if row.per_cpu else 0.0
         print(
             f"{load.name:<30} {statistics.median(row.rps):>8,.0f} {ratio:>7} "
             f"{per_cpu:>10,.0f} {cpu_ratio:>7} {row.cpu:.1f} s / {row.waited:.1f} s"
         )
+    server, contract = figures.get("server GET /"), figures.get("contract floor GET /")
+    if server and contract:
+        ratio, cpu_ratio = ratios(server, contract)
+        print(f"server GET / / contract floor GET /: {ratio} by req/s, {cpu_ratio} by CPU")
     ours, peer = figures.get("asgi_app.http POST /teams"), figures.get("starlette POST /teams")
     if ours and peer:
         pairs = statistics.median(a / b for a, b in zip(ours.rps, peer.rps, strict=True))
