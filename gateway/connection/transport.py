@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 from gateway.connection.compression import make_inflater
 from gateway.connection.timings import ShardTimings
+from gateway.egress import proxy_for
 from gateway.user_agent import USER_AGENT
 
 # websockets logs every frame at DEBUG, IDENTIFY and RESUME (the token) included: its logger
@@ -56,11 +57,12 @@ class GatewayTransport:
 
     async def open(self, url: str, t: ShardTimings) -> ClientConnection:
         """The WebSocket handshake (the caller bounds it with the connect timeout)."""
+        proxy = proxy_for(url)
         self.ws = await connect(
             url,
             max_size=None,
             compression=None,
-            proxy=None,
+            proxy=proxy.url if proxy is not None else None,  # one reading of the environment
             open_timeout=None,
             ping_interval=t.ping_interval,
             ping_timeout=t.ping_timeout,

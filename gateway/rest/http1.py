@@ -25,12 +25,13 @@ import asyncio
 import ssl
 import time
 from collections.abc import Mapping
-from typing import cast
+from typing import Literal, cast
 from urllib.parse import urlsplit
 
 import httptools
 import httpx
 
+from gateway.egress import EgressProxy, proxy_for
 from gateway.rest.transport import Body, BodySource, RestResponse
 
 _NO_BODY_STATUSES = frozenset({204, 304})
@@ -50,6 +51,7 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.keep_alive = True
         self.idle_since = 0.0
+        self.tunnelling = False  # waiting for the answer to a CONNECT (a proxy's tunnel)
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[RestResponse] | None = None
         self._writable = asyncio.Event()  # cleared while the transport's buffer is full
@@ -109,6 +111,11 @@ class _Connection(asyncio.Protocol):
         if self._status < 200:
             return  # informational: the real answer follows
         self._head_done = True
+        if self.tunnelling:  # what follows a CONNECT's head is the tunnel, not a body
+            self.tunnelling = False
+            self._parser = httptools.HttpResponseParser(self)
+            self._finish(RestResponse(self._status, _mapping(self._headers), b""))
+            return
         self._until_close = (
             self._status not in _NO_BODY_STATUSES
             and not _get(self._headers, "content-length")
@@ -232,7 +239,10 @@ class Http1Pool:
         timeout: float = 15.0,
         keepalive_expiry: float = 60.0,
         ssl_context: ssl.SSLContext | None = None,
+        proxy: EgressProxy | Literal["environment"] | None = "environment",
     ) -> None:
+        """`proxy`: the outgoing proxy, by default the one the environment names for
+        `base_url` (gateway/egress.py); None connects directly."""
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
@@ -244,6 +254,17 @@ class Http1Pool:
         self._prefix = parts.path.rstrip("/")
         self._ssl = (ssl_context or httpx.create_ssl_context()) if tls else None
         self._host_line = f"Host: {host_header}\r\n"
+        self.proxy = proxy_for(base_url) if proxy == "environment" else proxy
+        # http through a proxy: absolute-form, one request per connection (some proxies,
+        # tinyproxy among them, relay whatever follows the first request as is, its
+        # Proxy-Authorization included, to the origin)
+        self._reuse = True
+        if self.proxy is not None and not tls:
+            self._prefix = f"http://{host_header}{self._prefix}"
+            self._host_line += "Connection: close\r\n"
+            if self.proxy.authorization:
+                self._host_line += f"Proxy-Authorization: {self.proxy.authorization}\r\n"
+            self._reuse = False
         self._connect_timeout = connect_timeout
         self._timeout = timeout
         self._keepalive_expiry = keepalive_expiry
@@ -335,7 +356,7 @@ class Http1Pool:
         return None
 
     def _release(self, conn: _Connection, response: RestResponse) -> RestResponse:
-        if conn.usable() and not self.closed:
+        if conn.usable() and self._reuse and not self.closed:
             conn.idle_since = time.monotonic()
             self._idle.append(conn)
         else:
@@ -345,19 +366,59 @@ class Http1Pool:
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
+        proxy = self.proxy
+        where = f"{self.host}:{self.port}" + (f" via {proxy.host}:{proxy.port}" if proxy else "")
         try:
             async with asyncio.timeout(self._connect_timeout):
-                _transport, conn = await loop.create_connection(
-                    _Connection,
-                    self.host,
-                    self.port,
-                    ssl=self._ssl,
-                    server_hostname=self.host if self._ssl is not None else None,
-                )
+                if proxy is None:
+                    _transport, conn = await loop.create_connection(
+                        _Connection,
+                        self.host,
+                        self.port,
+                        ssl=self._ssl,
+                        server_hostname=self.host if self._ssl is not None else None,
+                    )
+                else:
+                    _transport, conn = await loop.create_connection(
+                        _Connection, proxy.host, proxy.port
+                    )
+                    if self._ssl is not None:
+                        await self._tunnel(loop, conn, proxy)
         except TimeoutError:
-            raise httpx.ConnectTimeout(f"connecting to {self.host}:{self.port}") from None
+            raise httpx.ConnectTimeout(f"connecting to {where}") from None
         except OSError as exc:
-            raise httpx.ConnectError(f"{self.host}:{self.port}: {exc}") from exc
+            raise httpx.ConnectError(f"{where}: {exc}") from exc
         self.connects += 1
         self._open.add(conn)
         return conn
+
+    async def _tunnel(
+        self, loop: asyncio.AbstractEventLoop, conn: _Connection, proxy: EgressProxy
+    ) -> None:
+        """CONNECT through the proxy, then TLS to the origin inside the tunnel."""
+        target = f"{self.host}:{self.port}"
+        head = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n"
+        if proxy.authorization:
+            head += f"Proxy-Authorization: {proxy.authorization}\r\n"
+        conn.tunnelling = True
+        try:
+            answer = await conn.exchange((head + "\r\n").encode("latin-1"), b"", 3600.0)
+        except (_Stale, httpx.TransportError) as exc:
+            conn.close()
+            raise httpx.ProxyError(
+                f"proxy {proxy.host}:{proxy.port}: no answer to CONNECT"
+            ) from exc
+        if not 200 <= answer.status < 300:
+            conn.close()
+            raise httpx.ProxyError(
+                f"proxy {proxy.host}:{proxy.port} answered {answer.status} to CONNECT {target}"
+            )
+        assert conn.transport is not None and self._ssl is not None
+        try:
+            tls = await loop.start_tls(conn.transport, conn, self._ssl, server_hostname=self.host)
+        except BaseException:
+            conn.close()
+            raise
+        if tls is None:  # the transport closed during the handshake
+            raise httpx.ConnectError(f"{target}: closed during the TLS handshake in the tunnel")
+        conn.transport = tls

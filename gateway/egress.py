@@ -1,0 +1,63 @@
+"""The outgoing HTTP proxy an operator configured, read as httpx and curl read it.
+
+HTTPS_PROXY for https:// and wss:// destinations, HTTP_PROXY for http:// and ws://, ALL_PROXY
+for either when the specific one is unset (upper or lower case); NO_PROXY lists hosts reached
+directly (`*` for all, a domain also covers its subdomains). The one place that decides,
+for the gateway's WebSocket and every Http1Pool (callbacks, forwards, the REST proxy); the
+server's httpx clients read the same variables themselves.
+
+Proxies are spoken to in plain HTTP (`http://[user:password@]host[:port]`): https
+destinations through a CONNECT tunnel, http ones by absolute-form requests. Any other
+proxy scheme is refused with the variable's name, at start, rather than ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import urllib.request
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+_PROXY_SCHEME = {"https": "https", "wss": "https", "http": "http", "ws": "http"}
+
+
+@dataclass(frozen=True)
+class EgressProxy:
+    host: str
+    port: int
+    #: The Proxy-Authorization value when the URL had credentials; like `url`, kept out of
+    #: reprs (and so out of logs).
+    authorization: str | None = field(default=None, repr=False)
+    url: str = field(default="", repr=False)  # as configured, for websockets' `proxy=`
+
+
+def proxy_for(url: str) -> EgressProxy | None:
+    """The proxy the environment names for `url`, or None to connect directly."""
+    parts = urlsplit(url)
+    kind = _PROXY_SCHEME.get(parts.scheme)
+    if kind is None or not parts.hostname:
+        return None
+    proxies = urllib.request.getproxies_environment()
+    name = kind if proxies.get(kind) else "all"
+    configured = proxies.get(name)
+    if not configured:
+        return None
+    # The stdlib's NO_PROXY matching (urllib's own openers use it; not in typeshed).
+    if urllib.request.proxy_bypass_environment(parts.hostname, proxies):  # type: ignore[attr-defined]
+        return None
+    return parse_proxy(configured, f"{name.upper()}_PROXY")
+
+
+def parse_proxy(value: str, variable: str) -> EgressProxy:
+    if "://" not in value:
+        value = "http://" + value  # curl's and httpx's reading of a bare host:port
+    parts = urlsplit(value)
+    if parts.scheme != "http" or not parts.hostname:
+        raise ValueError(
+            f"{variable}: only http:// proxies are supported (got {parts.scheme or 'none'}://)"
+        )
+    authorization = None
+    if parts.username is not None:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        authorization = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+    return EgressProxy(parts.hostname, parts.port or 80, authorization, value)

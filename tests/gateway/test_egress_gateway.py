@@ -1,0 +1,28 @@
+"""The gateway's WebSocket goes through the operator's outgoing proxy too (one reading of the
+environment, gateway/egress.py): a real tinyproxy with credentials, a CONNECT tunnel to the
+simulator, and a session that reaches READY through it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from gateway.simulator import DiscordSimulator
+from tests.support.tinyproxy import tinyproxy
+
+from .conftest import MakeShard, ready_shard
+
+
+async def test_the_shard_connects_through_the_proxy(
+    tmp_path: Path, sim: DiscordSimulator, make_shard: MakeShard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    with tinyproxy(tmp_path) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url())  # the simulator is ws://
+        await ready_shard(sim, make_shard)
+        where = urlsplit(sim.gateway_url).netloc
+        assert proxy.requests() == [f"CONNECT {where} HTTP/1.1"]

@@ -1,0 +1,128 @@
+"""An operator's outgoing proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY) is used by the hot-path
+client as httpx would use it: through a real tinyproxy with credentials, https by a CONNECT
+tunnel (certificates still checked against the origin), http by absolute-form requests."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.egress import parse_proxy, proxy_for
+from gateway.rest.http1 import Http1Pool
+from tests.rest.test_http1 import NO_CONTENT, Scripted, _self_signed, fixed, scripted
+from tests.support.tinyproxy import PASSWORD, tinyproxy
+
+PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+@pytest.fixture
+def clean_proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+def test_proxy_for_reads_the_environment_as_httpx_does(clean_proxy_env: pytest.MonkeyPatch) -> None:
+    env = clean_proxy_env
+    assert proxy_for("https://discord.com/api/v10") is None
+    env.setenv("HTTPS_PROXY", "http://u%40x:p%3Aw@proxy.internal:3128")
+    found = proxy_for("https://discord.com/api/v10")
+    assert found is not None and (found.host, found.port) == ("proxy.internal", 3128)
+    assert found.authorization == "Basic dUB4OnA6dw=="  # base64 of "u@x:p:w"
+    assert "p%3Aw" not in repr(found) and "dUB4" not in repr(found)
+    assert proxy_for("wss://gateway.discord.gg/?v=10") == found  # wss: the https proxy
+    assert proxy_for("http://main-app.test/api") is None  # HTTP_PROXY unset
+    env.setenv("ALL_PROXY", "proxy.other:8080")  # bare host:port, as curl reads it
+    other = proxy_for("ws://127.0.0.1:9/")
+    assert other is not None and (other.host, other.port, other.authorization) == (
+        "proxy.other",
+        8080,
+        None,
+    )
+    env.setenv("NO_PROXY", "discord.com,127.0.0.1")
+    assert proxy_for("https://discord.com/api") is None
+    assert proxy_for("https://cdn.discord.com/x") is None  # a domain covers its subdomains
+    assert proxy_for("ws://127.0.0.1:9/") is None
+    assert proxy_for("https://example.test/") == found
+
+
+def test_a_proxy_scheme_we_cannot_speak_is_refused_with_its_variable(
+    clean_proxy_env: pytest.MonkeyPatch,
+) -> None:
+    clean_proxy_env.setenv("HTTPS_PROXY", "socks5://127.0.0.1:1080")
+    with pytest.raises(ValueError, match="HTTPS_PROXY: only http:// proxies"):
+        proxy_for("https://discord.com/api")
+    with pytest.raises(ValueError, match="HTTPS_PROXY"):
+        Http1Pool("https://discord.com/api")
+    with pytest.raises(ValueError, match="X_PROXY"):
+        parse_proxy("https://proxy:443", "X_PROXY")
+
+
+async def test_https_through_the_proxy_tunnel_with_credentials(
+    tmp_path: Path, clean_proxy_env: pytest.MonkeyPatch
+) -> None:
+    server_context, cert_path = _self_signed(tmp_path)
+    handler = Scripted(fixed(NO_CONTENT))
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_context)
+    port = server.sockets[0].getsockname()[1]
+    trust = ssl.create_default_context(cafile=str(cert_path))
+    with tinyproxy(tmp_path) as proxy:
+        clean_proxy_env.setenv("HTTPS_PROXY", proxy.url())
+        async with server:
+            pool = Http1Pool(f"https://127.0.0.1:{port}/api", ssl_context=trust)
+            assert pool.proxy is not None and pool.proxy.port == proxy.port
+            for _ in range(3):
+                answer = await pool.request("POST", "/x", {"A": "1"}, b"{}")
+                assert answer.status == 204
+            assert pool.connects == 1  # the tunnel is kept alive like a direct connection
+            await pool.aclose()
+            # the origin saw the requests as sent directly (no proxy credentials in them)
+            assert len(handler.requests) == 3
+            assert handler.requests[0].startswith(b"POST /api/x HTTP/1.1\r\n")
+            assert not any(b"Proxy-Authorization" in r for r in handler.requests)
+            assert proxy.requests() == [f"CONNECT 127.0.0.1:{port} HTTP/1.1"]
+
+            # inside the tunnel the origin's certificate is still checked
+            untrusting = Http1Pool(f"https://127.0.0.1:{port}/api")
+            with pytest.raises(httpx.ConnectError):
+                await untrusting.request("POST", "/x", {}, b"{}")
+            await untrusting.aclose()
+
+            # wrong credentials: the proxy's refusal, named, not a TLS error
+            clean_proxy_env.setenv("HTTPS_PROXY", proxy.url(password="wrong"))
+            refused = Http1Pool(f"https://127.0.0.1:{port}/api", ssl_context=trust)
+            with pytest.raises(httpx.ProxyError, match=r"answered 40\d to CONNECT"):
+                await refused.request("POST", "/x", {}, b"{}")
+            await refused.aclose()
+            assert len(handler.requests) == 3
+
+
+async def test_http_through_the_proxy_in_absolute_form(
+    tmp_path: Path, clean_proxy_env: pytest.MonkeyPatch
+) -> None:
+    with tinyproxy(tmp_path) as proxy:
+        clean_proxy_env.setenv("HTTP_PROXY", proxy.url())
+        async with scripted(fixed(NO_CONTENT)) as (handler, base):
+            pool = Http1Pool(base)
+            for _ in range(2):
+                answer = await pool.request("POST", "/interactions", {}, b'{"a":1}')
+                assert answer.status == 204
+            assert pool.connects == 2  # not reused: see Http1Pool
+            await pool.aclose()
+            port = base.split(":")[2].split("/")[0]
+            target = f"POST http://127.0.0.1:{port}/api/v10/interactions HTTP/1.1"
+            assert proxy.requests() == [target, target]
+            assert len(handler.requests) == 2 and handler.requests[0].endswith(b'{"a":1}')
+            assert PASSWORD.encode() not in b"".join(handler.requests)
+
+            clean_proxy_env.setenv("NO_PROXY", "127.0.0.1")
+            direct = Http1Pool(base)
+            assert direct.proxy is None
+            assert (await direct.request("POST", "/x", {}, b"")).status == 204
+            await direct.aclose()
+            assert len(proxy.requests()) == 2 and len(handler.requests) == 3
