@@ -19,6 +19,7 @@ from asgi_app.overlay.store import build_store
 from asgi_app.routes import access, discord, interactions, metrics, proxy, status
 from asgi_app.services import Services
 from asgi_app.settings import Settings, load_settings
+from gateway.egress import proxy_secrets
 
 log = logging.getLogger("asgi_app")
 
@@ -102,7 +103,10 @@ def build_from_environment(
     """What `asgi_app:app` serves: settings from the environment (and `.env`), logging as
     configured there, then the app. Raises SettingsError (every problem, no value)."""
     settings = load_settings(os.environ if environ is None else environ, env_file)
-    configure_logging(settings.log_level, settings.log_format, settings.secret_values())
+    # The proxy variables are read from the process environment by every client (egress.py,
+    # httpx), so their credentials are masked from there.
+    secrets = (*settings.secret_values(), *proxy_secrets())
+    configure_logging(settings.log_level, settings.log_format, secrets)
     if settings.dev_defaults:
         # Printed once, on purpose and outside the (scrubbed) logs: a developer needs the
         # generated AUTH_TOKEN to call protected routes. Only development mode generates any.

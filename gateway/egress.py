@@ -61,3 +61,21 @@ def parse_proxy(value: str, variable: str) -> EgressProxy:
         pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         authorization = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
     return EgressProxy(parts.hostname, parts.port or 80, authorization, value)
+
+
+def proxy_secrets() -> tuple[str, ...]:
+    """The credentials in the proxy variables, for the log scrubber: each password (as
+    written and decoded) and the Basic value made of it."""
+    found: list[str] = []
+    for value in urllib.request.getproxies_environment().values():
+        parts = urlsplit(value if "://" in value else "http://" + value)
+        if not parts.password:
+            continue
+        found += [parts.password, unquote(parts.password)]
+        try:
+            authorization = parse_proxy(value, "proxy").authorization
+        except ValueError:  # refused at start anyway; its password is still masked
+            continue
+        if authorization:
+            found.append(authorization.removeprefix("Basic "))
+    return tuple(found)

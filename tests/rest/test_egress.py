@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
+from asgi_app.logs import MASK
+from bench.harness.process import ROOT, clean_env
 from gateway.egress import parse_proxy, proxy_for
 from gateway.rest.http1 import Http1Pool
 from tests.rest.test_http1 import NO_CONTENT, Scripted, _self_signed, fixed, scripted
@@ -126,3 +130,37 @@ async def test_http_through_the_proxy_in_absolute_form(
             assert (await direct.request("POST", "/x", {}, b"")).status == 204
             await direct.aclose()
             assert len(proxy.requests()) == 2 and len(handler.requests) == 3
+
+
+def test_proxy_credentials_never_reach_a_log(tmp_path: Path) -> None:
+    """The assembled app (build_from_environment) masks the proxy's password, as written and
+    decoded, and its Basic value, from every logger."""
+    password = "pa%24s-w0rd-of-the-proxy"  # "pa$s-w0rd-of-the-proxy"
+    program = f"""
+import logging
+from asgi_app.factory import build_from_environment
+build_from_environment(env_file=None)
+log = logging.getLogger("somelib")
+log.warning("proxy http://ops:{password}@proxy:3128")
+log.warning("decoded pa$s-w0rd-of-the-proxy")
+log.warning("header Proxy-Authorization: Basic b3BzOnBhJHMtdzByZC1vZi10aGUtcHJveHk=")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=ROOT,
+        env=clean_env(
+            APP_ENV="development",
+            STATE_DIR=str(tmp_path),
+            HTTPS_PROXY=f"http://ops:{password}@proxy.internal:3128",
+            NO_PROXY="127.0.0.1,localhost",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = [line for line in done.stderr.splitlines() if "somelib" in line]
+    assert len(lines) == 3, done.stderr
+    for secret in (password, "pa$s-w0rd-of-the-proxy", "b3BzOnBhJHMtdzByZC1vZi10aGUtcHJveHk="):
+        assert secret not in done.stderr
+    assert all(MASK in line for line in lines)
