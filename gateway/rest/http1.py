@@ -9,8 +9,9 @@ parse of the answer in `data_received` (~0.1 ms). Interaction callbacks are the 
 hard deadline (Discord's 3 s window), and a burst holds up to FORWARD_MAX_IN_FLIGHT forwards
 open at once; the server's other calls stay on httpx.
 
-Scope: one origin (http or https, certificates checked as httpx does), a bytes body (or a
-streamed `BodySource`) with
+Scope: one origin (http or https, certificates checked as httpx does; directly or through
+the environment's outgoing proxy, gateway/egress.py), a bytes body (or a streamed
+`BodySource`) with
 Content-Length, answers with Content-Length, chunked or read-until-close bodies (1xx skipped),
 parsed by httptools (llhttp); nothing here parses HTTP by hand.
 Idle connections are reused newest first; one the server closed while it was idle is noticed
@@ -383,7 +384,11 @@ class Http1Pool:
                         _Connection, proxy.host, proxy.port
                     )
                     if self._ssl is not None:
-                        await self._tunnel(loop, conn, proxy)
+                        try:
+                            await self._tunnel(loop, conn, proxy)
+                        except BaseException:  # refused, TLS failed, or out of time
+                            conn.close()
+                            raise
         except TimeoutError:
             raise httpx.ConnectTimeout(f"connecting to {where}") from None
         except OSError as exc:
@@ -401,24 +406,19 @@ class Http1Pool:
         if proxy.authorization:
             head += f"Proxy-Authorization: {proxy.authorization}\r\n"
         conn.tunnelling = True
+        wire = (head + "\r\n").encode("latin-1")
         try:
-            answer = await conn.exchange((head + "\r\n").encode("latin-1"), b"", 3600.0)
+            answer = await conn.exchange(wire, b"", self._connect_timeout)
         except (_Stale, httpx.TransportError) as exc:
-            conn.close()
             raise httpx.ProxyError(
                 f"proxy {proxy.host}:{proxy.port}: no answer to CONNECT"
             ) from exc
         if not 200 <= answer.status < 300:
-            conn.close()
             raise httpx.ProxyError(
                 f"proxy {proxy.host}:{proxy.port} answered {answer.status} to CONNECT {target}"
             )
         assert conn.transport is not None and self._ssl is not None
-        try:
-            tls = await loop.start_tls(conn.transport, conn, self._ssl, server_hostname=self.host)
-        except BaseException:
-            conn.close()
-            raise
+        tls = await loop.start_tls(conn.transport, conn, self._ssl, server_hostname=self.host)
         if tls is None:  # the transport closed during the handshake
             raise httpx.ConnectError(f"{target}: closed during the TLS handshake in the tunnel")
         conn.transport = tls

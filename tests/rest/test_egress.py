@@ -164,3 +164,25 @@ log.warning("header Proxy-Authorization: Basic b3BzOnBhJHMtdzByZC1vZi10aGUtcHJve
     for secret in (password, "pa$s-w0rd-of-the-proxy", "b3BzOnBhJHMtdzByZC1vZi10aGUtcHJveHk="):
         assert secret not in done.stderr
     assert all(MASK in line for line in lines)
+
+
+async def test_a_proxy_that_never_answers_connect_times_out_and_is_let_go(
+    clean_proxy_env: pytest.MonkeyPatch,
+) -> None:
+    closed = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # reads the CONNECT, answers nothing, until our side closes
+        closed.set()
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    clean_proxy_env.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
+    async with server:
+        pool = Http1Pool("https://discord.test/api", connect_timeout=0.3)
+        with pytest.raises(httpx.ConnectTimeout, match=r"via 127\.0\.0\.1"):
+            await pool.request("GET", "/x", {})
+        await asyncio.wait_for(closed.wait(), 5)  # the socket to the proxy was closed
+        assert pool.open_connections == 0
+        await pool.aclose()
