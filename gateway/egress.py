@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import urllib.request
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 _PROXY_SCHEME = {"https": "https", "wss": "https", "http": "http", "ws": "http"}
 
@@ -48,10 +48,14 @@ def proxy_for(url: str) -> EgressProxy | None:
     return parse_proxy(configured, f"{name.upper()}_PROXY")
 
 
+def _split(value: str) -> tuple[str, SplitResult]:
+    """A proxy variable's value as a URL: a bare host:port is http (as curl and httpx read it)."""
+    url = value if "://" in value else "http://" + value
+    return url, urlsplit(url)
+
+
 def parse_proxy(value: str, variable: str) -> EgressProxy:
-    if "://" not in value:
-        value = "http://" + value  # curl's and httpx's reading of a bare host:port
-    parts = urlsplit(value)
+    value, parts = _split(value)
     if parts.scheme != "http" or not parts.hostname:
         raise ValueError(
             f"{variable}: only http:// proxies are supported (got {parts.scheme or 'none'}://)"
@@ -68,7 +72,7 @@ def proxy_secrets() -> tuple[str, ...]:
     written and decoded) and the Basic value made of it."""
     found: list[str] = []
     for value in urllib.request.getproxies_environment().values():
-        parts = urlsplit(value if "://" in value else "http://" + value)
+        _url, parts = _split(value)
         if not parts.password:
             continue
         found += [parts.password, unquote(parts.password)]

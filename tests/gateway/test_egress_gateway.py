@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from gateway.simulator import DiscordSimulator
-from tests.support.tinyproxy import tinyproxy
+from tests.support.tinyproxy import clear_proxy_env, tinyproxy
 
 from .conftest import MakeShard, ready_shard
 
@@ -18,9 +18,7 @@ from .conftest import MakeShard, ready_shard
 async def test_the_shard_connects_through_the_proxy(
     tmp_path: Path, sim: DiscordSimulator, make_shard: MakeShard, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
+    clear_proxy_env(monkeypatch)
     with tinyproxy(tmp_path) as proxy:
         monkeypatch.setenv("HTTP_PROXY", proxy.url())  # the simulator is ws://
         await ready_shard(sim, make_shard)

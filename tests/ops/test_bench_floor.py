@@ -12,11 +12,13 @@ import tempfile
 from bench.harness.process import ROOT, clean_env
 from bench.http_bench import SERVER_ENV
 
-#: Calls one ASGI app in-process with GET / (no socket: the headers and the line are the app's
-#: own), prints the start message's headers as JSON on stdout; the app's log goes to stderr.
+#: Calls one ASGI app in-process with bench/http_app_cost.py's GET / (no socket: the headers
+#: and the line are the app's own), prints the start message's headers as JSON on stdout;
+#: the app's log goes to stderr.
 PROGRAM = """
 import asyncio, json, sys
 sys.path.insert(0, "bench")
+from bench.http_app_cost import SCOPE, receive
 
 async def main(which):
     if which == "server":
@@ -24,16 +26,10 @@ async def main(which):
         app = build_from_environment(env_file=None)
     else:
         from http_apps import contract_floor as app
-    scope = {"type": "http", "method": "GET", "path": "/", "raw_path": b"/",
-             "query_string": b"", "headers": [(b"host", b"127.0.0.1")],
-             "client": ("127.0.0.1", 5555), "server": ("127.0.0.1", 8000),
-             "scheme": "http", "http_version": "1.1", "root_path": ""}
     sent = []
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
     async def send(message):
         sent.append(message)
-    await app(scope, receive, send)
+    await app(dict(SCOPE), receive, send)
     start, body = sent
     headers = {k.decode(): v.decode() for k, v in start["headers"]}
     text = body["body"].decode()

@@ -18,16 +18,12 @@ from bench.harness.process import ROOT, clean_env
 from gateway.egress import parse_proxy, proxy_for
 from gateway.rest.http1 import Http1Pool
 from tests.rest.test_http1 import NO_CONTENT, Scripted, _self_signed, fixed, scripted
-from tests.support.tinyproxy import PASSWORD, tinyproxy
-
-PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
+from tests.support.tinyproxy import PASSWORD, clear_proxy_env, tinyproxy
 
 
 @pytest.fixture
 def clean_proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
+    clear_proxy_env(monkeypatch)
     return monkeypatch
 
 
