@@ -17,7 +17,14 @@ from asgi_app.logs import MASK
 from bench.harness.process import ROOT, clean_env
 from gateway.egress import parse_proxy, proxy_for
 from gateway.rest.http1 import Http1Pool
-from tests.rest.test_http1 import NO_CONTENT, Scripted, _self_signed, fixed, scripted
+from tests.rest.test_http1 import (
+    NO_CONTENT,
+    Scripted,
+    _self_signed,
+    fixed,
+    scripted,
+    serving,
+)
 from tests.support.tinyproxy import PASSWORD, clear_proxy_env, tinyproxy
 
 
@@ -68,12 +75,10 @@ async def test_https_through_the_proxy_tunnel_with_credentials(
 ) -> None:
     server_context, cert_path = _self_signed(tmp_path)
     handler = Scripted(fixed(NO_CONTENT))
-    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_context)
-    port = server.sockets[0].getsockname()[1]
     trust = ssl.create_default_context(cafile=str(cert_path))
     with tinyproxy(tmp_path) as proxy:
         clean_proxy_env.setenv("HTTPS_PROXY", proxy.url())
-        async with server:
+        async with serving(handler, tls=server_context) as port:
             pool = Http1Pool(f"https://127.0.0.1:{port}/api", ssl_context=trust)
             assert pool.proxy is not None and pool.proxy.port == proxy.port
             for _ in range(3):
@@ -172,10 +177,8 @@ async def test_a_proxy_that_never_answers_connect_times_out_and_is_let_go(
         closed.set()
         writer.close()
 
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    clean_proxy_env.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
-    async with server:
+    async with serving(silent) as port:
+        clean_proxy_env.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
         pool = Http1Pool("https://discord.test/api", connect_timeout=0.3)
         with pytest.raises(httpx.ConnectTimeout, match=r"via 127\.0\.0\.1"):
             await pool.request("GET", "/x", {})

@@ -53,12 +53,22 @@ class Scripted:
             writer.close()
 
 
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def serving(handler: Handler, tls: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """A loopback TCP server running `handler` per connection (TLS with `tls`); yields its
+    port."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=tls)
+    async with server:
+        yield server.sockets[0].getsockname()[1]
+
+
 @asynccontextmanager
 async def scripted(answer: Answer) -> AsyncIterator[tuple[Scripted, str]]:
     handler = Scripted(answer)
-    server = await asyncio.start_server(handler, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
+    async with serving(handler) as port:
         yield handler, f"http://127.0.0.1:{port}/api/v10"
 
 
@@ -288,9 +298,7 @@ async def test_https_certificates_are_verified(tmp_path: Path) -> None:
     one the client trusts carries the request over keep-alive."""
     server_context, cert_path = _self_signed(tmp_path)
     handler = Scripted(fixed(NO_CONTENT))
-    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_context)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
+    async with serving(handler, tls=server_context) as port:
         untrusting = Http1Pool(f"https://127.0.0.1:{port}/api")
         with pytest.raises(httpx.ConnectError):
             await untrusting.request("POST", "/x", {}, b"{}")
@@ -340,9 +348,7 @@ async def test_a_body_source_is_streamed_whole_to_a_slow_reader() -> None:
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(handler, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
+    async with serving(handler) as port:
         pool = Http1Pool(f"http://127.0.0.1:{port}")
         answer = await pool.request("POST", "/up", {}, source, answer_within=30)
         await pool.aclose()
@@ -363,9 +369,7 @@ async def test_an_answer_before_the_whole_body_stops_the_stream() -> None:
         await asyncio.sleep(0.5)
         writer.close()
 
-    server = await asyncio.start_server(handler, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
+    async with serving(handler) as port:
         pool = Http1Pool(f"http://127.0.0.1:{port}")
         answer = await pool.request("POST", "/up", {}, source, answer_within=10)
         assert answer.status == 413
