@@ -1,12 +1,12 @@
 """The value types and field checks of the settings schema (asgi_app.settings): `Secret`,
-origins, proxy lists, hex keys and the INTERACTION_POLICY document."""
+`Tokens` (secret lists), origins, proxy lists, hex keys and the INTERACTION_POLICY document."""
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
@@ -19,6 +19,7 @@ from asgi_app import validation as v
 ResponseMode = Literal["defer", "defer-ephemeral", "respond"]
 RESPONSE_MODES: tuple[ResponseMode, ...] = ("defer", "defer-ephemeral", "respond")
 MASK = "**********"
+TOKEN_MIN_CHARS = 32
 
 
 class Secret:
@@ -46,6 +47,49 @@ class Secret:
 
     def __bool__(self) -> bool:
         return bool(self._value)
+
+
+class Tokens(Secret):
+    """A comma-separated list of shared secrets (AUTH_TOKEN, PROXY_TOKEN, METRICS_TOKEN,
+    VIEW_KEY_SECRET): every one is accepted, so a secret is rotated without a gap by listing
+    the new one first and dropping the old one later. `.get()` is the first (the one that
+    signs and keys what this server makes); `.all()` every one. Masked like `Secret`."""
+
+    __slots__ = ("_all",)
+
+    def __init__(self, values: Sequence[str]) -> None:
+        if not values:
+            raise ValueError("at least one token")
+        super().__init__(values[0])
+        self._all = tuple(values)
+
+    def all(self) -> tuple[str, ...]:
+        return self._all
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Tokens):
+            return NotImplemented
+        mine, theirs = "\n".join(self._all).encode(), "\n".join(other._all).encode()
+        return hmac.compare_digest(mine, theirs)
+
+
+def _split_tokens(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",")]
+
+
+def _check_tokens(text: str, report: v.Reporter) -> None:
+    parts = _split_tokens(text)
+    for index, part in enumerate(parts):
+        where = (index,) if len(parts) > 1 else ()
+        if not part:
+            report.add("must not have an empty entry", path=where)
+        elif len(part) < TOKEN_MIN_CHARS:
+            report.add(f"must be at least {TOKEN_MIN_CHARS} characters long", path=where)
+
+
+def tokens() -> v.Schema[Tokens]:
+    """One secret of at least 32 characters, or several separated by commas."""
+    return v.string().super_refine(_check_tokens).transform(lambda s: Tokens(_split_tokens(s)))
 
 
 def normalise_origin(text: str) -> str:

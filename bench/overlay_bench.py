@@ -65,7 +65,7 @@ def our_app(state_dir: Path, *, guard: bool = True) -> Any:
     from asgi_app.overlay.store import FileStore
 
     store = FileStore(state_dir)
-    realtime = OverlayRealtime(store, auth_token=TOKEN, origin_url=ORIGIN)
+    realtime = OverlayRealtime(store, auth_tokens=[TOKEN], origin_url=ORIGIN)
     app = App()
     app.use(security_headers())
     guarded = app.group(require_origin(ORIGIN), require_token(TOKEN)) if guard else app
@@ -110,7 +110,7 @@ def starlette_app(state_dir: Path) -> Any:
             return self
 
     store = FileStore(state_dir)
-    realtime = OverlayRealtime(store, auth_token=TOKEN, origin_url=ORIGIN)
+    realtime = OverlayRealtime(store, auth_tokens=[TOKEN], origin_url=ORIGIN)
     expected = TOKEN.encode()
     security = {
         "x-content-type-options": "nosniff",

@@ -127,7 +127,7 @@ def register(app: App, services: Services, standin: StandIn) -> None:
         name = req.query_param("name") or "default"
         if not valid_name(name):
             raise HTTPError(404, "No such overlay name")
-        res.json({"url": view_url(services.settings.auth_token.get(), name)})
+        res.json({"url": view_url(services.settings.view_secrets[0], name)})
 
     async def fire(req: Request, res: Response) -> None:
         sim = simulator()

@@ -1,6 +1,7 @@
 """A stand-in for the main app's interaction endpoint, so forwarding has a target offline.
 
-It checks the signature like the real main app must, then behaves as told: `ok` answers at
+It checks both signatures like the real main app must (HMAC with AUTH_TOKEN, Ed25519 with
+this server's public key; no Authorization header is needed), then behaves as told: `ok` answers at
 once and edits the deferred response through Discord's webhook route, `slow` waits 5 s first,
 `fail` answers 500, `down` answers 503 (retried by the relay, then the user sees the error).
 With an interaction response in its answer (CONTRACT step 4): `private` replies privately
@@ -22,7 +23,7 @@ from asgi_app import validation as v
 from asgi_app.http import App, HTTPError, Request, Response
 from asgi_app.services import Services
 from gateway.interactions.policy import Mode as PolicyMode
-from gateway.interactions.signatures import verify_signature
+from gateway.interactions.signatures import verify_ed25519, verify_signature
 
 log = logging.getLogger("asgi_app.devtools")
 
@@ -106,16 +107,15 @@ def register(app: App, services: Services, standin: StandIn) -> None:
         if kind not in KINDS:
             raise HTTPError(404, "Unknown interaction kind")
         body = await req.body()
+        stamp = req.headers.get("x-signature-timestamp") or ""
+        key = services.signing_key
+        ed25519 = req.headers.get("x-signature-ed25519")
         signed = verify_signature(
-            auth_token,
-            req.headers.get("x-signature-timestamp") or "",
-            body,
-            req.headers.get("x-signature-sha256") or "",
-        )
-        authorized = req.headers.get("authorization") == auth_token
+            auth_token, stamp, body, req.headers.get("x-signature-sha256") or ""
+        ) and (key is not None and verify_ed25519(key.public_key(), stamp, body, ed25519))
         interaction = await req.json()
         mode = standin.mode
-        status = 401 if not (signed and authorized) else {"fail": 500, "down": 503}.get(mode, 200)
+        status = 401 if not signed else {"fail": 500, "down": 503}.get(mode, 200)
         standin.received.append(
             Received(
                 time.monotonic(),

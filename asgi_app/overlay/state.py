@@ -33,15 +33,14 @@ def valid_name(name: object) -> bool:
     return isinstance(name, str) and NAME_PATTERN.fullmatch(name) is not None
 
 
-def view_key(auth_token: str, name: str) -> str:
+def view_key(secret: str, name: str) -> str:
     """The read-only key that lets the OBS page of overlay `name` subscribe to it.
 
-    HMAC-SHA256 of the overlay name keyed with AUTH_TOKEN, base64url without padding (43
-    characters). It reveals nothing about AUTH_TOKEN and is valid for that one overlay only.
+    HMAC-SHA256 of the overlay name keyed with VIEW_KEY_SECRET (or AUTH_TOKEN when it is
+    unset), base64url without padding (43 characters). It reveals nothing about the secret and
+    is valid for that one overlay only.
     """
-    digest = hmac.new(
-        auth_token.encode(), b"overlay-view:" + name.encode(), hashlib.sha256
-    ).digest()
+    digest = hmac.new(secret.encode(), b"overlay-view:" + name.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
@@ -52,8 +51,8 @@ def same_secret(given: str | None, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
 
 
-def view_url(auth_token: str, name: str, base_url: str = "") -> str:
+def view_url(secret: str, name: str, base_url: str = "") -> str:
     """`{base_url}/overlay/view/{name}?key=...`: what a streamer pastes into OBS."""
     if not valid_name(name):
         raise ValueError("invalid overlay name")
-    return f"{base_url.rstrip('/')}/overlay/view/{name}?key={view_key(auth_token, name)}"
+    return f"{base_url.rstrip('/')}/overlay/view/{name}?key={view_key(secret, name)}"

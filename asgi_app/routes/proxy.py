@@ -12,9 +12,9 @@ A request that would wait more than PROXY_MAX_WAIT_SECONDS for a limit is answer
 Retry-After and the X-RateLimit-* headers the client knows (or Discord's own 429, when Discord
 asks for a longer wait than that); one refused by the invalid-request budget gets 429 too.
 
-Access: AUTH_TOKEN and the Origin check like every protected route. The per-address request
-rate (RATE_LIMIT_PER_MINUTE) is charged only to requests with a wrong token (guessing still
-costs requests); the main app's calls themselves are paced by Discord's limits.
+Access: `asgi_app.routes.access.Doors.proxy` (PROXY_TOKEN, or AUTH_TOKEN when it is unset, and
+the Origin check). PROXY_ALLOW, when set, lists the routes that pass: any other is refused
+with 403 before any call to Discord.
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ from urllib.parse import quote
 
 import httpx
 
-from asgi_app.http import App, HTTPError, Middleware, Next, Request, Response
-from asgi_app.http.middleware import rate_limit, require_origin, require_token, token_matches
+from asgi_app.http import App, HTTPError, Middleware, Request, Response
 from asgi_app.openapi import PASSTHROUGH, SECURED
 from asgi_app.routes.proxy_body import SpooledBody, read_body
 from asgi_app.services import Services
@@ -41,26 +40,9 @@ from gateway.rest.errors import (
 PREFIX = "/discord/api/v10"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _REQUEST_HEADERS = ("content-type", "x-audit-log-reason")
+#: The refused route is named in the 403; a path is client input, so only this much of it.
+LOGGED_ROUTE_CHARS = 200
 _RESPONSE_HEADERS = frozenset({"content-type", "retry-after"})
-
-
-def guard(settings: Settings) -> Middleware:
-    """The Origin check and AUTH_TOKEN; the per-address rate only for a wrong token."""
-    token = settings.auth_token.get()
-    origin = require_origin(settings.origin_url)
-    limited = rate_limit(settings.rate_limit_per_minute)
-    refuse = require_token(token)
-
-    async def check(req: Request, res: Response, next: Next) -> None:
-        async def authenticated() -> None:
-            if token_matches(req.headers.get("authorization"), token):
-                await next()
-            else:
-                await limited(req, res, lambda: refuse(req, res, next))
-
-        await origin(req, res, authenticated)
-
-    return check
 
 
 def upstream_path(req: Request) -> str:
@@ -75,15 +57,19 @@ def upstream_path(req: Request) -> str:
     return path + ("?" + query.decode("latin-1") if query else "")
 
 
-def register(app: App, services: Services, settings: Settings) -> None:
+def register(app: App, services: Services, settings: Settings, door: Middleware) -> None:
     body_limit = settings.proxy_body_limit_bytes
     max_wait = settings.proxy_max_wait_seconds
+    allowed = settings.proxy_allow
 
     async def proxy(req: Request, res: Response) -> None:
         rest = services.rest
         if rest is None:
             raise HTTPError(503, "Discord is not configured (no BOT_TOKEN)")
         path = upstream_path(req)
+        if allowed is not None and not allowed.allows(req.method, req.path[len(PREFIX) :]):
+            route = f"{req.method} {req.path[len(PREFIX) :][:LOGGED_ROUTE_CHARS]}"
+            raise HTTPError(403, f"PROXY_ALLOW does not list this route: {route}")
         req.body_limit = body_limit
         body = await read_body(req)
         headers = {name: value for name in _REQUEST_HEADERS if (value := req.headers.get(name))}
@@ -117,7 +103,7 @@ def register(app: App, services: Services, settings: Settings) -> None:
         PREFIX + "/{path:path}",
         METHODS,
         proxy,
-        middleware=[guard(settings)],
+        middleware=[door],
         summary="Discord REST proxy: the call goes to Discord with this server's bot token",
         tags=["discord"],
         meta={**SECURED, **PASSTHROUGH},

@@ -4,6 +4,7 @@ interactions (the same loop `make run` gives a newcomer)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from asgi_app.factory import ServerApp, create_app
 from asgi_app.settings import load_settings
 from bench.harness.logcapture import note_settings
 from bench.harness.server import free_port, serve
+from gateway.interactions.signatures import Ed25519Signer, sign
 
 
 @pytest.fixture
@@ -126,3 +128,27 @@ async def test_the_stand_in_answering_late_is_delivered_after_the_defer(
     )
     private = await _fire(client, "component", "private", "defer-ephemeral")
     assert "acknowledged: deferred (type 5, private)" in private
+
+
+async def test_the_stand_in_accepts_on_both_signatures_alone(
+    dev: tuple[httpx.AsyncClient, ServerApp],
+) -> None:
+    """No Authorization header is needed (CONTRACT.md v3); a forward that lacks the Ed25519
+    signature, or whose HMAC is keyed with another secret, is refused."""
+    client, app = dev
+    body = b'{"id": "1", "type": 2, "data": {"name": "draft"}}'
+    stamp = str(int(time.time()))
+    key = app.services.signing_key
+    assert key is not None
+    good = {
+        "Content-Type": "application/json",
+        "X-Signature-Timestamp": stamp,
+        "X-Signature-SHA256": sign(app.settings.auth_token.get(), stamp, body),
+        **Ed25519Signer(key)(stamp, body),
+    }
+    path = "/api/discord/interactions/command"
+    assert (await client.post(path, content=body, headers=good)).status_code == 200
+    no_ed25519 = {k: v for k, v in good.items() if k != "X-Signature-Ed25519"}
+    assert (await client.post(path, content=body, headers=no_ed25519)).status_code == 401
+    other_hmac = good | {"X-Signature-SHA256": sign("another-secret" * 3, stamp, body)}
+    assert (await client.post(path, content=body, headers=other_hmac)).status_code == 401

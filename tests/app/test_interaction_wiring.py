@@ -27,11 +27,28 @@ async def test_command_is_deferred_then_forwarded_signed(tmp_path: Path) -> None
             forwarded = main.requests[0]
             headers, body = forwarded.headers, forwarded.body
             assert forwarded.path == "/api/discord/interactions/command"
-            assert headers["authorization"] == AUTH_TOKEN
+            assert "authorization" not in headers  # the signatures alone prove it
             assert headers["x-interaction-id"] == sent["id"]
             assert verify_signature(
                 AUTH_TOKEN, headers["x-signature-timestamp"], body, headers["x-signature-sha256"]
             )
+
+
+async def test_legacy_auth_adds_the_first_auth_token(tmp_path: Path) -> None:
+    main = MainApp()
+    async with serve(main) as main_url:
+        forward = main_url + "/api/discord/interactions"
+        tokens = f"{AUTH_TOKEN},{'n' * 40}"
+        async with running_app(
+            tmp_path, FORWARD_URL=forward, AUTH_TOKEN=tokens, FORWARD_LEGACY_AUTH="true"
+        ) as srv:
+            await srv.sim.send_interaction(factory.command("draft"))
+            await srv.sim.wait_for(lambda: main.requests, 5)
+            headers, body = main.requests[0].headers, main.requests[0].body
+            assert headers["authorization"] == AUTH_TOKEN
+            # the first token of the list keys the HMAC
+            stamp = headers["x-signature-timestamp"]
+            assert verify_signature(AUTH_TOKEN, stamp, body, headers["x-signature-sha256"])
 
 
 async def test_failed_forward_edits_the_deferred_response(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def build(
     store = build_store(state_dir, redis_url)
     realtime = OverlayRealtime(
         store,
-        auth_token=TOKEN,
+        auth_tokens=[TOKEN],
         origin_url=ORIGIN,
         redis_url=redis_url,
         ping_interval=ping_interval,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 
 from asgi_app.http.errors import HTTPError
 from asgi_app.http.request import Request
@@ -10,8 +11,9 @@ from asgi_app.http.response import Response
 from asgi_app.http.types import Middleware, Next
 
 
-def token_matches(presented: str | None, expected: str) -> bool:
-    """True when `presented` is `<expected>` or `Bearer <expected>` (constant-time compare).
+def token_matches(presented: str | None, expected: str | Sequence[str]) -> bool:
+    """True when `presented` is `<token>` or `Bearer <token>` for `expected` or one of the
+    tokens `expected` lists (each compared in constant time, every one compared).
 
     The one rule for shared-secret credentials, over HTTP and elsewhere (Socket.IO)."""
     if presented is None:
@@ -19,20 +21,26 @@ def token_matches(presented: str | None, expected: str) -> bool:
     scheme, _, rest = presented.partition(" ")
     if rest and scheme.lower() == "bearer":
         presented = rest.strip()
-    return hmac.compare_digest(
-        presented.encode("utf-8", "surrogateescape"), expected.encode("utf-8")
-    )
+    given = presented.encode("utf-8", "surrogateescape")
+    found = False
+    for token in (expected,) if isinstance(expected, str) else expected:
+        found |= hmac.compare_digest(given, token.encode("utf-8"))
+    return found
 
 
-def require_token(token: str, *, header: str = "authorization", realm: str = "api") -> Middleware:
-    """401 unless `header` is `<token>` or `Bearer <token>` (constant-time comparison)."""
-    if not token:
-        raise ValueError("require_token() needs a non-empty token")
+def require_token(
+    token: str | Sequence[str], *, header: str = "authorization", realm: str = "api"
+) -> Middleware:
+    """401 unless `header` is `<token>` or `Bearer <token>` for `token` or one of the tokens
+    it lists (constant-time comparison)."""
+    listed = (token,) if isinstance(token, str) else tuple(token)
+    if not listed or not all(listed):
+        raise ValueError("require_token() needs non-empty tokens")
     name = header.lower()
     challenge = f'Bearer realm="{realm}"'
 
     async def check_token(req: Request, res: Response, next: Next) -> None:
-        if not token_matches(req.headers.get(name), token):
+        if not token_matches(req.headers.get(name), listed):
             raise HTTPError(
                 401,
                 "A valid token is required",
