@@ -37,6 +37,13 @@ def register(guarded: RouteRegistrar, services: Services) -> None:
 
     async def connect(req: Request, res: Response) -> None:
         manager = gateway()
+        rest = services.rest
+        if rest is not None and rest.failed:  # the bot token was refused: ask Discord again
+            works = await rest.check_token("POST /discord")
+            if works is None:
+                raise HTTPError(502, "Discord could not be reached to check the bot token")
+            if not works:
+                raise HTTPError(502, "Discord still refuses the bot token (401 on GET /users/@me)")
         restarting = manager.status() != "idle"
         if restarting:
             await manager.restart(resumable=True)

@@ -1,5 +1,6 @@
-"""AuditLog: embeds in AUDIT_LOG_CHANNEL for start, shutdown, gateway outages, fatal closes and
-guild events, sent through the same DiscordRest. Fire-and-forget: a failure is logged and never
+"""AuditLog: embeds in AUDIT_LOG_CHANNEL for start, shutdown, gateway outages, fatal closes,
+a refused bot token (logged at once, posted when the token works again) and guild events, sent
+through the same DiscordRest. Fire-and-forget: a failure is logged and never
 reaches the caller; at most `max_pending` messages wait at once (more are dropped)."""
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class AuditLog:
         self._outage_reported = False
         self._down_since: float | None = None
         self._last_status: str | None = None
+        self._token_refused: tuple[str, float, float] | None = None  # reason, wall, monotonic
         self.sent = 0
         self.failed = 0
         self.dropped = 0
@@ -189,6 +191,31 @@ class AuditLog:
                 "title": "Discord gateway stopped (fatal)",
                 "description": reason or "unknown reason",
                 "color": RED,
+            }
+        )
+
+    def token_refused(self, reason: str) -> None:
+        """Discord refuses the bot token: nothing can be posted with it, so this is logged now
+        and kept; `token_accepted()` posts it once the token works again."""
+        if self._channel is None:
+            return
+        log.error("audit log: %s (posted to the audit channel once the token works)", reason)
+        if self._token_refused is None:
+            self._token_refused = (reason, self._wall(), self._clock())
+
+    def token_accepted(self) -> None:
+        """The bot token works again: the refusal that could not be posted, with how long."""
+        if self._token_refused is None:
+            return
+        reason, at, since = self._token_refused
+        self._token_refused = None
+        refused_at = datetime.fromtimestamp(at, UTC).isoformat()
+        self.post(
+            {
+                "title": "Discord refused the bot token",
+                "description": f"{reason}. Accepted again after {self._clock() - since:.0f} s.",
+                "color": RED,
+                "fields": [{"name": "Refused at", "value": refused_at, "inline": True}],
             }
         )
 

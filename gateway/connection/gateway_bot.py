@@ -1,4 +1,5 @@
-"""GET /gateway/bot, retried with backoff until it answers with a URL."""
+"""GET /gateway/bot, retried with backoff until it answers with a URL (or fails for good: an
+error with a true `permanent` attribute, such as a bot token Discord refuses, is raised)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ async def fetch_gateway_bot(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if getattr(exc, "permanent", False):  # e.g. the bot token marked invalid
+                raise
             delay = backoff.next_delay()
             log.warning(
                 "GET /gateway/bot failed (%s); retrying in %.2f s", exc.__class__.__name__, delay

@@ -107,9 +107,9 @@ class HttpAnswerResponder:
     async def send(self, body: dict[str, Any], *, timeout: float) -> AckOutcome:  # noqa: ASYNC109
         if self._answer.done():
             return AckOutcome.ALREADY_ACKNOWLEDGED
-        self._answer.set_result(body)
-        if timeout <= 0:
+        if timeout <= 0:  # nothing left of the 3 s: no answer (as the callback route sends none)
             return AckOutcome.TIMEOUT
+        self._answer.set_result(body)
         try:
             async with asyncio.timeout(timeout):
                 ok = await asyncio.shield(self._sent)

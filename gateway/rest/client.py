@@ -8,8 +8,15 @@
 - 5xx (500 once; 502/503/504 up to 3 attempts) and connection errors retried with backoff.
 - Invalid requests (401/403/429 except shared-scope 429) counted per 10 minutes; close to
   Discord's 10,000 the client refuses non-essential requests, then everything.
-- A 401 on a bot-authenticated route marks the client failed ("invalid token"): every further
-  request raises `DiscordAuthFailed`.
+- The 401 rule. A 401 to one of the server's own bot-authenticated calls is checked with
+  `GET /users/@me` (one check at a time, shared by every call that waits on it); only when that
+  answers 401 too is the token marked invalid (`failed`, `failure_reason`, the listeners of
+  `on_token_state` told): the call raises `DiscordAuthFailed`, and so does every later
+  bot-authenticated call, refused before it is sent. Otherwise the 401 is that call's answer.
+  A 401 to a proxied call (`proxy`) is the main app's: given back as it came, nothing checked.
+  Token routes (callbacks, webhook-with-token edits) carry no bot token: a 401 there says
+  nothing about it, and they keep going while the token is marked invalid. `check_token()`
+  checks again (POST /discord) and clears the mark when Discord takes the token.
 - Interaction callbacks (`POST /interactions/{id}/{token}/callback`, the 3 s acknowledgements)
   skip httpx: they go on `self.callbacks`, a small keep-alive pool of their own
   (gateway/rest/http1.py), so they are never queued behind other requests and cost ~10x less CPU.
@@ -25,7 +32,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -115,6 +122,11 @@ CALLBACK_CONNECTIONS = 16
 #: Keep-alive connections of the main app's proxied calls (`DiscordRest.proxy`).
 PROXY_CONNECTIONS = MAX_IN_FLIGHT
 PROXY_ANSWER_TIMEOUT = 120.0
+#: The route that tells whether Discord takes the bot token (the 401 rule's check).
+CHECK_PATH = "/users/@me"
+
+#: `callback(reason)` when the bot token is marked invalid; `callback(None)` when it works again.
+TokenListener = Callable[[str | None], object]
 
 
 def new_rest_client(timeout: float = 15.0) -> httpx.AsyncClient:
@@ -168,8 +180,11 @@ class DiscordRest:
         self.proxied = Http1Pool(
             self._base, max_connections=PROXY_CONNECTIONS, timeout=PROXY_ANSWER_TIMEOUT
         )
+        # The bot token confirmed invalid (401 on a call of ours, then on GET /users/@me).
         self.failed = False
         self.failure_reason: str | None = None
+        self._token_check: asyncio.Task[bool | None] | None = None
+        self._token_listeners: list[TokenListener] = []
         install_log_redaction()
 
     def __repr__(self) -> str:  # never the token
@@ -218,7 +233,8 @@ class DiscordRest:
 
         `path` may carry a query string. `json` is encoded (Content-Type set); `content` is
         sent as given with the `headers` (e.g. its Content-Type). Returns the final answer
-        (2xx or not); raises `DiscordAuthFailed` once the token is refused,
+        (2xx or not); raises `DiscordAuthFailed` when the bot token is marked invalid (the
+        401 rule, module docstring),
         `InvalidRequestBudget` when close to Discord's invalid-request ban, `RateLimitWait`
         when a limit would hold the request more than `max_wait` seconds (a 429 whose
         retry_after passes it is given back instead), and the httpx error when the connection
@@ -234,10 +250,16 @@ class DiscordRest:
             call.route = route_for(method, route_key)
         if max_wait is not None:
             call.deadline = self._clock() + max_wait
+        return await self._run(call)
+
+    async def _run(self, call: Call) -> RestResponse:
+        """Send `call` until its answer is final (waits, retries, the 401 rule)."""
+        method, path = call.method, call.path
         while True:
             await self._admit(call)
             call.attempts += 1
             self.stats.requests += 1
+            sent = time.time()  # the answer's Date was written after this (discord_clock.py)
             try:
                 response = await call.transport.send(method, path, call.headers, call.content)
             except httpx.TransportError as exc:
@@ -246,11 +268,13 @@ class DiscordRest:
                     raise
                 await self._sleep(delay)
                 continue
-            self._answered(call, response)
+            self._answered(call, response, sent)
             delay = self._judge(call, response)
             if delay is None:
                 if call.attempts > 1:  # an earlier send may have reached Discord
                     response = replace(response, attempts=call.attempts)
+                if response.status == 401 and call.bot_auth and call.owner == "server":
+                    await self._after_own_401(call)
                 return response
             if delay:
                 await self._sleep(delay)
@@ -266,16 +290,71 @@ class DiscordRest:
     ) -> RestResponse:
         """A call made for the main app (the REST proxy): the same rules and limits as the
         server's own calls, the bot token except on token routes (Discord wants none there),
-        on the proxy's own keep-alive pool, waiting at most `max_wait` for a limit."""
-        return await self.request(
-            method,
-            path,
-            content=content or None,
-            headers=headers,
-            auth=not route_for(method, path).token_route,
-            essential=False,  # what is left of the budget is kept for the server's own calls
-            max_wait=max_wait,
-            transport=self.proxied,
+        on the proxy's own keep-alive pool, waiting at most `max_wait` for a limit. A 401 is
+        the caller's: given back as it came, the token's state untouched."""
+        auth = not route_for(method, path).token_route
+        # what is left of the budget is kept for the server's own calls: not essential
+        call = self._prepare(method, path, None, content or None, headers, None, auth, False)
+        call.owner = "proxy"
+        call.transport = self.proxied
+        call.deadline = self._clock() + max_wait
+        return await self._run(call)
+
+    # ---- the bot token (the 401 rule) ---------------------------------------------------
+    def on_token_state(self, callback: TokenListener) -> TokenListener:
+        """`callback(reason)` when the token is marked invalid, `callback(None)` when a check
+        finds it working again."""
+        self._token_listeners.append(callback)
+        return callback
+
+    async def check_token(self, cause: str = "a check") -> bool | None:
+        """Ask Discord whether it takes the bot token: `GET /users/@me`, even while it is
+        marked invalid. True: it does (a mark is cleared); False: 401 (the token is marked
+        invalid, the reason naming `cause`); None: no answer either way (unreachable, 5xx,
+        the invalid-request budget): nothing changes."""
+        call = self._prepare("GET", CHECK_PATH, None, None, None, None, True, True)
+        call.owner = "check"
+        try:
+            response = await self._run(call)
+        except (httpx.TransportError, DiscordRestError) as exc:
+            log.warning(
+                "discord: could not check the bot token (GET %s: %s)",
+                CHECK_PATH,
+                type(exc).__name__,
+            )
+            return None
+        if response.status == 401:
+            self._fail(f"Discord refused the bot token: 401 on GET {CHECK_PATH} after {cause}")
+            return False
+        if response.is_success:
+            if self.failed:
+                self.reset_failure()
+            return True
+        log.warning(
+            "discord: GET %s answered %d: the bot token's state is unchanged",
+            CHECK_PATH,
+            response.status,
+        )
+        return None
+
+    async def confirm_token(self, cause: str) -> bool | None:
+        """`check_token(cause)`, one at a time: a check already under way (for a burst of
+        401s, or a gateway close 4004) is waited for instead of sending another."""
+        check = self._token_check
+        if check is None or check.done():
+            check = self._token_check = asyncio.ensure_future(self.check_token(cause))
+        # shielded: a caller that gives up does not cancel the check the others wait on
+        return await asyncio.shield(check)
+
+    async def _after_own_401(self, call: Call) -> None:
+        """The 401 rule for one of the server's own calls: raise `DiscordAuthFailed` when the
+        token is (or, checked now, turns out to be) invalid; else the 401 is the answer."""
+        if not self.failed:
+            await self.confirm_token(f"a 401 on {call.route.key}")
+        if self.failed:
+            raise DiscordAuthFailed(self.failure_reason or "the bot token is marked invalid")
+        log.warning(
+            "discord %s: 401, but GET %s works: the token stands", call.route.key, CHECK_PATH
         )
 
     def _prepare(
@@ -314,7 +393,7 @@ class DiscordRest:
 
     async def _admit(self, call: Call) -> None:
         """The rules before a send: token state and budget, bucket and global waits."""
-        self._check(call.essential)
+        self._check(call)
         if call.deadline is None:
             await self.pacing.admit(call)
         else:
@@ -324,11 +403,12 @@ class DiscordRest:
             except TimeoutError:  # queued behind others of its bucket past the deadline
                 wait, is_global = self.pacing.delay(call.route)
                 raise self.pacing.refusal(call.route, wait, is_global) from None
-        self._check(call.essential)
+        self._check(call)
 
-    def _answered(self, call: Call, response: RestResponse) -> None:
-        """Every Discord answer passes here, once, before anything is decided on it."""
-        self.discord_clock.observe(response.headers.get("date"), time.time())
+    def _answered(self, call: Call, response: RestResponse, sent: float) -> None:
+        """Every Discord answer passes here, once, before anything is decided on it (`sent`:
+        the unix time its request went out)."""
+        self.discord_clock.observe(response.headers.get("date"), sent, time.time())
         status = response.status
         self.stats.responses[status] = self.stats.responses.get(status, 0) + 1
         self.buckets.update(call.route, response.headers)
@@ -340,24 +420,38 @@ class DiscordRest:
         if status == 429:
             call.attempts -= 1  # a 429 is not a failed attempt
             return self.rate_limits.after_429(call, response)
-        if status == 401 and call.bot_auth:
-            self._fail("invalid token")
-            raise DiscordAuthFailed("Discord refused the bot token (401)")
         return self.retries.after_status(call, status)
 
-    def _check(self, essential: bool) -> None:
-        if self.failed:
+    def _check(self, call: Call) -> None:
+        """Refused before sending: a bot-token call while the token is marked invalid (the
+        check itself excepted), or the invalid-request budget."""
+        if self.failed and call.bot_auth and call.owner != "check":
             self.stats.refused += 1
-            raise DiscordAuthFailed(f"Discord REST client failed: {self.failure_reason}")
-        self.budget.check(essential)
+            raise DiscordAuthFailed(self.failure_reason or "the bot token is marked invalid")
+        self.budget.check(call.essential)
 
     def _fail(self, reason: str) -> None:
-        if not self.failed:
-            log.error("discord REST client failed: %s", reason)
+        changed = not self.failed
         self.failed = True
         self.failure_reason = reason
+        if changed:
+            log.error(
+                "discord: %s; bot-token calls stop until POST /discord finds it working", reason
+            )
+            self._tell(reason)
 
     def reset_failure(self) -> None:
-        """Allow requests again (after the token was replaced, e.g. on POST /discord)."""
+        """Allow bot-token calls again (check_token() calls it when Discord takes the token)."""
+        if not self.failed:
+            return
         self.failed = False
         self.failure_reason = None
+        log.info("discord: the bot token works again")
+        self._tell(None)
+
+    def _tell(self, reason: str | None) -> None:
+        for listener in self._token_listeners:
+            try:
+                listener(reason)
+            except Exception:
+                log.exception("discord: token state listener failed")

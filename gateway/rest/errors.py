@@ -10,7 +10,12 @@ class DiscordRestError(Exception):
 
 
 class DiscordAuthFailed(DiscordRestError):
-    """The bot token was refused (401): the client stops sending anything."""
+    """The bot token is marked invalid (a 401 on a call of ours, then on GET /users/@me): calls
+    with it stop until a check finds it working (POST /discord)."""
+
+    #: Retrying does not help until someone acts: GET /gateway/bot's retry loop gives up on it
+    #: (gateway/connection reads this attribute; it does not import gateway/rest).
+    permanent = True
 
 
 class InvalidRequestBudget(DiscordRestError):

@@ -19,6 +19,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import orjson
 
@@ -54,7 +55,10 @@ class Call:
     content: Body | None
     transport: Transport
     essential: bool
-    bot_auth: bool  # sent with the bot token (a 401 then means the token is bad)
+    bot_auth: bool  # sent with the bot token (a 401 may mean the token is bad: checked)
+    # Whose call: the server's own (a 401 is checked with GET /users/@me), the main app's
+    # through the REST proxy (a 401 is the caller's), or that check itself.
+    owner: Literal["server", "proxy", "check"] = "server"
     deadline: float | None = None  # clock time after which no limit is waited for
     attempts: int = 0  # sends that counted as attempts (429s do not)
     limited: int = 0  # 429s met

@@ -59,3 +59,11 @@ async def test_an_answer_never_written_is_a_timeout_and_no_forward() -> None:
         assert await asyncio.wait_for(task, 4) == "not_acknowledged"
         assert stack.relay.stats.ack_outcomes[AckOutcome.TIMEOUT.value] == 1
         assert stack.main.requests == []
+
+
+async def test_no_time_left_means_no_http_answer() -> None:
+    """The relay found nothing left of the 3 s when the first response was due (measured at
+    that moment): the route gets no answer to write, as the callback route sends nothing."""
+    responder = HttpAnswerResponder()
+    assert await responder.send({"type": 5}, timeout=0.0) is AckOutcome.TIMEOUT
+    assert await responder.answer(0.05) is None

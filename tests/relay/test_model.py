@@ -102,14 +102,16 @@ def test_discord_clock_follows_the_date_header() -> None:
     now = [1_000_000.0]
     clock = DiscordClock(lambda: now[0])
     assert clock.now() == now[0]  # nothing observed: our clock
-    clock.observe(formatdate(now[0] + 0.3, usegmt=True), now[0])
-    assert clock.now() == now[0]  # within the header's resolution: no skew assumed
-    for _ in range(16):
-        clock.observe(formatdate(now[0] + 7.2, usegmt=True), now[0])
-    assert clock.now() == pytest.approx(now[0] + 7.5, abs=0.6)
-    clock.observe(None, now[0])
-    clock.observe("not a date", now[0])
-    assert clock.now() == pytest.approx(now[0] + 7.5, abs=0.6)
+    clock.observe(formatdate(now[0] + 0.3, usegmt=True), now[0], now[0])
+    # Discord's time was in [date, date + 1) as ours was now[0]: our clock may be right
+    assert (clock.lower, clock.upper) == (0.0, 1.0) and clock.now() == now[0]
+    clock.observe(formatdate(now[0] + 7.2, usegmt=True), now[0], now[0])
+    # 7.2 s ahead now (a clock stepped): the bounds disagree, the older one is forgotten;
+    # ours is out of them: Discord's time at the latest
+    assert (clock.lower, clock.upper) == (7.0, 8.0) and clock.now() == now[0] + 8.0
+    clock.observe(None, now[0], now[0])
+    clock.observe("not a date", now[0], now[0])
+    assert clock.now() == now[0] + 8.0
 
 
 def test_seen_ids_forget_after_15_minutes_and_stay_bounded() -> None:

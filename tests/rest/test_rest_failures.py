@@ -1,5 +1,5 @@
 """DiscordRest on server errors, connection errors, 401s, the invalid-request budget and
-max_wait, with a fake clock for exact waits."""
+max_wait, with a fake clock for exact waits (the 401 rule itself: test_token_rule.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 from bench.harness.server import free_port
 from gateway.rest.client import (
     INVALID_SOFT_LIMIT,
-    DiscordAuthFailed,
     DiscordRest,
     InvalidRequestBudget,
     RateLimitWait,
@@ -58,22 +57,6 @@ async def test_connection_errors_retried_then_raised(
     assert rest.stats.connection_errors == 3
     assert clock.sleeps == [0.5, 1.0]
     assert not rest.failed
-
-
-async def test_401_marks_failed_and_stops_everything(
-    stub: Stub, client: httpx.AsyncClient, clock: FakeClock
-) -> None:
-    app, _ = stub
-    app.script("GET", "/gateway/bot", Reply(401, {"message": "401: Unauthorized", "code": 0}))
-    rest = make(stub, client, clock)
-    with pytest.raises(DiscordAuthFailed):
-        await rest.request("GET", "/gateway/bot")
-    assert rest.failed and rest.failure_reason == "invalid token"
-    for method, path in [("GET", "/gateway/bot"), ("POST", "/interactions/1/t/callback")]:
-        with pytest.raises(DiscordAuthFailed):
-            await rest.request(method, path, {})
-    assert len(app.requests) == 1  # nothing else went out
-    assert rest.invalid.count() == 1
 
 
 async def test_401_on_a_token_route_is_not_a_bad_bot_token(

@@ -107,6 +107,12 @@ class InteractionAudit:
     never_forwarded: list[str] = field(default_factory=list)
     autocomplete_answered: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
+    #: written to the client only after their 3 s (replayed after an outage), and of those
+    #: the ones called back or forwarded all the same (CONTRACT step 1: none may be)
+    stale_delivered: int = 0
+    stale_answered: list[str] = field(default_factory=list)
+    #: callback tries that reached Discord after the interaction's 3 s (refused: 10062)
+    late_callbacks: int = 0
 
     @property
     def worst_ack(self) -> float:
@@ -187,6 +193,11 @@ def audit_interactions(
         if record.sent_at is None:
             audit.never_written += 1
             continue
+        audit.late_callbacks += record.late_callbacks
+        if record.stale_on_arrival:
+            audit.stale_delivered += 1
+            if record.answered_stale:
+                audit.stale_answered.append(interaction_id)
         conn = conns.get(first_conn.get(interaction_id, -1))
         closed_at = conn.closed_at if conn is not None else None
         received = handled_at.get(interaction_id)

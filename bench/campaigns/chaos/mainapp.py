@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -36,8 +37,15 @@ _HIDE_DROPS = _HideDrops()
 class FlakyMainApp:
     """ASGI app: each request fails with probability `failure_rate` (500, 503 or drop)."""
 
-    def __init__(self, failure_rate: float = 0.10, *, seed: int = 0) -> None:
+    def __init__(
+        self,
+        failure_rate: float = 0.10,
+        *,
+        seed: int = 0,
+        on_forward: Callable[[str], None] | None = None,
+    ) -> None:
         self.failure_rate = failure_rate
+        self._on_forward = on_forward  # told each attempt's interaction id (sim.note_forward)
         self._rng = random.Random(seed)
         self.attempts: defaultdict[str, list[str]] = defaultdict(list)
         self.paths: dict[str, str] = {}
@@ -62,6 +70,8 @@ class FlakyMainApp:
                 break
         headers = dict(scope["headers"])
         interaction_id = headers.get(b"x-interaction-id", b"?").decode()
+        if self._on_forward is not None:
+            self._on_forward(interaction_id)
         outcome = self.outcome_for()
         self.attempts[interaction_id].append(outcome)
         self.paths[interaction_id] = scope["path"]

@@ -48,7 +48,9 @@ class Soak:
         self.config = config
         self.rng = random.Random(config.seed)
         self.sim = DiscordSimulator(heartbeat_interval_ms=config.heartbeat_ms)
-        self.main = FlakyMainApp(config.failure_rate, seed=config.seed + 1)
+        self.main = FlakyMainApp(
+            config.failure_rate, seed=config.seed + 1, on_forward=self.sim.note_forward
+        )
         self.report = SoakReport(config)
         self.handled: Counter[str] = Counter()
         self.handled_at: dict[str, float] = {}

@@ -90,6 +90,8 @@ class SoakReport:
             found.append(f"error message after a good forward: {ia.error_after_success[:10]}")
         if ia.never_forwarded:
             found.append(f"acknowledged, never forwarded: {ia.never_forwarded[:10]}")
+        if ia.stale_answered:
+            found.append(f"older than 3 s on arrival, yet answered: {ia.stale_answered[:10]}")
         if seq.lost:
             found.append(f"dispatches lost: {[s.key for s in seq.lost[:10]]}")
         if seq.duplicates:
@@ -151,6 +153,12 @@ class SoakReport:
                 f"p50 {1000 * _pct(ia.replayed_latencies, 50):.0f} ms, "
                 f"p99 {1000 * _pct(ia.replayed_latencies, 99):.0f} ms, "
                 f"worst {1000 * max(ia.replayed_latencies, default=0):.0f} ms",
+            ),
+            (
+                "older than 3 s on arrival",
+                f"{ia.stale_delivered} (replayed after an outage): called back or forwarded "
+                f"{len(ia.stale_answered)}; callback tries that reached Discord after an "
+                f"interaction's 3 s: {ia.late_callbacks}",
             ),
             (
                 "forwards",
