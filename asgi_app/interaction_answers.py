@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from asgi_app import validation as v
+from asgi_app.http.body import MAX_JSON_DEPTH, value_too_deep
 
 _EMBED = v.object(
     {
@@ -83,6 +84,8 @@ def validate_answer(answer: dict[str, Any]) -> str | None:
     schema = ANSWERS.get(answer.get("type"))  # type: ignore[arg-type]
     if schema is None:
         return "type must be 4, 5, 6, 7 or 9"
+    if value_too_deep(answer):  # kept keys pass on to Discord: it could not be sent
+        return f"nested deeper than {MAX_JSON_DEPTH} levels"
     result = schema.safe_parse(answer)
     if result.ok:
         return None

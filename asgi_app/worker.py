@@ -60,6 +60,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._reading_head = True
         self._reading_body = False
         self._head_bytes = 0
+        self._heads = 0  # request heads completed on this connection
         super().connection_made(transport)
         self._arm(self.head_timeout, self._head_expired)
 
@@ -69,16 +70,24 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         counting = self._reading_head
+        heads = self._heads
         super().data_received(data)
         # Only a chunk that did not complete the head is all head bytes; the one that does may
-        # carry body bytes too and is not counted. The parser holds at most the limit plus
-        # one read.
-        if counting and self._reading_head and not self.transport.is_closing():
+        # carry body bytes too and is not counted (nor one that held a whole request, head
+        # and body: the head is being read again then, for the next request). The parser
+        # holds at most the limit plus one read.
+        if (
+            counting
+            and self._reading_head
+            and self._heads == heads
+            and not self.transport.is_closing()
+        ):
             self._head_bytes += len(data)
             if self._head_bytes > self.max_head_bytes:
                 self._refuse(431, "Request header fields too large.")
 
     def on_headers_complete(self) -> None:
+        self._heads += 1
         self._reading_head = False
         self._reading_body = True
         self._head_bytes = 0

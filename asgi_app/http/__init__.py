@@ -1,6 +1,7 @@
 """The project's small ASGI web framework (no Discord or overlay knowledge here)."""
 
 from asgi_app.http.app import DEFAULT_BODY_LIMIT, App
+from asgi_app.http.body import MAX_JSON_DEPTH, decode_json
 from asgi_app.http.errors import ClientDisconnect, HTTPError, reason_phrase
 from asgi_app.http.group import RouteGroup, RouteOptions, RouteRegistrar
 from asgi_app.http.headers import Headers
@@ -11,6 +12,7 @@ from asgi_app.http.types import ASGIApp, Handler, Middleware, Next
 
 __all__ = [
     "DEFAULT_BODY_LIMIT",
+    "MAX_JSON_DEPTH",
     "ASGIApp",
     "App",
     "BodySchema",
@@ -26,5 +28,6 @@ __all__ = [
     "RouteGroup",
     "RouteOptions",
     "RouteRegistrar",
+    "decode_json",
     "reason_phrase",
 ]

@@ -15,7 +15,12 @@ from asgi_app.http import HTTPError, Request, Response, RouteRegistrar
 from asgi_app.overlay.realtime import OverlayRealtime
 from asgi_app.overlay.schema import OVERLAY_DATA
 from asgi_app.overlay.state import DEFAULT_OVERLAY, OverlayState, valid_name
-from asgi_app.overlay.store import RETRY_AFTER_SECONDS, OverlayStore, StoreUnavailable
+from asgi_app.overlay.store import (
+    RETRY_AFTER_SECONDS,
+    OverlayStore,
+    StateNotStorable,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +122,12 @@ def register(
                 503,
                 f"The overlay state could not be stored: {exc}. Nothing was changed; retry.",
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ) from None
+        except StateNotStorable:
+            raise HTTPError(
+                400,
+                "The overlay state cannot be stored (not serialisable as JSON); "
+                "nothing was changed",
             ) from None
         clients = await realtime.publish(name, state)
         res.json({"ok": True, "overlay": name, "clients": clients})

@@ -4,6 +4,9 @@ When the storage fails (STATE_DIR unwritable, Redis unreachable) a `set` raises
 StoreUnavailable (the route answers 503 with Retry-After: the state is not accepted, so nothing
 is pushed that a restart would lose), `get` keeps answering the last known state, and
 `health()` reports the store down until it works again. Nothing needs a restart to recover.
+A state that cannot be serialised raises StateNotStorable before anything changes: what the
+store holds in memory and in storage stays the previous state, so what is served is always
+what was stored.
 """
 
 from __future__ import annotations
@@ -38,6 +41,18 @@ class StoreUnavailable(OSError):
     """
 
 
+class StateNotStorable(ValueError):
+    """The state cannot be serialised as JSON (e.g. nested too deep); nothing was changed."""
+
+
+def serialise(state: OverlayState) -> bytes:
+    """The stored form of a state; StateNotStorable when it has none."""
+    try:
+        return orjson.dumps(state)
+    except orjson.JSONEncodeError as exc:
+        raise StateNotStorable(f"the state cannot be serialised as JSON ({exc})") from None
+
+
 class OverlayStore(Protocol):
     """The last posted state of each overlay. States are returned as stored: read-only."""
 
@@ -46,7 +61,8 @@ class OverlayStore(Protocol):
     async def get(self, name: str) -> OverlayState: ...
 
     async def set(self, name: str, state: OverlayState) -> None:
-        """Store `state`; raises StoreUnavailable when the storage fails."""
+        """Store `state`; raises StoreUnavailable when the storage fails, StateNotStorable
+        when `state` cannot be serialised (nothing changed either way)."""
         ...
 
     async def health(self) -> dict[str, Any]:
@@ -92,6 +108,7 @@ class FileStore:
         self.directory = directory
         self._default: OverlayState = dict(default)
         self._states: dict[str, OverlayState] = {}
+        self._data: dict[str, bytes] = {}  # the newest state of each overlay, serialised
         self._saved: dict[str, OverlayState] = {}
         self._failure: str | None = None
         self._version: dict[str, int] = {}
@@ -103,7 +120,7 @@ class FileStore:
         self._saved = dict(self._states)
 
     def _load_all(self) -> dict[str, OverlayState]:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # files: 0600
         states: dict[str, OverlayState] = {}
         for path in sorted(self.directory.glob("*.json")):
             name = path.stem
@@ -123,6 +140,7 @@ class FileStore:
 
     async def set(self, name: str, state: OverlayState) -> None:
         _check_name(name)
+        self._data[name] = serialise(state)  # before anything changes
         self._states[name] = state
         version = self._version.get(name, 0) + 1
         self._version[name] = version
@@ -131,7 +149,7 @@ class FileStore:
             if self._written.get(name, 0) >= version:
                 return  # a write that started after our set already carried it
             newest = self._version[name]
-            data = orjson.dumps(self._states[name])
+            data = self._data[name]
             path = self.directory / f"{name}.json"
             try:
                 await asyncio.to_thread(write_atomically, path, data)
@@ -200,15 +218,20 @@ class RedisStore:
             return self._known.get(name, self._default)
         if raw is None:
             return self._default
-        loaded = orjson.loads(raw)
+        try:
+            loaded = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            log.warning("overlay state in redis unreadable, ignored", extra={"overlay": name})
+            loaded = None
         state = loaded if isinstance(loaded, dict) else self._default
         self._known[name] = state
         return state
 
     async def set(self, name: str, state: OverlayState) -> None:
         _check_name(name)
+        data = serialise(state)
         try:
-            await self._client.set(self._prefix + name, orjson.dumps(state))
+            await self._client.set(self._prefix + name, data)
         except (RedisError, OSError) as exc:
             log.error("overlay state not stored, redis unreachable: %s", type(exc).__name__)
             raise StoreUnavailable("Redis is unreachable") from None

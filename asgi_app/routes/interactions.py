@@ -8,9 +8,7 @@ import asyncio
 import time
 from typing import Any
 
-import orjson
-
-from asgi_app.http import App, HTTPError, Request, Response
+from asgi_app.http import App, HTTPError, Request, Response, decode_json
 from asgi_app.services import Services
 from gateway.interactions.model import Interaction, InteractionType
 from gateway.interactions.relay import InteractionRelay
@@ -52,10 +50,7 @@ def register_endpoint(app: App, services: Services, discord_public_key: str) -> 
             key, headers.get("x-signature-timestamp"), body, headers.get("x-signature-ed25519")
         ):
             raise HTTPError(401, BAD_SIGNATURE)
-        try:
-            obj = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise HTTPError(400, "The body is not valid JSON") from None
+        obj = decode_json(body)  # 400 when not JSON or nested too deep
         if isinstance(obj, dict) and obj.get("type") == InteractionType.PING:
             res.json({"type": 1})  # Discord checking the endpoint
             return

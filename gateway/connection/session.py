@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import orjson
 
 from gateway.connection.protocol import SESSION_MAX_AGE
+from gateway.private_files import private_dir
 
 log = logging.getLogger("gateway.manager")
 
@@ -65,7 +66,7 @@ class SessionStore:
             "version": FORMAT_VERSION,
             "sessions": [asdict(s) | {"saved_at": now} for s in sessions],
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)  # the file: mkstemp creates it 0600
         fd, tmp = tempfile.mkstemp(prefix=".gateway-session.", dir=self.path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:

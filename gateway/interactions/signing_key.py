@@ -17,6 +17,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from gateway.private_files import private_dir
+
 log = logging.getLogger("gateway.relay")
 
 FILE_NAME = "forward-signing-key"
@@ -44,7 +46,7 @@ def load_signing_key(configured: str | None, state_dir: Path) -> Ed25519PrivateK
         return _read(path)
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     seed = secrets.token_bytes(32)
     if _create(path, seed.hex().encode("ascii") + b"\n"):
         log.info("forward signing key generated into %s", path)

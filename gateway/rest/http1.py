@@ -13,7 +13,10 @@ Scope: one origin (http or https, certificates checked as httpx does; directly o
 the environment's outgoing proxy, gateway/egress.py), a bytes body (or a streamed
 `BodySource`) with
 Content-Length, answers with Content-Length, chunked or read-until-close bodies (1xx skipped),
-parsed by httptools (llhttp); nothing here parses HTTP by hand.
+parsed by httptools (llhttp); nothing here parses HTTP by hand. With `max_answer_bytes` an
+answer whose body is larger fails with AnswerTooLarge as soon as that is known (a declared
+Content-Length at once, otherwise when the bytes received pass it): no more of it is read, and
+the connection is closed.
 Idle connections are reused newest first; one the server closed while it was idle is noticed
 before reuse, and a reused connection that closes before any byte of the answer is retried
 once on a new connection. Failures raise httpx exceptions (`httpx.TransportError` family), so
@@ -43,12 +46,17 @@ class _Stale(Exception):
     """The connection closed before any byte of the answer (a keep-alive race)."""
 
 
+class AnswerTooLarge(httpx.RemoteProtocolError):
+    """The answer's body is larger than the pool's `max_answer_bytes` (not read further)."""
+
+
 class _Connection(asyncio.Protocol):
     """One keep-alive connection; at most one request at a time. httptools (llhttp, the parser
     under uvicorn and Node) reads the answers; this class only keeps what it reports."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_body: int | None = None) -> None:
         self.transport: asyncio.Transport | None = None
+        self.max_body = max_body  # the longest body an answer may have (None: no limit)
         self.closed = False
         self.keep_alive = True
         self.idle_since = 0.0
@@ -117,14 +125,25 @@ class _Connection(asyncio.Protocol):
             self._parser = httptools.HttpResponseParser(self)
             self._finish(RestResponse(self._status, _mapping(self._headers), b""))
             return
+        declared = _get(self._headers, "content-length")
         self._until_close = (
             self._status not in _NO_BODY_STATUSES
-            and not _get(self._headers, "content-length")
+            and not declared
             and "chunked" not in _get(self._headers, "transfer-encoding").lower()
         )
+        if self.max_body is not None and declared.strip().isdigit():
+            self._check_size(int(declared))
 
     def on_body(self, body: bytes) -> None:
+        if self.max_body is not None:
+            self._check_size(len(self._body) + len(body))
         self._body += body
+
+    def _check_size(self, size: int) -> None:
+        assert self.max_body is not None
+        if size > self.max_body:
+            self._problem = AnswerTooLarge(f"answer body over {self.max_body} bytes")
+            raise self._problem
 
     def on_message_complete(self) -> None:
         if not self._head_done:
@@ -241,9 +260,11 @@ class Http1Pool:
         keepalive_expiry: float = 60.0,
         ssl_context: ssl.SSLContext | None = None,
         proxy: EgressProxy | Literal["environment"] | None = "environment",
+        max_answer_bytes: int | None = None,
     ) -> None:
         """`proxy`: the outgoing proxy, by default the one the environment names for
-        `base_url` (gateway/egress.py); None connects directly."""
+        `base_url` (gateway/egress.py); None connects directly. `max_answer_bytes`: a
+        longer answer body is an AnswerTooLarge error, read no further (None: no limit)."""
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
@@ -267,6 +288,7 @@ class Http1Pool:
                 self._host_line += f"Proxy-Authorization: {self.proxy.authorization}\r\n"
             self._reuse = False
         self._connect_timeout = connect_timeout
+        self._max_answer_bytes = max_answer_bytes
         self._timeout = timeout
         self._keepalive_expiry = keepalive_expiry
         self._slots = asyncio.Semaphore(max_connections)
@@ -365,6 +387,9 @@ class Http1Pool:
             self._open.discard(conn)
         return response
 
+    def _new_connection(self) -> _Connection:
+        return _Connection(self._max_answer_bytes)
+
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
         proxy = self.proxy
@@ -373,7 +398,7 @@ class Http1Pool:
             async with asyncio.timeout(self._connect_timeout):
                 if proxy is None:
                     _transport, conn = await loop.create_connection(
-                        _Connection,
+                        self._new_connection,
                         self.host,
                         self.port,
                         ssl=self._ssl,
@@ -381,7 +406,7 @@ class Http1Pool:
                     )
                 else:
                     _transport, conn = await loop.create_connection(
-                        _Connection, proxy.host, proxy.port
+                        self._new_connection, proxy.host, proxy.port
                     )
                     if self._ssl is not None:
                         try:

@@ -6,6 +6,8 @@ address of its own, asks /health and an authenticated /overlay every 0.2 s over 
 connections. Each test asserts that every legitimate request was answered 200 with a p99 under
 LEGIT_P99_MS, that the worker's RSS grew less than a stated margin, and that no secret came
 back. Bounds are generous on purpose (2 shared cores); the figures are in docs/RELIABILITY.md.
+Bad bodies (charsets that are not text encodings, JSON nested too deep) and a main app that
+answers every forward with far more than 1 MiB get no 500 and leave no traceback.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bench.campaigns.abuse.attacks import Target, read_response
-from bench.campaigns.abuse.campaign import PROXY_SOURCE, Phase, run_phase
+from bench.campaigns.abuse.attacks import Target, bad_body_cases, read_response
+from bench.campaigns.abuse.campaign import PROXY_SOURCE, Phase, interactions_told, run_phase
 from bench.campaigns.abuse.server import GunicornServer
 from bench.harness.app import AUTH_TOKEN, production_env
 from bench.harness.server import free_port
@@ -41,8 +43,9 @@ class Abused:
     sim: DiscordSimulator
     secrets: list[str]
     baseline: Phase
+    main_port: int  # FORWARD_URL's port: the huge_answers attack is the main app there
 
-    async def phase(self, name: str, kind: str, **options: Any) -> Phase:
+    async def phase(self, name: str, kind: str, alongside: Any = None, **options: Any) -> Phase:
         phase = await run_phase(
             self.server,
             name,
@@ -50,6 +53,7 @@ class Abused:
             attack=(kind, options),
             probe_seconds=1.5,
             probe_interval=0.2,
+            alongside=alongside,
         )
         print(json.dumps({**phase.row(), "attack": phase.attack}))
         assert phase.failures == [], phase.failures
@@ -62,10 +66,12 @@ class Abused:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def abused(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Abused]:
     workdir = tmp_path_factory.mktemp("abuse")
+    main_port = free_port()
     async with DiscordSimulator(heartbeat_interval_ms=5000) as sim:
         env = production_env(
             sim,
             workdir,
+            FORWARD_URL=f"http://127.0.0.1:{main_port}/api/discord/interactions",
             LOG_FORMAT="json",
             RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT),
             REQUEST_HEAD_TIMEOUT_SECONDS=str(HEAD_TIMEOUT),
@@ -78,7 +84,7 @@ async def abused(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Abus
                 server, "baseline", secrets=secrets, probe_seconds=1.5, probe_interval=0.2
             )
             assert baseline.failures == []
-            yield Abused(server, sim, secrets, baseline)
+            yield Abused(server, sim, secrets, baseline, main_port)
         finally:
             await server.stop()
 
@@ -165,6 +171,42 @@ async def test_a_refused_socketio_client_loses_its_engineio_session(abused: Abus
         writer.close()
 
 
+async def test_bad_charsets_and_deep_json_get_their_problem_never_a_500(abused: Abused) -> None:
+    phase = await abused.phase(
+        "bad bodies", "bad_bodies", token=AUTH_TOKEN, rounds=2, source="127.0.0.6"
+    )
+    attack = phase.attack
+    assert attack["unexpected"] == []
+    assert attack["status_500"] == 0
+    assert attack["errors_not_problem_json"] == 0
+    assert set(attack["statuses"]) == {"200", "400", "415"}
+    assert attack["requests"] == 2 * len(bad_body_cases())
+
+
+async def test_a_main_app_answering_far_over_1_mib_is_cut_short(abused: Abused) -> None:
+    hold = 8.0
+
+    async def interactions() -> dict[str, Any]:
+        return await interactions_told(abused.sim, abused.main_port, count=8, spacing=0.25)
+
+    phase = await abused.phase(
+        "huge main-app answers",
+        "huge_answers",
+        alongside=interactions,
+        listen_port=abused.main_port,
+        hold=hold,
+    )
+    assert phase.alongside == {"interactions": 8, "acknowledged": 8, "told": 8}
+    attack = phase.attack
+    assert attack["answers"] >= 8 and len(attack["by_mode"]) == 4, attack
+    # every answer cut by the server, at about 1 MiB (plus the sockets' buffers): without the
+    # limit it would read on for the whole hold, gigabytes over loopback
+    assert attack["cut_by_client"] == attack["answers"], attack
+    assert attack["max_written"] < 32 * 1024 * 1024
+    assert attack["max_cut_s"] < 3
+    assert phase.rss_growth_kib < 64 * MIB
+
+
 async def test_spoofed_forwarded_headers_from_an_untrusted_peer_are_ignored(
     abused: Abused,
 ) -> None:
@@ -208,3 +250,4 @@ async def test_no_secret_and_no_traceback_in_the_server_output(abused: Abused) -
     for secret in abused.secrets:
         assert secret not in output
     assert "Traceback" not in output
+    assert "AnswerTooLarge" in output  # the huge answers were seen as failed forwards

@@ -66,10 +66,14 @@ async def exchange(target: Target, raw: bytes) -> tuple[int, bytes]:
         writer.close()
 
 
+@pytest.mark.parametrize("kib", [70, 100, 300])
 async def test_a_large_body_in_the_same_write_as_the_head_is_not_counted_as_head(
-    server: Target,
+    server: Target, kib: int
 ) -> None:
-    body = b"x" * (300 * 1024)
+    """70 and 100 KiB: the whole request arrives in one read, so the request is complete
+    (and the head reading again, for the next one) when that read was counted; the answer
+    must still come (the connection was closed under it, 0 bytes read)."""
+    body = b"x" * (kib * 1024)
     head = b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body)
     assert await exchange(server, head + body) == (200, str(len(body)).encode())
 

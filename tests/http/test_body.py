@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
 from asgi_app.http import App, Request, Response
+from asgi_app.http.body import json_too_deep
 from bench.harness.server import serve
 from tests.http.helpers import TeamSchema, open_raw, read_response
 
@@ -309,3 +311,102 @@ async def test_a_slow_oversized_body_is_answered_within_the_drain_time(base: str
     waited = asyncio.get_running_loop().time() - started
     assert response.status == 413 and response.headers["connection"] == "close"
     assert 1.5 <= waited < 6
+
+
+@pytest.mark.parametrize(
+    "charset", ["rot13", "zlib", "base64", "hex", "punycode", "bz2", "unicode_escape", "utf-7"]
+)
+@pytest.mark.parametrize("path", ["/teams", "/json"])
+async def test_codecs_that_are_not_json_charsets_are_415(
+    client: httpx.AsyncClient, charset: str, path: str
+) -> None:
+    """Python knows these names, but they are transforms (or not JSON's charsets): a 415
+    problem, where a codec lookup used to end in a 500."""
+    r = await client.post(
+        path,
+        content=b'{"name":"Blue","score":1}',
+        headers={"content-type": f"application/json; charset={charset}"},
+    )
+    assert r.status_code == 415, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("charset", "codec"),
+    [
+        ("utf-16le", "utf-16-le"),
+        ("UTF-16BE", "utf-16-be"),
+        ("utf-32", "utf-32"),
+        ("US-ASCII", "ascii"),
+        ("ISO_8859-1:1987", "latin-1"),
+        ("latin1", "latin-1"),
+        ("cp819", "latin-1"),
+    ],
+)
+async def test_the_json_charsets_are_read_by_their_aliases(
+    client: httpx.AsyncClient, charset: str, codec: str
+) -> None:
+    name = "Blue" if codec == "ascii" else "Bl\u00e9"
+    body = f'{{"name": "{name}", "score": 2}}'.encode(codec)
+    r = await client.post(
+        "/teams", content=body, headers={"content-type": f"application/json; charset={charset}"}
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["stored"]["name"] == name
+
+
+async def test_bytes_that_are_not_the_declared_charset_are_400(client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        "/json", content=b'["\xe9"]', headers={"content-type": "application/json; charset=ascii"}
+    )
+    assert r.status_code == 400
+    assert r.json()["detail"] == "Body is not valid ascii: byte 2"
+
+
+@pytest.mark.parametrize("path", ["/teams", "/json"])
+async def test_json_nested_past_64_levels_is_400_and_64_levels_pass(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    for opening in (b"[", b'{"a":'):
+        closing = b"]" if opening == b"[" else b"}"
+        too_deep = opening * 65 + b"1" + closing * 65
+        r = await client.post(path, content=too_deep, headers={"content-type": "application/json"})
+        assert r.status_code == 400, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["detail"] == "Body is nested deeper than 64 levels"
+    deepest = b"[" * 64 + b"]" * 64
+    r = await client.post("/json", content=deepest, headers={"content-type": "application/json"})
+    assert r.status_code == 200
+
+
+async def test_brackets_in_strings_are_not_nesting(client: httpx.AsyncClient) -> None:
+    text = '[[[{{"\\"[' * 40  # 240 brackets (the body limit here is 1 KiB)
+    r = await client.post("/json", json={"s": text, "t": [[["]"]]]})
+    assert r.status_code == 200
+    assert r.json() == {"got": {"s": text, "t": [[["]"]]]}}
+
+
+async def test_form_with_a_codec_that_is_not_a_charset_is_415(client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        "/form",
+        content=b"a=b",
+        headers={"content-type": "application/x-www-form-urlencoded; charset=rot13"},
+    )
+    assert r.status_code == 415
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 65 + b'"' + b'\\"' * 50_000,  # a string that never ends, all escaped quotes
+        b"[" * 65 + b'"' + b'\\"' * 50_000 + b"\\",  # ... and a lone backslash at the end
+        b'["' * 50_000,
+    ],
+    ids=["escaped-quotes", "trailing-backslash", "open-strings"],
+)
+def test_the_depth_scan_stays_linear_on_strings_that_never_end(body: bytes) -> None:
+    """A string pattern that backtracks rescans from every quote: about 35 s for 100 KB."""
+    started = time.perf_counter()
+    json_too_deep(body)
+    assert time.perf_counter() - started < 0.5

@@ -11,8 +11,10 @@ import pytest
 
 from asgi_app.overlay import store as store_module
 from asgi_app.overlay.state import DEFAULT_STATE, valid_name, view_key
-from asgi_app.overlay.store import FileStore, RedisStore, build_store
+from asgi_app.overlay.store import FileStore, RedisStore, StateNotStorable, build_store
+from bench.harness.redis_server import RedisProcess
 from tests.overlay.helpers import overlay_data
+from tests.support.tools import require_tool
 
 
 async def test_set_writes_a_file_and_a_new_store_loads_it(tmp_path: Path) -> None:
@@ -114,3 +116,50 @@ def test_view_url_command(
     expected = f"https://overlay.example/overlay/view/finals?key={view_key(token, 'finals')}"
     assert capsys.readouterr().out.strip() == expected
     assert viewkey.main(["../x"]) == 2
+
+
+def _nested(levels: int) -> object:
+    value: object = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+async def test_a_state_that_cannot_be_serialised_changes_nothing(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "o")
+    await store.open()
+    assert oct((tmp_path / "o").stat().st_mode & 0o777) == "0o700"  # created private
+    first = overlay_data(blue=1)
+    await store.set("a", first)
+    on_disk = (tmp_path / "o" / "a.json").read_bytes()
+    with pytest.raises(StateNotStorable):
+        await store.set("a", overlay_data(extra=_nested(300)))  # orjson stops at 255 levels
+    assert await store.get("a") == first  # memory: the previous state
+    assert (tmp_path / "o" / "a.json").read_bytes() == on_disk  # disk: untouched
+    with pytest.raises(StateNotStorable):
+        await store.set("b", overlay_data(extra=_nested(300)))  # a new overlay: none made
+    assert await store.get("b") == DEFAULT_STATE
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a.json"]
+    await store.set("a", overlay_data(red=1))  # and the store goes on
+    reopened = FileStore(tmp_path / "o")
+    await reopened.open()
+    assert await reopened.get("a") == overlay_data(red=1)
+
+
+async def test_redis_store_refuses_what_it_cannot_serialise_and_ignores_garbage() -> None:
+    server = await RedisProcess(require_tool("redis-server")).start()
+    try:
+        store = RedisStore(server.url)
+        await store.open()
+        first = overlay_data(blue=1)
+        await store.set("a", first)
+        with pytest.raises(StateNotStorable):
+            await store.set("a", overlay_data(extra=_nested(300)))
+        assert await store.get("a") == first
+        raw = await store._client.get("overlay:state:a")
+        assert raw is not None and orjson.loads(raw) == first
+        await store._client.set("overlay:state:b", b"{not json")
+        assert await store.get("b") == DEFAULT_STATE
+        await store.close()
+    finally:
+        server.stop()

@@ -17,8 +17,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from bench.harness.huge_answers import JUST_OVER, MIB, MODES, HugeAnswers
 from bench.harness.server import free_port
-from gateway.rest.http1 import Http1Pool
+from gateway.rest.http1 import AnswerTooLarge, Http1Pool
 from tests.support.waiting import eventually
 
 Answer = Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]  # -> keep the connection
@@ -252,6 +253,53 @@ async def test_warm_opens_connections_ahead_and_requests_use_them() -> None:
         assert pool.open_connections == 0
         with pytest.raises(httpx.ConnectError):
             await pool.request("POST", "/b", {})
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_answer_over_the_limit_fails_without_being_read_whole(mode: str) -> None:
+    huge = HugeAnswers(modes=(mode,), hold=10)
+    async with huge as base:
+        pool = Http1Pool(base, max_answer_bytes=MIB)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(AnswerTooLarge):
+            await pool.request("POST", "/x", {}, b"{}", answer_within=15)
+        assert loop.time() - started < 3  # not the 10 s the server would go on streaming
+        assert pool.open_connections == 0
+        await eventually(lambda: huge.answered, what="the server saw the hang-up")
+        (answer,) = huge.answered
+        assert answer.cut_by_client
+        if mode == "declared":  # refused from the head: hardly any of the body was read
+            assert answer.seconds < 1
+        # what the server got to write is the limit plus the sockets' buffers, not 10 s of
+        # loopback streaming (gigabytes)
+        assert answer.written < 32 * MIB
+        await pool.aclose()
+
+
+async def test_an_answer_at_the_limit_is_read_and_the_pool_goes_on_after_one_over_it() -> None:
+    at_limit = b"y" * MIB
+    raw = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(at_limit), at_limit)
+    async with scripted(fixed(raw)) as (_server, base):
+        pool = Http1Pool(base, max_answer_bytes=MIB)
+        assert (await pool.request("GET", "/x", {})).content == at_limit
+        await pool.aclose()
+    async with HugeAnswers(modes=("just_over", "declared", "chunked"), hold=5) as base:
+        pool = Http1Pool(base, max_answer_bytes=JUST_OVER)
+        assert len((await pool.request("GET", "/x", {})).content) == JUST_OVER
+        with pytest.raises(AnswerTooLarge):
+            await pool.request("GET", "/x", {})
+        with pytest.raises(AnswerTooLarge):  # a new connection, the same verdict
+            await pool.request("GET", "/x", {})
+        assert pool.connects == 3
+        await pool.aclose()
+
+
+async def test_without_a_limit_a_large_answer_is_read_whole() -> None:
+    async with HugeAnswers(modes=("just_over",), hold=5) as base:
+        pool = Http1Pool(base)  # the REST and proxy pools: Discord's answers, no limit here
+        assert len((await pool.request("GET", "/x", {})).content) == JUST_OVER
+        await pool.aclose()
 
 
 def test_only_http_urls() -> None:

@@ -223,12 +223,15 @@ def test_origin_and_urls_are_normalised() -> None:
     s = load(
         {
             **PROD,
-            "FORWARD_URL": "http://main:3000/hooks/",
+            "FORWARD_URL": "https://main:3000/hooks/",
             "DISCORD_API_BASE": "http://127.0.0.1:9/api/v10/",
         }
     )
-    assert s.forward_url == "http://main:3000/hooks"
+    assert s.forward_url == "https://main:3000/hooks"
     assert s.discord_api_base == "http://127.0.0.1:9/api/v10"
+    # plain http on a host that is not loopback takes ALLOW_INSECURE_URLS in production
+    s = load({**PROD, "FORWARD_URL": "http://main:3000/hooks/", "ALLOW_INSECURE_URLS": "true"})
+    assert s.forward_url == "http://main:3000/hooks"
     for bad in (
         "league.example.com",
         "ftp://x.com",
@@ -276,3 +279,82 @@ def test_settings_are_frozen() -> None:
     s = load(PROD)
     with pytest.raises(AttributeError):
         s.port = 1  # type: ignore[misc]
+
+
+INSECURE = (
+    "must be https unless its host is a loopback address (127.0.0.0/8, ::1, localhost); "
+    "ALLOW_INSECURE_URLS=true allows http"
+)
+PLAIN = {
+    "ORIGIN_URL": "http://MARKER.example.com",
+    "FORWARD_URL": "http://MARKER.example.com:3000/api/discord/interactions",
+    "DISCORD_API_BASE": "http://MARKER-discord.example/api/v10",
+}
+
+
+@pytest.mark.parametrize("name", list(PLAIN))
+def test_production_urls_must_be_https_and_the_problem_names_the_setting(name: str) -> None:
+    assert problems({**PROD, name: PLAIN[name]}) == [f"{name}: {INSECURE}"]
+
+
+def test_every_plain_http_url_is_listed_at_once_and_no_value_is_printed() -> None:
+    stream = io.StringIO()
+    with pytest.raises(SystemExit) as caught:
+        load_settings_or_exit({**PROD, **PLAIN}, None, stream=stream)
+    assert caught.value.code == 3
+    out = stream.getvalue()
+    for name in PLAIN:
+        assert f"{name}: {INSECURE}" in out
+    assert "MARKER" not in out
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:3000",
+        "http://127.10.20.30:3000",
+        "http://[::1]:3000",
+        "http://localhost:3000",
+        "http://LocalHost",
+    ],
+)
+def test_plain_http_on_a_loopback_host_is_allowed(url: str) -> None:
+    s = load({**PROD, "ORIGIN_URL": url, "FORWARD_URL": url + "/f", "DISCORD_API_BASE": url})
+    assert s.origin_url == url.lower() and s.forward_url == url + "/f"
+    assert s.allow_insecure_urls is False
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1.example.com",
+        "http://localhost.example.com",
+        "http://[::ffff:8.8.8.8]",
+        "http://0.0.0.0:3000",
+        "http://10.0.0.1",
+    ],
+)
+def test_hosts_that_only_look_local_are_not_loopback(url: str) -> None:
+    assert problems({**PROD, "FORWARD_URL": url}) == [f"FORWARD_URL: {INSECURE}"]
+
+
+def test_allow_insecure_urls_allows_http_and_false_does_not() -> None:
+    s = load({**PROD, **PLAIN, "ALLOW_INSECURE_URLS": "true"})
+    assert s.allow_insecure_urls is True
+    assert s.origin_url == "http://marker.example.com"
+    assert s.discord_api_base == PLAIN["DISCORD_API_BASE"]
+    assert len(problems({**PROD, **PLAIN, "ALLOW_INSECURE_URLS": "false"})) == 3
+    assert problems({**PROD, "ALLOW_INSECURE_URLS": "maybe"}) == [
+        "ALLOW_INSECURE_URLS: expected boolean"
+    ]
+
+
+def test_development_may_use_plain_http_anywhere() -> None:
+    s = load({"APP_ENV": "development", **PLAIN})
+    assert s.forward_url == PLAIN["FORWARD_URL"]
+    assert s.discord_api_base == PLAIN["DISCORD_API_BASE"]
+
+
+def test_the_default_forward_url_follows_an_insecure_origin_named_once() -> None:
+    # FORWARD_URL unset: derived from ORIGIN_URL, whose problem is the one reported
+    assert problems({**PROD, "ORIGIN_URL": PLAIN["ORIGIN_URL"]}) == [f"ORIGIN_URL: {INSECURE}"]

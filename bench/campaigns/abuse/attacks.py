@@ -13,6 +13,12 @@ Kinds:
 - connections: `count` connections at once, each with one request, then held idle.
 - sio_unauth: Engine.IO handshakes then a Socket.IO CONNECT to /overlay without credentials.
 - spoof: protected requests with a new random X-Forwarded-For each time.
+- bad_bodies: protected JSON routes given charsets that are not text encodings (rot13, zlib,
+  base64, hex, punycode...) and JSON nested past 64 levels (up to 50,000): each must get its
+  400/415 as problem+json, never a 500.
+- huge_answers: not a client but the main app (FORWARD_URL on `listen_port`): every forward is
+  answered with a body far over 1 MiB (bench/harness/huge_answers.py); the campaign sends the
+  interactions meanwhile (campaign.interactions_told).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from bench.harness.huge_answers import HugeAnswers
 
 SECRETS = [s for s in os.environ.get("ABUSE_SECRETS", "").split("\n") if s]
 
@@ -50,26 +58,31 @@ class Target:
 
 async def read_response(target: Target, reader: asyncio.StreamReader) -> tuple[int, bytes]:
     """One HTTP/1.1 response with a Content-Length: (status, body)."""
+    status, _headers, body = await read_answer(target, reader)
+    return status, body
+
+
+async def read_answer(
+    target: Target, reader: asyncio.StreamReader
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 response: (status, headers with lower-case names, body)."""
     head = target.look(await reader.readuntil(b"\r\n\r\n"))
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ", 2)[1])
-    length = 0
-    chunked = False
+    headers: dict[str, str] = {}
     for line in lines[1:]:
         name, _, value = line.partition(":")
-        name = name.strip().lower()
-        if name == "content-length":
-            length = int(value.strip())
-        elif name == "transfer-encoding" and "chunked" in value.lower():
-            chunked = True
-    if not chunked:
-        return status, target.look(await reader.readexactly(length)) if length else b""
+        if name:
+            headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0") or 0)
+    if "chunked" not in headers.get("transfer-encoding", "").lower():
+        return status, headers, target.look(await reader.readexactly(length)) if length else b""
     body = b""
     while True:
         size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
         chunk = await reader.readexactly(size + 2)
         if size == 0:
-            return status, body
+            return status, headers, body
         body += target.look(chunk[:-2])
 
 
@@ -325,6 +338,110 @@ async def spoof(
     return {"requests": count, "statuses": {str(k): v for k, v in sorted(statuses.items())}}
 
 
+#: Python codecs that are not JSON charsets: transforms (rot13...), and text encodings JSON
+#: bodies may not use. Each used to end in a 500 with a traceback (a LookupError or
+#: UnicodeError from the codec).
+NOT_JSON_CHARSETS = (
+    "rot13",
+    "zlib",
+    "base64",
+    "hex",
+    "punycode",
+    "bz2_codec",
+    "uu",
+    "quopri",
+    "utf-7",
+    "unicode_escape",
+    "idna",
+)
+_TEAM = {"score": 0, "primaryColor": "#111", "secondaryColor": "#fff", "logoUrl": "x.png"}
+
+
+def _overlay(extra: Any = None) -> bytes:
+    state: dict[str, Any] = {
+        "blue": {**_TEAM, "name": "Blue"},
+        "red": {**_TEAM, "name": "Red"},
+        "maxScore": 2,
+    }
+    if extra is not None:
+        state["extra"] = extra
+    return json.dumps(state).encode()
+
+
+def _nested(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def bad_body_cases() -> list[tuple[str, str, str, bytes, int]]:
+    """(name, path, content type, body, the status it must get)."""
+    presence = b'{"status": "online", "type": 0, "name": "the draft"}'
+    cases: list[tuple[str, str, str, bytes, int]] = []
+    for charset in NOT_JSON_CHARSETS:
+        content_type = f"application/json; charset={charset}"
+        cases.append((f"overlay charset={charset}", "/overlay", content_type, _overlay(), 415))
+        cases.append(
+            (f"presence charset={charset}", "/discord/presence", content_type, presence, 415)
+        )
+    for levels in (65, 300, 1025, 50_000):  # 1,025: past the parser's own limit
+        deep = b"[" * levels + b"]" * levels
+        cases.append((f"depth {levels}", "/overlay", "application/json", deep, 400))
+    utf16 = ("[" * 65 + "]" * 65).encode("utf-16")
+    cases.append(("depth 65 in utf-16", "/overlay", "application/json; charset=utf-16", utf16, 400))
+    key = _overlay(_nested(300))
+    cases.append(("overlay key nested 300", "/overlay", "application/json", key, 400))
+    ok = _overlay(_nested(63))  # 64 levels with the top object: the most a body may have
+    cases.append(("overlay key nested 63", "/overlay", "application/json", ok, 200))
+    return cases
+
+
+async def bad_bodies(target: Target, token: str, rounds: int = 1) -> Any:
+    """Every bad body of `bad_body_cases` `rounds` times, each on a new connection."""
+    statuses: Counter[str] = Counter()
+    unexpected: list[str] = []
+    not_problem = 0
+    for _ in range(rounds):
+        for name, path, content_type, body, expected in bad_body_cases():
+            reader, writer = await target.open()
+            try:
+                writer.write(
+                    f"POST {path} HTTP/1.1\r\nHost: victim\r\nAuthorization: Bearer {token}\r\n"
+                    f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                status, headers, _ = await asyncio.wait_for(read_answer(target, reader), 30)
+            except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
+                statuses[type(exc).__name__] += 1
+                unexpected.append(f"{name}: {type(exc).__name__}")
+                continue
+            finally:
+                writer.close()
+            statuses[str(status)] += 1
+            if status != expected:
+                unexpected.append(f"{name}: {status}, not {expected}")
+            if status >= 400 and headers.get("content-type") != "application/problem+json":
+                not_problem += 1
+    return {
+        "requests": sum(statuses.values()),
+        "statuses": dict(sorted(statuses.items())),
+        "status_500": statuses.get("500", 0),
+        "unexpected": unexpected,
+        "errors_not_problem_json": not_problem,
+    }
+
+
+async def huge_answers(target: Target, listen_port: int, hold: float) -> Any:
+    """Be the main app on `listen_port` for `hold` s, answering every forward with a body far
+    over 1 MiB (in turn: a 1 GiB Content-Length, endless chunked, endless until close, 1 MiB
+    + 1). The forwards themselves are searched for secrets."""
+    main_app = HugeAnswers(port=listen_port, hold=hold, on_request=target.look)
+    async with main_app:
+        await asyncio.sleep(hold)
+    return main_app.summary()
+
+
 ATTACKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "slowloris_headers": slowloris_headers,
     "slow_body": slow_body,
@@ -332,6 +449,8 @@ ATTACKS: dict[str, Callable[..., Awaitable[Any]]] = {
     "connections": connections,
     "sio_unauth": sio_unauth,
     "spoof": spoof,
+    "bad_bodies": bad_bodies,
+    "huge_answers": huge_answers,
 }
 
 

@@ -11,6 +11,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from bench.campaigns.abuse.attacks import Target, read_response
 from bench.campaigns.abuse.server import GunicornServer
 from bench.harness.app import AUTH_TOKEN
 from bench.harness.process import ROOT, clean_env
+from gateway.simulator import DiscordSimulator, factory
 
 #: Source addresses: the server sees each role as a different client.
 LEGIT_SOURCE = "127.0.0.5"
@@ -56,6 +58,7 @@ class Phase:
     rss_after_kib: int = 0
     fds_after: int = 0
     attack: dict[str, Any] = field(default_factory=dict)
+    alongside: dict[str, Any] = field(default_factory=dict)  # what ran in this process too
     secret_hits: int = 0
 
     @property
@@ -128,10 +131,13 @@ async def run_phase(
     probe_seconds: float = 2.0,
     probe_interval: float = 0.1,
     settle_seconds: float = 0.5,
+    alongside: Callable[[], Awaitable[dict[str, Any]]] | None = None,
 ) -> Phase:
     """Run `attack` (kind, options) in a process of its own while the legitimate client asks
     its requests every `probe_interval` s (for at least `probe_seconds`, and as long as the
-    attack lasts) and the worker's RSS and open descriptors are sampled."""
+    attack lasts) and the worker's RSS and open descriptors are sampled. `alongside` runs in
+    this process meanwhile (e.g. interactions through the simulator); its result is
+    `phase.alongside`."""
     phase = Phase(name)
     legit = Legit(server, secrets)
     phase.rss_kib.append(server.rss_kib())
@@ -151,10 +157,15 @@ async def run_phase(
             stdout=asyncio.subprocess.PIPE,
         )
     communicate = asyncio.ensure_future(proc.communicate()) if proc else None
+    beside = asyncio.ensure_future(alongside()) if alongside is not None else None
     loop = asyncio.get_running_loop()
     started = loop.time()
     tick = 0
-    while loop.time() - started < probe_seconds or (communicate and not communicate.done()):
+    while (
+        loop.time() - started < probe_seconds
+        or (communicate and not communicate.done())
+        or (beside and not beside.done())
+    ):
         await legit.once(phase, LEGIT_REQUESTS[tick % len(LEGIT_REQUESTS)])
         tick += 1
         phase.rss_kib.append(server.rss_kib())
@@ -165,11 +176,55 @@ async def run_phase(
         assert proc.returncode == 0, f"attack {name} failed ({proc.returncode})"
         phase.attack = json.loads(out.decode().strip().splitlines()[-1])
         phase.secret_hits += int(phase.attack.get("secret_hits", 0))
+    if beside is not None:
+        phase.alongside = await beside
     await asyncio.sleep(settle_seconds)
     phase.rss_after_kib = server.rss_kib()
     phase.fds_after = server.open_fds()
     phase.secret_hits += legit.target.secret_hits
     return phase
+
+
+async def interactions_told(
+    sim: DiscordSimulator, main_port: int, *, count: int, spacing: float, within: float = 40.0
+) -> dict[str, Any]:
+    """Once the main app listens on `main_port`, send `count` slash commands through the
+    simulator, `spacing` s apart; wait (up to `within` s) until each was acknowledged and its
+    user told the error (its webhook called): what a failed forward ends with."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", main_port)
+        except OSError:
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        break
+    sent = []
+    for _ in range(count):
+        sent.append(await sim.send_interaction(factory.command("draft")))
+        await asyncio.sleep(spacing)
+
+    def told() -> set[str]:
+        tokens = {s["token"] for s in sent}
+        return {
+            token
+            for r in sim.rest.requests
+            if r.path.startswith("/webhooks/")
+            for token in tokens
+            if token in r.path
+        }
+
+    while len(told()) < count and loop.time() < deadline:
+        await asyncio.sleep(0.1)
+    acknowledged = 0
+    for s in sent:
+        record = sim.interaction(s["id"])
+        acknowledged += record is not None and record.ack_type == 5
+    return {"interactions": count, "acknowledged": acknowledged, "told": len(told())}
 
 
 def report(phases: list[Phase]) -> str:

@@ -191,6 +191,12 @@ CONTENT_TYPES = (
     "application/problem+json",
     "application/json; charset=utf-16",
     "application/json; charset=latin-1",
+    # Python codecs that are not text encodings (415, once a 500 from the codec lookup)
+    "application/json; charset=rot13",
+    "application/json; charset=zlib",
+    "application/json; charset=base64",
+    "application/json; charset=hex",
+    "application/json; charset=punycode",
     "text/plain",
     "application/x-www-form-urlencoded",
     "multipart/form-data; boundary=x",
