@@ -1,0 +1,118 @@
+"""Development: the stand-in main app's timer endpoint and the console's timer controls.
+
+`POST /api/discord/timers` is where TIMERS_URL points in development (`{ORIGIN_URL}` is this
+server): it checks both signatures like the real main app must, records the delivery and
+answers 200. `POST /dev/timer` starts a 30 s pick timer with a reminder at 10 s on the
+`default` overlay (so the OBS page counts it down); `GET /dev/timers` lists the dev timers and
+what the stand-in received.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import asdict, dataclass, field
+
+import orjson
+
+from asgi_app.http import App, HTTPError, Request, Response
+from asgi_app.routes.timers import spec_of
+from asgi_app.services import Services
+from gateway.interactions.signatures import verify_ed25519, verify_signature
+from gateway.timers.engine import TimerEngine
+
+PICK_MS = 30_000
+REMINDER_MS = 10_000
+PREFIX = "dev:pick:"
+#: Deliveries the console keeps.
+KEEP = 50
+
+
+@dataclass
+class TimerDelivery:
+    at: float  # unix seconds when it arrived
+    timer_id: str
+    kind: str
+    delivery_id: str
+    attempt: int
+    late: bool
+    due_at: int
+    sent_at: int
+    remaining_ms: int | None
+    signature_ok: bool
+
+
+@dataclass
+class TimerInbox:
+    received: list[TimerDelivery] = field(default_factory=list)
+    numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+
+def register(app: App, services: Services) -> TimerInbox:
+    inbox = TimerInbox()
+    auth_token = services.settings.auth_token.get()
+
+    async def receive(req: Request, res: Response) -> None:
+        body = await req.body()
+        stamp = req.headers.get("x-signature-timestamp") or ""
+        key = services.signing_key
+        signed = verify_signature(
+            auth_token, stamp, body, req.headers.get("x-signature-sha256") or ""
+        ) and (
+            key is not None
+            and verify_ed25519(
+                key.public_key(), stamp, body, req.headers.get("x-signature-ed25519")
+            )
+        )
+        if not signed:
+            raise HTTPError(401, "The timer delivery is not signed by this server")
+        data = orjson.loads(body)
+        inbox.received.append(
+            TimerDelivery(
+                at=time.time(),
+                timer_id=str(data.get("id")),
+                kind=str(data.get("kind")),
+                delivery_id=req.headers.get("x-delivery-id") or "",
+                attempt=int(req.headers.get("x-delivery-attempt") or 0),
+                late=bool(data.get("late")),
+                due_at=int(data.get("due_at") or 0),
+                sent_at=int(data.get("sent_at") or 0),
+                remaining_ms=data.get("remaining_ms"),
+                signature_ok=signed,
+            )
+        )
+        del inbox.received[:-KEEP]
+        res.json({"ok": True})
+
+    def engine() -> TimerEngine:
+        if services.timers is None:
+            raise HTTPError(409, "The timers are not running")
+        return services.timers.engine
+
+    async def start(req: Request, res: Response) -> None:
+        timers = engine()
+        body = {
+            "id": f"{PREFIX}{next(inbox.numbers)}",
+            "duration_ms": PICK_MS,
+            "reminders_ms": [REMINDER_MS],
+            "overlay": "default",
+            "payload": {"league": "dev", "pick": "next"},
+        }
+        timer, _ = await timers.create(spec_of(body))
+        res.status(201).json(timer.view(timers.now()))
+
+    async def listing(req: Request, res: Response) -> None:
+        timers = engine()
+        now = timers.now()
+        res.json(
+            {
+                "server_now": now,
+                "timers": [t.view(now) for t in timers.find(PREFIX)],
+                "received": [asdict(r) for r in inbox.received],
+            }
+        )
+
+    app.post("/api/discord/timers", receive, summary="Stand-in main app: timers", tags=["dev"])
+    app.post("/dev/timer", start, summary="Start a 30 s pick timer", tags=["dev"])
+    app.get("/dev/timers", listing, summary="Dev timers and their deliveries", tags=["dev"])
+    return inbox
