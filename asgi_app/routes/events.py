@@ -1,0 +1,116 @@
+"""Events for the main app (CONTRACT "Gateway events for the main app"): the dead letters
+(protected: GET /events/dead, POST /events/dead/replay, DELETE /events/dead) and Discord's
+Webhook Events (POST /webhook-events, public, Ed25519-verified exactly like POST
+/interactions). The events themselves are `gateway.events` (`services.events`)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from asgi_app import validation as v
+from asgi_app.http import App, HTTPError, Request, Response, RouteRegistrar, decode_json
+from asgi_app.routes.interactions import BAD_SIGNATURE
+from asgi_app.services import Services
+from gateway.events.service import EventService
+from gateway.interactions.signatures import load_public_key, verify_ed25519
+
+#: How long POST /webhook-events waits for the event to be journaled before its 204.
+JOURNAL_WAIT = 2.0
+RETRY_AFTER_SECONDS = 1
+MAX_IDS = 10_000
+
+IDS = v.object({"ids": v.array(v.string().min(1).max(200)).max(MAX_IDS).optional()})
+
+
+def register(app: App, guarded: RouteRegistrar, services: Services) -> None:
+    def events() -> EventService:
+        if services.events is None:
+            raise HTTPError(
+                503,
+                "The events are not running (EVENT_FORWARDS unset)",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        return services.events
+
+    async def dead(req: Request, res: Response) -> None:
+        letters = events().dead_letters()
+        res.json({"dead": letters, "count": len(letters)})
+
+    async def replay(req: Request, res: Response) -> None:
+        res.json({"replayed": events().replay(req.body_value.get("ids"))})
+
+    async def forget(req: Request, res: Response) -> None:
+        body = await req.body()
+        ids: list[str] | None = None
+        if body.strip():
+            result = IDS.safe_parse(decode_json(body))
+            if result.error is not None or result.value is None:
+                errors = result.error.to_list() if result.error is not None else []
+                raise HTTPError(422, "The body does not match the schema", errors=errors)
+            ids = result.value.get("ids")
+        res.json({"forgotten": events().forget(ids)})
+
+    tags = ("events",)
+    guarded.get(
+        "/events/dead",
+        dead,
+        summary="Dead letters: id, type, guild, attempts, last status, first and last attempt",
+        tags=tags,
+    )
+    guarded.post(
+        "/events/dead/replay",
+        replay,
+        body=IDS,
+        summary='Queue dead letters again ({"ids": [...]}, or {} for all)',
+        tags=tags,
+    )
+    guarded.delete(
+        "/events/dead",
+        forget,
+        summary='Forget dead letters (all; or {"ids": [...]})',
+        tags=tags,
+    )
+    if services.webhook_events_enabled:
+        register_webhook_events(app, services)
+
+
+def register_webhook_events(app: App, services: Services) -> None:
+    """POST /webhook-events, verified with DISCORD_PUBLIC_KEY (in `make run` without one: the
+    simulator's key)."""
+    configured = services.settings.discord_public_key
+    fixed = load_public_key(configured) if configured else None
+
+    async def webhook_events(req: Request, res: Response) -> None:
+        body = await req.body()
+        key = fixed
+        if key is None and services.simulator is not None:
+            key = load_public_key(services.simulator.webhook_public_key)
+        headers = req.headers
+        if key is None or not verify_ed25519(
+            key, headers.get("x-signature-timestamp"), body, headers.get("x-signature-ed25519")
+        ):
+            raise HTTPError(401, BAD_SIGNATURE)
+        obj: Any = decode_json(body)  # 400 when not JSON or nested too deep
+        kind = obj.get("type") if isinstance(obj, dict) else None
+        if kind == 0:  # PING: Discord checking the URL
+            res.send_status(204)
+            return
+        if kind != 1:
+            raise HTTPError(400, "The body is not a Webhook Event")
+        service = services.events
+        if service is None:
+            raise HTTPError(503, "The events are not running")
+        if service.submit_webhook(obj) is not None:
+            try:  # journaled before the 204: Discord does not send it again
+                await asyncio.wait_for(service.barrier(), JOURNAL_WAIT)
+            except TimeoutError:
+                pass  # queued all the same; written once the journal can
+        res.send_status(204)
+
+    app.post(
+        "/webhook-events",
+        webhook_events,
+        summary="Discord's Webhook Events (Ed25519-signed): delivered with source webhook",
+        tags=["events"],
+    )

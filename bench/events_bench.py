@@ -1,0 +1,231 @@
+"""Events to the main app: the server vs a forwarder on @discordjs/ws + fetch, same simulator,
+alternating rounds.
+
+Each run starts a fresh simulator + events main app process (bench/harness/events_sim.py:
+the main app answers after `--main-delay`, 20 ms) and the forwarder in a process of its own:
+the server (`uvicorn asgi_app:app`, production mode, EVENT_FORWARDS={"MESSAGE_CREATE": {}},
+the SQLite journal in a temporary STATE_DIR) or the peer (bench/discordjs_events.mjs: each
+event POSTed at once, signed, no batching, order, journal or retries). The simulator
+dispatches `count` MESSAGE_CREATE over 100 guilds at `rate` per second. Per run: events/s
+(from the first dispatch to the last event read by the main app), p50/p99 from the dispatch to
+the main app reading it, POSTs, and the forwarder's CPU from the first dispatch to the last
+event (/proc/<pid>/stat, every thread) per event.
+
+Scenarios: `batch1` (1,000/s for 10 s, EVENTS_BATCH_MAX=1), `batch50` (5,000/s for 10 s,
+EVENTS_BATCH_MAX=50, EVENTS_BATCH_WAIT_MS=50); the peer runs each at the same rate.
+
+    .venv/bin/python bench/events_bench.py [--rounds 2] [--scenario batch1 batch50]
+        [--seconds 10] [--guilds 100] [--rate R] [--only server]
+
+`--guilds 1 --rate 2000 --only server` measures one guild's ceiling (a lane is sequential).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
+
+from bench.discordjs_peer_bench import proc_cpu, rss_mib
+from bench.harness.app import AUTH_TOKEN, production_env
+from bench.harness.process import VENV_BIN, ServerProcess, clean_env
+from bench.harness.relay_stack import percentile
+from bench.harness.server import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS_PATH = "/api/discord/events"
+GUILDS = 100
+#: scenario -> (events per second, server settings)
+SCENARIOS: dict[str, tuple[float, dict[str, str]]] = {
+    "batch1": (1000.0, {"EVENTS_BATCH_MAX": "1"}),
+    "batch50": (5000.0, {"EVENTS_BATCH_MAX": "50", "EVENTS_BATCH_WAIT_MS": "50"}),
+}
+FORWARDERS = ("server", "discord.js")
+
+
+class Sim:
+    def __init__(self, proc: asyncio.subprocess.Process, hello: dict[str, Any]) -> None:
+        self.proc = proc
+        self.api_base: str = hello["api_base"]
+        self.token: str = hello["token"]
+        self.main_base: str = hello["main_base"]
+
+    async def call(self, op: str, **args: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(orjson.dumps({"op": op, **args}) + b"\n")
+        await self.proc.stdin.drain()
+        answer: dict[str, Any] = orjson.loads(await self.proc.stdout.readline())
+        return answer
+
+
+@asynccontextmanager
+async def sim_process(main_delay: float) -> AsyncIterator[Sim]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.harness.events_sim",
+        "--main-delay",
+        str(main_delay),
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=1 << 26,
+    )
+    try:
+        assert proc.stdout is not None
+        yield Sim(proc, orjson.loads(await asyncio.wait_for(proc.stdout.readline(), 30)))
+    finally:
+        if proc.returncode is None and proc.stdin is not None:
+            proc.stdin.write(b'{"op": "quit"}\n')
+            try:
+                await asyncio.wait_for(proc.wait(), 20)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+@dataclass
+class Run:
+    rate: float  # events/s delivered: first dispatch to the last event read
+    p50: float
+    p99: float
+    posts: int
+    cpu_per_event_us: float
+    rss_peak: float
+
+
+async def start_forwarder(name: str, sim: Sim, state_dir: Path, settings: dict[str, str]) -> Any:
+    if name == "server":
+        env = production_env(
+            sim,
+            state_dir,
+            EVENT_FORWARDS='{"MESSAGE_CREATE": {}}',
+            EVENTS_URL=sim.main_base + EVENTS_PATH,
+            LOG_LEVEL="WARNING",
+            **settings,
+        )
+        port = free_port()
+        args = [str(VENV_BIN / "uvicorn"), "asgi_app:app", "--host", "127.0.0.1"]
+        args += ["--port", str(port), "--log-level", "warning"]
+        server = ServerProcess(args, env=clean_env(**env), cwd=state_dir).start()
+        await server.wait_http(f"http://127.0.0.1:{port}/livez")
+        return server
+    args = ["node", str(ROOT / "bench" / "discordjs_events.mjs"), sim.api_base, sim.token]
+    args += [sim.main_base + EVENTS_PATH, AUTH_TOKEN]
+    proc = await asyncio.create_subprocess_exec(
+        *args, cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    if (await asyncio.wait_for(proc.stdout.readline(), 30)).strip() != b"ready":
+        raise SystemExit("the discord.js forwarder did not start")
+    return proc
+
+
+async def stop_forwarder(forwarder: Any) -> None:
+    if isinstance(forwarder, ServerProcess):
+        await forwarder.terminate()
+        return
+    assert forwarder.stdin is not None
+    forwarder.stdin.close()
+    try:
+        await asyncio.wait_for(forwarder.wait(), 10)
+    except TimeoutError:
+        forwarder.kill()
+        await forwarder.wait()
+
+
+async def one_run(
+    name: str, scenario: str, seconds: float, main_delay: float, guilds: int, rate: float
+) -> Run:
+    settings = SCENARIOS[scenario][1]
+    count = int(rate * seconds)
+    with tempfile.TemporaryDirectory() as state_dir:
+        async with sim_process(main_delay) as sim:
+            forwarder = await start_forwarder(name, sim, Path(state_dir), settings)
+            if isinstance(forwarder, ServerProcess):
+                assert forwarder.proc is not None
+                pid = forwarder.proc.pid
+            else:
+                pid = forwarder.pid
+            try:
+                assert (await sim.call("ready"))["ok"], "no client identified"
+                await asyncio.sleep(0.5)
+                before = proc_cpu(pid)[0]
+                await sim.call("run", count=count, rate=rate, guilds=guilds)
+                done = await sim.call("wait", count=count, timeout=120)
+                after = proc_cpu(pid)[0]
+                peak, _ = rss_mib(pid)
+                stats = await sim.call("stats")
+            finally:
+                await stop_forwarder(forwarder)
+    if not done["ok"]:
+        print(f"  {name}: only {stats['events']} of {count} events arrived", file=sys.stderr)
+    latencies = sorted(stats["latencies"])
+    span = max(done["last"] - stats["first"], 1e-9)
+    return Run(
+        rate=stats["events"] / span,
+        p50=percentile(latencies, 50) * 1000,
+        p99=percentile(latencies, 99) * 1000,
+        posts=stats["posts"],
+        cpu_per_event_us=(after - before) / max(stats["events"], 1) * 1e6,
+        rss_peak=peak,
+    )
+
+
+def show(name: str, run: Run) -> str:
+    return (
+        f"  {name:>10}: {run.rate:7.0f} events/s  p50 {run.p50:7.1f} ms  p99 {run.p99:7.1f} ms"
+        f"  POSTs {run.posts:6d}  CPU {run.cpu_per_event_us:6.1f} us/event"
+        f"  RSS peak {run.rss_peak:5.0f} MiB"
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    seconds, main_delay, guilds = args.seconds, args.main_delay, args.guilds
+    forwarders = tuple(args.only or FORWARDERS)
+    for scenario in args.scenario:
+        rate, settings = SCENARIOS[scenario]
+        rate = args.rate or rate
+        print(
+            f"{scenario}: {rate:.0f} events/s for {seconds:.0f} s over {guilds} guilds, "
+            f"main app {main_delay * 1000:.0f} ms; server {settings}"
+        )
+        runs: dict[str, list[Run]] = {name: [] for name in forwarders}
+        for n in range(args.rounds):
+            order = forwarders if n % 2 == 0 else forwarders[::-1]
+            for name in order:
+                run = await one_run(name, scenario, seconds, main_delay, guilds, rate)
+                runs[name].append(run)
+                print(show(name, run), flush=True)
+        if len(runs) < 2:
+            continue
+        ours, peer = runs["server"], runs["discord.js"]
+        cpu = statistics.median(r.cpu_per_event_us for r in ours)
+        peer_cpu = statistics.median(r.cpu_per_event_us for r in peer)
+        print(
+            f"  median CPU per event: server {cpu:.1f} us, discord.js {peer_cpu:.1f} us "
+            f"({cpu / peer_cpu:.2f}x)"
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--scenario", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS))
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--main-delay", type=float, default=0.02)
+    parser.add_argument("--guilds", type=int, default=GUILDS)
+    parser.add_argument("--rate", type=float, default=None, help="instead of the scenario's")
+    parser.add_argument("--only", nargs="+", choices=FORWARDERS, default=None)
+    asyncio.run(main(parser.parse_args()))

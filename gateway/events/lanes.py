@@ -1,0 +1,144 @@
+"""Lanes: one per guild (and one for events without a guild), each sending its events in the
+order they arrived, one batch at a time (CONTRACT "Order").
+
+A lane's next batch waits until its previous one is delivered or dead, so a guild whose events
+the main app refuses holds back only itself. A batch is up to `batch_max` events; with
+`batch_wait` (seconds) a lane that has fewer waits for more until its oldest event is that
+old. A lane that has nothing queued has no task. How many lanes POST at once is the sender's
+limit (EVENTS_MAX_IN_FLIGHT: a lane waiting for its retry holds no slot).
+
+`drop_oldest()` takes the oldest queued event of all lanes (the backlog bound): every lane is
+in arrival order, so it is the head of some lane, found in O(1) through `_queued`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from gateway.clock import Clock
+from gateway.events.model import Event
+
+log = logging.getLogger("gateway.events")
+
+Deliver = Callable[[list[Event]], Awaitable[None]]
+
+
+@dataclass(eq=False)
+class Lane:
+    key: str
+    queue: deque[Event] = field(default_factory=deque)
+    current: list[Event] = field(default_factory=list)  # the batch being delivered
+    task: asyncio.Task[None] | None = None
+    full: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Lanes:
+    def __init__(
+        self,
+        deliver: Deliver,
+        *,
+        batch_max: int = 1,
+        batch_wait: float = 0.0,
+        wall_clock: Clock = time.time,
+    ) -> None:
+        self._deliver = deliver
+        self.batch_max = batch_max
+        self.batch_wait = batch_wait
+        self._wall = wall_clock
+        self.lanes: dict[str, Lane] = {}
+        self._queued: OrderedDict[Event, None] = OrderedDict()
+        self.in_flight = 0  # events in batches being delivered
+        self._closed = False
+
+    @property
+    def pending(self) -> int:
+        return len(self._queued) + self.in_flight
+
+    def push(self, events: Iterable[Event]) -> None:
+        if self._closed:
+            return
+        for event in events:
+            lane = self.lanes.get(event.lane)
+            if lane is None:
+                lane = self.lanes[event.lane] = Lane(event.lane)
+            lane.queue.append(event)
+            self._queued[event] = None
+            if len(lane.queue) >= self.batch_max:
+                lane.full.set()
+            if lane.task is None:
+                lane.task = asyncio.get_running_loop().create_task(self._run(lane))
+
+    def drop_oldest(self) -> Event | None:
+        """Take the oldest queued (not in flight) event out; None when nothing is queued."""
+        if not self._queued:
+            return None
+        event, _ = self._queued.popitem(last=False)
+        lane = self.lanes[event.lane]
+        if lane.queue and lane.queue[0] is event:
+            lane.queue.popleft()
+        else:  # not expected (each lane is in arrival order); kept correct anyway
+            lane.queue.remove(event)
+        return event
+
+    def oldest_received(self) -> int | None:
+        """received_at (unix ms) of the oldest pending event, queued or in flight."""
+        found = [lane.current[0].received_at for lane in self.lanes.values() if lane.current]
+        if self._queued:
+            found.append(next(iter(self._queued)).received_at)
+        return min(found, default=None)
+
+    async def stop(self, grace: float, settled: Callable[[], bool] = lambda: False) -> None:
+        """Stop taking batches; let the attempts open finish for up to `grace` s (`settled()`
+        says none is open: a lane waiting for its retry is not waited for), then cut them
+        (their events stay in the journal, delivered again by the next start)."""
+        self._closed = True
+        tasks = [lane.task for lane in self.lanes.values() if lane.task is not None]
+        for lane in self.lanes.values():
+            lane.full.set()  # a lane waiting to fill a batch stops waiting
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while tasks and loop.time() < deadline and not settled():
+            await asyncio.wait(tasks, timeout=min(0.01, max(0.0, deadline - loop.time())))
+            tasks = [task for task in tasks if not task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run(self, lane: Lane) -> None:
+        try:
+            while lane.queue and not self._closed:
+                if self.batch_wait > 0 and len(lane.queue) < self.batch_max:
+                    oldest = lane.queue[0].received_at / 1000
+                    remaining = oldest + self.batch_wait - self._wall()
+                    if remaining > 0:
+                        lane.full.clear()
+                        try:
+                            async with asyncio.timeout(remaining):
+                                await lane.full.wait()
+                        except TimeoutError:
+                            pass
+                        if self._closed or not lane.queue:
+                            break
+                batch = [lane.queue.popleft() for _ in range(min(self.batch_max, len(lane.queue)))]
+                for event in batch:
+                    del self._queued[event]
+                lane.current = batch
+                self.in_flight += len(batch)
+                try:
+                    await self._deliver(batch)
+                except Exception:  # never stop a lane; its events stay in the journal
+                    log.exception("events: a batch of lane %r failed", lane.key or "(no guild)")
+                finally:
+                    self.in_flight -= len(batch)
+                    lane.current = []
+        finally:
+            lane.task = None
+            if not lane.queue:
+                self.lanes.pop(lane.key, None)
+            elif not self._closed:
+                lane.task = asyncio.get_running_loop().create_task(self._run(lane))
