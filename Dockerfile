@@ -13,15 +13,17 @@ FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-# The lock file first, alone: this layer is rebuilt only when the lock changes.
-COPY requirements/prod.txt ./requirements/prod.txt
-RUN pip install --no-compile -r requirements/prod.txt
+# The lock files first, alone: this layer is rebuilt only when a lock changes. Every file pip
+# downloads must have a sha256 the lock lists (--require-hashes); build.txt is the build
+# backend, so that installing the project below (--no-build-isolation) fetches nothing else.
+COPY requirements/prod.txt requirements/build.txt ./requirements/
+RUN pip install --no-compile --require-hashes -r requirements/prod.txt -r requirements/build.txt
 COPY pyproject.toml README.md ./
 COPY asgi_app ./asgi_app
 COPY gateway ./gateway
 # The client script becomes package data, like `make node` does in a checkout.
 COPY --from=node /src/node_modules/socket.io-client/dist/socket.io.min.js ./asgi_app/overlay/static/
-RUN pip install --no-compile --no-deps .
+RUN pip install --no-compile --no-deps --no-build-isolation .
 
 # --- runtime stage: slim, non-root, no compilers, no secrets --------------------------------
 FROM python:3.11-slim-bookworm
@@ -37,7 +39,8 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app \
     && mkdir -p /data /app \
-    && chown app:app /data
+    && chown app:app /data \
+    && chmod 0700 /data
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY gunicorn.conf.py ./

@@ -32,6 +32,26 @@ def require_docker() -> str:
     pytest.skip(problem)
 
 
+def require_compose(docker: str | None = None) -> list[str]:
+    """The compose command: `docker compose` (v2) or Debian's `docker-compose` (1.29, the same
+    file format); else skip (fail under REQUIRE_ALL=1)."""
+    docker = docker or shutil.which("docker")
+    candidates = [[docker, "compose"]] if docker else []
+    legacy = shutil.which("docker-compose")
+    if legacy:
+        candidates.append([legacy])
+    for command in candidates:
+        done = subprocess.run(
+            [*command, "version"], capture_output=True, text=True, check=False, timeout=30
+        )
+        if done.returncode == 0:
+            return command
+    problem = "no compose answers (`docker compose` or `docker-compose`)"
+    if os.environ.get("REQUIRE_ALL") == "1":
+        pytest.fail(problem + " (REQUIRE_ALL=1: docker-engine.sh installs Debian's)")
+    pytest.skip(problem)
+
+
 def build_image(docker: str) -> str:
     done = subprocess.run(
         [docker, "build", "--network", "host", "-t", IMAGE, str(ROOT)],

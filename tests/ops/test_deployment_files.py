@@ -66,23 +66,46 @@ def _names(requirements: list[str]) -> set[str]:
     }
 
 
-def test_the_lock_files_pin_every_dependency_and_make_and_the_image_use_them() -> None:
+def _requirements(text: str) -> list[tuple[str, list[str]]]:
+    """(the requirement line, its sha256 hashes) of a lock file, continuation lines joined."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    found = []
+    for line in joined.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            found.append((line, re.findall(r"--hash=sha256:([0-9a-f]{64})\b", line)))
+    return found
+
+
+def test_the_lock_files_pin_and_hash_every_dependency_and_make_and_the_image_use_them() -> None:
     import tomllib
 
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    for lock, extra in (("prod", "prod"), ("dev", "dev")):
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    project = pyproject["project"]
+    locks = {
+        "prod": project["dependencies"] + project["optional-dependencies"]["prod"],
+        "dev": project["dependencies"] + project["optional-dependencies"]["dev"],
+        "build": pyproject["build-system"]["requires"],
+    }
+    for lock, wanted_specs in locks.items():
         text = (ROOT / "requirements" / f"{lock}.txt").read_text()
-        pinned = dict(re.findall(r"^([a-z0-9._-]+)==(\S+)", text, re.M | re.I))
+        pinned = dict(re.findall(r"^([a-z0-9._-]+)==([^\s;]+)", text, re.M | re.I))
         pinned = {name.lower().replace("_", "-"): v for name, v in pinned.items()}
-        wanted = _names(project["dependencies"] + project["optional-dependencies"][extra])
-        assert wanted <= set(pinned), wanted - set(pinned)
-        # Nothing but exact pins (and the comments uv writes).
-        for line in text.splitlines():
-            assert not line.strip() or line.lstrip().startswith("#") or "==" in line, line
-    assert "pip install --no-compile -r requirements/prod.txt" in DOCKERFILE
+        wanted = _names(wanted_specs)
+        assert wanted <= set(pinned), (lock, wanted - set(pinned))
+        # Nothing but exact pins, each with the hashes of its files (--require-hashes).
+        requirements = _requirements(text)
+        assert len(requirements) == len(pinned), lock
+        for line, hashes in requirements:
+            assert re.match(r"^[a-z0-9._-]+==\S+", line, re.I), line
+            assert hashes, f"{lock}: no --hash for {line.split()[0]}"
+    locks_in = "-r requirements/prod.txt -r requirements/build.txt"
+    assert f"pip install --no-compile --require-hashes {locks_in}" in DOCKERFILE
+    assert "pip install --no-compile --no-deps --no-build-isolation ." in DOCKERFILE
     makefile = (ROOT / "Makefile").read_text()
     assert "LOCK_DEV := requirements/dev.txt" in makefile
-    assert "pip install --quiet -r $(LOCK_DEV)" in makefile
+    assert "pip install --quiet --require-hashes -r $(LOCK_DEV) -r $(LOCK_BUILD)" in makefile
+    assert "pip install --quiet --no-deps --no-build-isolation -e ." in makefile
+    assert makefile.count("--generate-hashes") == 3  # `make lock` keeps them hashed
 
 
 def test_dockerfile_builds_offline_and_serves_the_client_script() -> None:
