@@ -108,8 +108,7 @@ async def relayed(
         if not (await sim.call("wait_acked", ids=ids, timeout=30))["ok"]:
             raise SystemExit("some interactions were never acknowledged")
         rows = (await sim.call("results", ids=ids))["rows"]
-        for task in list(wired.relay._tasks):  # the slow forwards are not measured
-            task.cancel()
+        await wired.relay.drain(0)  # the slow forwards are not measured: cancelled
     return answer, rows, load
 
 
@@ -148,8 +147,7 @@ async def in_process(count: int, rate: float, slow: float, burst: bool) -> None:
         rows = [
             [r.type, r.sent_at, r.callbacks[0].at, r.ack_type] for r in records if r is not None
         ]
-        for task in list(stack.relay._tasks):
-            task.cancel()
+        await stack.relay.drain(0)
     report(count, rate, slow, took, rows, bare, "one process")
     print(load)
 
@@ -189,13 +187,13 @@ async def respond_vs_defer(count: int, rate: float, slow: float) -> None:
     if any(t != 4 for t in types):
         raise SystemExit(f"{sum(t != 4 for t in types)} first responses were not the answer")
     print(f"{count} commands at {rate:.0f}/s, child process")
-    print(f"defer ack            : p50 {ms(defer, 50):7.2f} ms  p99 {ms(defer, 99):7.2f} ms")
+    print(f"defer ack            : p50 {ms(defer, 50):7.3f} ms  p99 {ms(defer, 99):7.3f} ms")
     print(
-        f"respond, app {ANSWER_MS:.0f} ms : p50 {ms(answered, 50):7.2f} ms"
-        f"  p99 {ms(answered, 99):7.2f} ms  (dispatch -> callback carrying the answer)"
+        f"respond, app {ANSWER_MS:.0f} ms : p50 {ms(answered, 50):7.3f} ms"
+        f"  p99 {ms(answered, 99):7.3f} ms  (dispatch -> callback carrying the answer)"
     )
     print(
-        f"bare POST to the app : p50 {ms(bare, 50):7.2f} ms  p99 {ms(bare, 99):7.2f} ms"
+        f"bare POST to the app : p50 {ms(bare, 50):7.3f} ms  p99 {ms(bare, 99):7.3f} ms"
         "  (httpx -> the stand-in main app's answer, same rate)"
     )
     extra = ms(answered, 50) - (ANSWER_MS + ms(defer, 50))
@@ -223,10 +221,10 @@ def report(
         f" main app {slow:.1f} s per forward, {where}"
     )
     if bare:
-        print(f"bare httpx POST : p50 {ms(bare, 50):7.2f} ms  p99 {ms(bare, 99):7.2f} ms")
+        print(f"bare httpx POST : p50 {ms(bare, 50):7.3f} ms  p99 {ms(bare, 99):7.3f} ms")
     print(
-        f"relay ack       : p50 {ms(relay, 50):7.2f} ms  p99 {ms(relay, 99):7.2f} ms"
-        f"  max {max(relay) * 1000:7.2f} ms  later than 3 s: {late}"
+        f"relay ack       : p50 {ms(relay, 50):7.3f} ms  p99 {ms(relay, 99):7.3f} ms"
+        f"  max {max(relay) * 1000:7.3f} ms  later than 3 s: {late}"
     )
     by_type: dict[int, list[float]] = {}
     for (kind, *_), value in zip(rows, relay, strict=True):

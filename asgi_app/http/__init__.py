@@ -8,6 +8,7 @@ from asgi_app.http.headers import Headers
 from asgi_app.http.request import Request
 from asgi_app.http.response import Response
 from asgi_app.http.routing import BodySchema, Route
+from asgi_app.http.stats import HttpStats
 from asgi_app.http.types import ASGIApp, Handler, Middleware, Next
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "HTTPError",
     "Handler",
     "Headers",
+    "HttpStats",
     "Middleware",
     "Next",
     "Request",

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from logging import INFO
 
-from asgi_app.http import App, Middleware, Next, Request, Response, RouteGroup
+from asgi_app.http import App, HttpStats, Middleware, Next, Request, Response, RouteGroup
 from asgi_app.http.middleware import (
     cors,
     rate_limit,
@@ -33,20 +33,6 @@ access_log = logging.getLogger("asgi_app.access")
 
 #: Paths are client input: a log line keeps this much of one.
 LOGGED_PATH_CHARS = 256
-
-
-@dataclass
-class HttpStats:
-    """Requests answered, by status code (read by /metrics and /analytics/internal)."""
-
-    by_status: dict[int, int] = field(default_factory=dict)
-
-    def count(self, status: int) -> None:
-        self.by_status[status] = self.by_status.get(status, 0) + 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.by_status.values())
 
 
 def request_log(stats: HttpStats) -> Middleware:

@@ -14,6 +14,7 @@ from gateway.interactions.model import Interaction, InteractionType
 from gateway.interactions.relay import InteractionRelay
 from gateway.interactions.responder import HttpAnswerResponder
 from gateway.interactions.signatures import load_public_key, verify_ed25519
+from gateway.interactions.stats import RelayResult
 
 #: The one thing a refused signature is told (missing, malformed, wrong or stale alike).
 BAD_SIGNATURE = "invalid request signature"
@@ -57,7 +58,7 @@ def register_endpoint(app: App, services: Services, discord_public_key: str) -> 
         interaction = Interaction.parse(obj, body)
         if interaction is None:
             raise HTTPError(400, "The body is not an interaction")
-        answer = await first_response(services.relay, interaction, received)
+        answer = await answer_discord_post(services.relay, interaction, received)
         res.json(answer)
 
     app.post(
@@ -68,11 +69,12 @@ def register_endpoint(app: App, services: Services, discord_public_key: str) -> 
     )
 
 
-async def first_response(
+async def answer_discord_post(
     relay: InteractionRelay | None, interaction: Interaction, received: float
 ) -> dict[str, Any]:
-    """The interaction through the relay's pipeline, its first response being this answer:
-    returned within ANSWER_WINDOW of `received` (monotonic), or an HTTPError."""
+    """The interaction through the relay's pipeline, its first response being the answer to
+    Discord's POST (`HttpAnswerResponder`): returned within ANSWER_WINDOW of `received`
+    (monotonic), or an HTTPError."""
     if relay is None:
         raise HTTPError(503, "The interaction relay is not running")
     responder = HttpAnswerResponder()
@@ -92,6 +94,11 @@ async def first_response(
         responder.sent(True)
         return body
     responder.sent(False)  # a send() still to come learns it failed: nothing is forwarded
-    if task.done() and not task.cancelled() and not task.exception() and task.result() == "dropped":
+    if (
+        task.done()
+        and not task.cancelled()
+        and not task.exception()
+        and task.result() is RelayResult.DROPPED
+    ):
         raise HTTPError(409, NOT_ADMITTED)
     raise HTTPError(503, "No first response within Discord's 3 seconds")

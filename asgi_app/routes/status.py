@@ -10,8 +10,7 @@ from collections.abc import Awaitable, Callable
 from importlib import metadata
 from typing import Any
 
-from asgi_app.http import App, Request, Response, RouteRegistrar
-from asgi_app.routes.access import HttpStats
+from asgi_app.http import App, HttpStats, Request, Response, RouteRegistrar
 from asgi_app.services import Services
 
 _VERSIONS = ("draft-league-companion", "uvicorn", "websockets", "python-socketio", "httpx")
@@ -89,6 +88,8 @@ def register(
             body["discord"]["rest"] = services.rest.stats.snapshot()
         if services.relay is not None:
             body["discord"]["relay"] = services.relay.stats.snapshot()
+        if services.leases is not None:  # SHARD_IDS=auto: live nodes, holders, lease ages
+            body["discord"]["leases"] = services.leases.snapshot()
         body["memory"] = _memory()
         body["versions"] = _versions()
         res.status(status).json(body)
@@ -97,8 +98,8 @@ def register(
         res.json({"online": True, "uptime": round(services.uptime, 3)})
 
     async def analytics_internal(req: Request, res: Response) -> None:
-        gateway = services.gateway
-        shards = services.discord_summary()["shards"]
+        summary = services.discord_summary()
+        shards = summary["shards"]
         latencies = [s["latency_ms"] for s in shards if s.get("latency_ms") is not None]
         res.json(
             {
@@ -111,7 +112,7 @@ def register(
                     "requests": http_stats.total,
                 },
                 "discord": {
-                    "status": gateway.status() if gateway is not None else "idle",
+                    "status": summary["status"],  # "failed" too for a refused bot token
                     "shards": len(shards),
                     "latency_ms": round(sum(latencies) / len(latencies), 3) if latencies else None,
                     "reconnects": sum(s["reconnects"] for s in shards),

@@ -25,8 +25,7 @@ async def run(api_base: str, token: str, forward_base: str, forward_timeout: flo
         sys.stdout.write("ready\n")
         sys.stdout.flush()
         await reader.read()
-        for task in list(wired.relay._tasks):
-            task.cancel()
+        await wired.relay.drain(0)  # what is left is cancelled
 
 
 if __name__ == "__main__":

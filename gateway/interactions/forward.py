@@ -13,11 +13,14 @@ from typing import Any
 import httpx
 import orjson
 
+from gateway.backoff import Jitter, backoff_delay
 from gateway.clock import Clock, Sleep
-from gateway.interactions.first_response import FORWARD_PATHS
 from gateway.interactions.model import Interaction
+from gateway.interactions.server_responses import FORWARD_PATHS
 from gateway.interactions.signatures import sign
 from gateway.interactions.stats import RelayStats
+from gateway.interactions.trace import HEADER as TRACEPARENT
+from gateway.interactions.trace import trace_id_for, traceparent
 from gateway.rest.http1 import Http1Pool
 from gateway.rest.transport import RestResponse
 
@@ -28,18 +31,27 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 #: `RelayStats.forwards_waiting` (/metrics). The pool's cost per request does not grow with
 #: the connections open, so the bound is there for the main app's sake, not the client's.
 MAX_CONCURRENT_FORWARDS = 1000
+#: The longest answer body the main app may give a forward: a longer one is a failed attempt
+#: (AnswerTooLarge, like a garbled answer), read no further than this, so a misbehaving main
+#: app cannot make 1,000 forwards in flight hold more than this much each.
+MAX_ANSWER_BYTES = 1 << 20
 #: Extra signature headers for a forward, from (X-Signature-Timestamp, body): e.g. Ed25519.
 Signer = Callable[[str, bytes], Mapping[str, str]]
 
 
 def new_forward_client(
-    forward_url: str, max_connections: int = MAX_CONCURRENT_FORWARDS
+    forward_url: str,
+    max_connections: int = MAX_CONCURRENT_FORWARDS,
+    max_answer_bytes: int = MAX_ANSWER_BYTES,
 ) -> Http1Pool:
     """The forwards' own keep-alive pool to FORWARD_URL (never the REST client's), as large as
-    the forwards allowed in flight, so none queues inside it. Why not httpx: its pool's work
-    per request grows with the requests queued and the connections open (gateway/rest/http1.py);
-    a draft-night burst of 1,000 forwards spent seconds of CPU there."""
-    return Http1Pool(forward_url, max_connections=max_connections)
+    the forwards allowed in flight, so none queues inside it; answers over `max_answer_bytes`
+    fail. Why not httpx: its pool's work per request grows with the requests queued and the
+    connections open (gateway/rest/http1.py); a draft-night burst of 1,000 forwards spent
+    seconds of CPU there."""
+    return Http1Pool(
+        forward_url, max_connections=max_connections, max_answer_bytes=max_answer_bytes
+    )
 
 
 def parse_choices(content: bytes) -> list[Any] | None:
@@ -72,8 +84,12 @@ class Forwarder:
         max_concurrent: int = MAX_CONCURRENT_FORWARDS,
         signers: Sequence[Signer] = (),
         stats: RelayStats | None = None,
+        legacy_auth: bool = False,
     ) -> None:
         self._client = client
+        # FORWARD_LEGACY_AUTH: the token itself as Authorization, for a main app that does
+        # not verify signatures yet. Otherwise the signatures alone prove a forward.
+        self._legacy_auth = legacy_auth
         self._auth_token = auth_token
         self._timeout = timeout
         self._clock = clock
@@ -90,19 +106,22 @@ class Forwarder:
         return f"Forwarder({self._client!r})"
 
     def _headers(self, interaction: Interaction, extra: Mapping[str, str]) -> dict[str, str]:
-        """The forward's headers, signed now (each attempt has its own timestamp)."""
+        """The forward's headers, signed now (each attempt has its own timestamp and its own
+        parent id in `traceparent`; the trace id is the interaction's, trace.py)."""
         body = interaction.raw
         timestamp = str(int(self._wall_clock()))
         sent = {
             "Content-Type": "application/json",
-            "Authorization": self._auth_token,
             "X-Interaction-Id": interaction.id,
+            TRACEPARENT: traceparent(trace_id_for(interaction.id)),
             **extra,
             "X-Signature-Timestamp": timestamp,
             "X-Signature-SHA256": sign(self._auth_token, timestamp, body),
         }
         for signer in self._signers:
             sent.update(signer(timestamp, body))
+        if self._legacy_auth:
+            sent["Authorization"] = self._auth_token
         return sent
 
     @asynccontextmanager
@@ -150,7 +169,7 @@ class Forwarder:
                     return response, attempt > 1
                 retryable = response.status in RETRY_STATUSES
                 problem = str(response.status)
-            delay = self._backoff_base * 2 ** (attempt - 1) * (0.5 + self._rng() / 2)
+            delay = backoff_delay(attempt, self._backoff_base, jitter=Jitter.HALF, rng=self._rng)
             if (
                 not retryable
                 or attempt >= self._max_attempts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +24,50 @@ class AckDue:
         if self.open:
             self.open = False
             self._settled()
+
+
+class PendingAcks:
+    """The interactions received and not yet acknowledged. Forwards wait for them (`wait`): on
+    one event loop a forward's CPU would otherwise delay the acknowledgements received after
+    it."""
+
+    __slots__ = ("_count", "_idle")
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def count(self) -> int:
+        """Acknowledgements pending now."""
+        return self._count
+
+    @property
+    def idle(self) -> bool:
+        """None pending: a forward would not wait."""
+        return self._idle.is_set()
+
+    def due(self, owed: bool) -> AckDue:
+        """An interaction's place: counted from now when `owed`, until its `settle()`."""
+        if owed:
+            self._count += 1
+            self._idle.clear()
+        return AckDue(owed, self._settled)
+
+    def _settled(self) -> None:
+        self._count -= 1
+        if not self._count:
+            self._idle.set()
+
+    async def wait(self, max_hold: float) -> None:
+        """Until none is pending, for at most `max_hold` s."""
+        if self._count:
+            try:
+                async with asyncio.timeout(max_hold):
+                    await self._idle.wait()
+            except TimeoutError:
+                pass
 
 
 @dataclass(slots=True)

@@ -8,8 +8,10 @@ Keys, under `prefix`:
 - `entry:{id}`: the entry (a JSON header line, then the raw interaction bytes);
 - `pending:{group}`: a sorted set of the unfinished ids by `created_at`, so `pending()` needs
   no SCAN; a member whose entry has expired is removed when met. `group` names the shards of
-  the process (SHARD_IDS, or "all"): two processes sharing one Redis never replay each other's
-  interactions in flight, while the handled ids are shared by all.
+  the process (SHARD_IDS, or "all"; with SHARD_IDS=auto the node, `node:{id}`): two processes
+  sharing one Redis never replay each other's interactions in flight, while the handled ids
+  are shared by all. `adopt(group)` moves a dead node's set into this one's, atomically (one
+  node gets its entries), and returns them for redelivery.
 
 The commands of concurrent callers share round trips (`journal_pipeline.Pipeliner`).
 """
@@ -37,6 +39,15 @@ UPKEEP_EVERY = 60.0
 SET_TTL = math.ceil(HANDLED_TTL + UPKEEP_EVERY)
 
 
+# KEYS: their pending set, ours -> their members with scores (moved to ours)
+_ADOPT = """
+local rows = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 1, #rows, 2 do redis.call('ZADD', KEYS[2], rows[i + 1], rows[i]) end
+redis.call('DEL', KEYS[1])
+return rows
+"""
+
+
 class RedisJournal:
     def __init__(
         self,
@@ -52,6 +63,7 @@ class RedisJournal:
         self._prefix = prefix
         self._handled_key = prefix + "handled"
         self._pending_key = f"{prefix}pending:{group}"
+        self._adopt = client.register_script(_ADOPT)
         self._clock = clock
         self._owns_client = owns_client
         self._pipeline = Pipeliner(client)
@@ -130,7 +142,19 @@ class RedisJournal:
 
     async def pending(self) -> list[JournalEntry]:
         members = await self._redis.zrange(self._pending_key, 0, -1)
-        ids = [m.decode() for m in members if isinstance(m, bytes)]
+        return await self._entries([m.decode() for m in members if isinstance(m, bytes)])
+
+    async def adopt(self, group: str) -> list[JournalEntry]:
+        """Another process's unfinished entries (a dead node's), moved into this one's set in
+        one script (so only one adopter gets them), oldest first: to be redelivered here."""
+        their_key = f"{self._prefix}pending:{group}"
+        if their_key == self._pending_key:
+            return []
+        rows = await self._adopt(keys=[their_key, self._pending_key], args=[])
+        ids = [m.decode() for m in rows[0::2] if isinstance(m, bytes)]
+        return await self._entries(ids)
+
+    async def _entries(self, ids: list[str]) -> list[JournalEntry]:
         if not ids:
             return []
         values = await self._redis.mget([f"{self._prefix}entry:{i}" for i in ids])

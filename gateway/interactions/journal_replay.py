@@ -39,13 +39,16 @@ async def open_journal(
     *,
     shard_ids: Sequence[int] | None = None,
     prefix: str | None = None,
+    group: str | None = None,
 ) -> Journal:
     """Redis when REDIS_URL is set, else SQLite in STATE_DIR, else memory only. `shard_ids`
-    (SHARD_IDS) names the Redis group of this process's entries in flight."""
+    (SHARD_IDS) names the Redis group of this process's entries in flight, unless `group`
+    does (SHARD_IDS=auto: the node)."""
     if redis_url:
         from gateway.interactions.journal_redis import DEFAULT_PREFIX, RedisJournal
 
-        group = ",".join(str(i) for i in sorted(shard_ids)) if shard_ids else "all"
+        if group is None:
+            group = ",".join(str(i) for i in sorted(shard_ids)) if shard_ids else "all"
         journal = await RedisJournal.open(redis_url, prefix or DEFAULT_PREFIX, group=group)
         log.info("interaction journal: redis")
         return journal
@@ -67,8 +70,19 @@ async def replay_pending(
     clock: Callable[[], float] = time.time,
 ) -> Replay:
     """Start the redelivery of every entry younger than `max_age`; drop the others."""
+    return await replay_entries(journal, await journal.pending(), redeliver, max_age, clock)
+
+
+async def replay_entries(
+    journal: Journal,
+    entries: Sequence[JournalEntry],
+    redeliver: Redeliver,
+    max_age: float = REPLAY_MAX_AGE,
+    clock: Callable[[], float] = time.time,
+) -> Replay:
+    """`replay_pending` for given entries (a dead node's, adopted)."""
     replay = Replay()
-    for entry in await journal.pending():
+    for entry in entries:
         age = clock() - entry.created_at
         if age >= max_age:
             log.warning(

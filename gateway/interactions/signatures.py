@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Callable, Iterable, Mapping
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -27,6 +28,24 @@ def sign(auth_token: str, timestamp: str, body: bytes) -> str:
     """Hex HMAC-SHA256 keyed with AUTH_TOKEN over `timestamp + "." + body`."""
     message = timestamp.encode("ascii") + b"." + body
     return hmac.new(auth_token.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signature_headers(
+    auth_token: str,
+    timestamp: str,
+    body: bytes,
+    signers: Iterable[Callable[[str, bytes], Mapping[str, str]]] = (),
+) -> dict[str, str]:
+    """The signature headers of a delivery to the main app made at `timestamp` (unix
+    seconds): X-Signature-Timestamp, X-Signature-SHA256 (`sign`) and each signer's headers
+    (X-Signature-Ed25519 from `Ed25519Signer`)."""
+    headers = {
+        "X-Signature-Timestamp": timestamp,
+        "X-Signature-SHA256": sign(auth_token, timestamp, body),
+    }
+    for signer in signers:
+        headers.update(signer(timestamp, body))
+    return headers
 
 
 def _fresh(timestamp: str, tolerance: float | None, now: float | None) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from gateway.interactions.admission import Drop
@@ -62,18 +63,24 @@ class Histogram:
         return {"buckets": self.cumulative(), "count": self.count, "sum": self.sum}
 
 
-#: How an interaction ended: forwarded (ok, retried_ok), forward failed or answer invalid
-#: (failed), not ours (ignored), the click cooldown, dropped at admission (too old, a replay),
-#: or its first response failed in defer mode (not_acknowledged: never forwarded).
-FORWARD_OUTCOMES: tuple[str, ...] = (
-    "ok",
-    "retried_ok",
-    "failed",
-    "ignored",
-    "cooldown",
-    "dropped",
-    "not_acknowledged",
-)
+class RelayResult(StrEnum):
+    """How an interaction's way through the relay ended: what `relay.submit()`'s task returns,
+    the key of `RelayStats.forwards`, the `outcome` label of `interaction_forwards`."""
+
+    OK = "ok"  # forwarded, answered 2xx at the first attempt
+    RETRIED_OK = "retried_ok"  # the same, after retries
+    FAILED = "failed"  # the forward failed, or the main app's answer was invalid
+    IGNORED = "ignored"  # not ours: another application's, a type with no forward path
+    COOLDOWN = "cooldown"  # a click within the message's cooldown
+    DROPPED = "dropped"  # by admission (too old, a replay): nothing sent
+    NOT_ACKNOWLEDGED = "not_acknowledged"  # its first response failed in defer mode
+
+    @classmethod
+    def forwarded(cls, retried: bool) -> RelayResult:
+        return cls.RETRIED_OK if retried else cls.OK
+
+
+FORWARD_OUTCOMES: tuple[str, ...] = tuple(result.value for result in RelayResult)
 #: What became of first responses (AckOutcome values).
 ACK_OUTCOMES: tuple[str, ...] = tuple(outcome.value for outcome in AckOutcome)
 ADMISSION_DROPS: tuple[str, ...] = (Drop.TOO_OLD.value, Drop.REPLAY.value)

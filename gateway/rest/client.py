@@ -22,17 +22,17 @@
   (gateway/rest/http1.py), so they are never queued behind other requests and cost ~10x less CPU.
   The same bucket/429/retry rules apply to them.
 
-Each rule is a named piece of gateway/rest/rules.py; `request` only strings them together. Both
-transports (gateway/rest/transport.py) answer with one type, `RestResponse`.
+Each rule is a named piece of gateway/rest/rules.py (the 401 rule: gateway/rest/token_rule.py);
+`request` only strings them together. Both transports (gateway/rest/transport.py) answer with one
+type, `RestResponse`. Tokens in logged URLs: gateway/rest/redact.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -55,6 +55,7 @@ from gateway.rest.ratelimit import (
     InvalidRequestCounter,
     route_for,
 )
+from gateway.rest.redact import install_log_redaction, redact_tokens
 from gateway.rest.rules import (
     INVALID_HARD_LIMIT,
     INVALID_SOFT_LIMIT,
@@ -65,6 +66,7 @@ from gateway.rest.rules import (
     Retries,
 )
 from gateway.rest.stats import RestStats
+from gateway.rest.token_rule import CHECK_PATH, TokenListener, TokenState
 from gateway.rest.transport import Body, HttpxTransport, RestResponse, Transport
 from gateway.user_agent import USER_AGENT
 
@@ -84,36 +86,6 @@ __all__ = [
 
 log = logging.getLogger("gateway.rest")
 
-
-_TOKEN_IN_PATH = re.compile(r"(/(?:interactions|webhooks)/\d+/)[^/\s\"?]+")
-
-
-def redact_tokens(text: str) -> str:
-    """Hide interaction and webhook tokens in a URL or log line."""
-    return _TOKEN_IN_PATH.sub(r"\1[token]", text)
-
-
-class _RedactTokens(logging.Filter):
-    """httpx logs every request URL at INFO; interaction/webhook tokens are in those paths."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact_tokens(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-_REDACT = _RedactTokens()
-
-
-def install_log_redaction() -> None:
-    """Idempotent: put the token filter on the httpx logger."""
-    httpx_log = logging.getLogger("httpx")
-    if _REDACT not in httpx_log.filters:
-        httpx_log.addFilter(_REDACT)
-
-
 #: Requests DiscordRest lets into httpx at once; its pool is sized to match, so httpx never
 #: queues (its pool does work proportional to queued requests x connections on every event).
 MAX_IN_FLIGHT = 50
@@ -122,11 +94,6 @@ CALLBACK_CONNECTIONS = 16
 #: Keep-alive connections of the main app's proxied calls (`DiscordRest.proxy`).
 PROXY_CONNECTIONS = MAX_IN_FLIGHT
 PROXY_ANSWER_TIMEOUT = 120.0
-#: The route that tells whether Discord takes the bot token (the 401 rule's check).
-CHECK_PATH = "/users/@me"
-
-#: `callback(reason)` when the bot token is marked invalid; `callback(None)` when it works again.
-TokenListener = Callable[[str | None], object]
 
 
 def new_rest_client(timeout: float = 15.0) -> httpx.AsyncClient:
@@ -180,15 +147,22 @@ class DiscordRest:
         self.proxied = Http1Pool(
             self._base, max_connections=PROXY_CONNECTIONS, timeout=PROXY_ANSWER_TIMEOUT
         )
-        # The bot token confirmed invalid (401 on a call of ours, then on GET /users/@me).
-        self.failed = False
-        self.failure_reason: str | None = None
-        self._token_check: asyncio.Task[bool | None] | None = None
-        self._token_listeners: list[TokenListener] = []
+        # The 401 rule: the bot token marked invalid (a 401 on a call of ours, then on
+        # GET /users/@me), and the checks that change it.
+        self.token_state = TokenState(self._send_token_check)
         install_log_redaction()
 
     def __repr__(self) -> str:  # never the token
         return f"DiscordRest({self._base!r}, failed={self.failed})"
+
+    @property
+    def failed(self) -> bool:
+        """The bot token is marked invalid: bot-token calls are refused before they are sent."""
+        return self.token_state.failed
+
+    @property
+    def failure_reason(self) -> str | None:
+        return self.token_state.failure_reason
 
     async def aclose(self) -> None:
         """Close the keep-alive pools (the httpx client belongs to the caller)."""
@@ -274,7 +248,7 @@ class DiscordRest:
                 if call.attempts > 1:  # an earlier send may have reached Discord
                     response = replace(response, attempts=call.attempts)
                 if response.status == 401 and call.bot_auth and call.owner == "server":
-                    await self._after_own_401(call)
+                    await self.token_state.after_own_401(call.route.key)
                 return response
             if delay:
                 await self._sleep(delay)
@@ -300,62 +274,32 @@ class DiscordRest:
         call.deadline = self._clock() + max_wait
         return await self._run(call)
 
-    # ---- the bot token (the 401 rule) ---------------------------------------------------
+    # ---- the bot token (the 401 rule, gateway/rest/token_rule.py) ------------------------
     def on_token_state(self, callback: TokenListener) -> TokenListener:
         """`callback(reason)` when the token is marked invalid, `callback(None)` when a check
         finds it working again."""
-        self._token_listeners.append(callback)
-        return callback
+        return self.token_state.on_change(callback)
 
     async def check_token(self, cause: str = "a check") -> bool | None:
         """Ask Discord whether it takes the bot token: `GET /users/@me`, even while it is
         marked invalid. True: it does (a mark is cleared); False: 401 (the token is marked
         invalid, the reason naming `cause`); None: no answer either way (unreachable, 5xx,
         the invalid-request budget): nothing changes."""
-        call = self._prepare("GET", CHECK_PATH, None, None, None, None, True, True)
-        call.owner = "check"
-        try:
-            response = await self._run(call)
-        except (httpx.TransportError, DiscordRestError) as exc:
-            log.warning(
-                "discord: could not check the bot token (GET %s: %s)",
-                CHECK_PATH,
-                type(exc).__name__,
-            )
-            return None
-        if response.status == 401:
-            self._fail(f"Discord refused the bot token: 401 on GET {CHECK_PATH} after {cause}")
-            return False
-        if response.is_success:
-            if self.failed:
-                self.reset_failure()
-            return True
-        log.warning(
-            "discord: GET %s answered %d: the bot token's state is unchanged",
-            CHECK_PATH,
-            response.status,
-        )
-        return None
+        return await self.token_state.check(cause)
 
     async def confirm_token(self, cause: str) -> bool | None:
         """`check_token(cause)`, one at a time: a check already under way (for a burst of
         401s, or a gateway close 4004) is waited for instead of sending another."""
-        check = self._token_check
-        if check is None or check.done():
-            check = self._token_check = asyncio.ensure_future(self.check_token(cause))
-        # shielded: a caller that gives up does not cancel the check the others wait on
-        return await asyncio.shield(check)
+        return await self.token_state.confirm(cause)
 
-    async def _after_own_401(self, call: Call) -> None:
-        """The 401 rule for one of the server's own calls: raise `DiscordAuthFailed` when the
-        token is (or, checked now, turns out to be) invalid; else the 401 is the answer."""
-        if not self.failed:
-            await self.confirm_token(f"a 401 on {call.route.key}")
-        if self.failed:
-            raise DiscordAuthFailed(self.failure_reason or "the bot token is marked invalid")
-        log.warning(
-            "discord %s: 401, but GET %s works: the token stands", call.route.key, CHECK_PATH
-        )
+    def reset_failure(self) -> None:
+        """Allow bot-token calls again (check_token() does it when Discord takes the token)."""
+        self.token_state.reset()
+
+    async def _send_token_check(self) -> RestResponse:
+        call = self._prepare("GET", CHECK_PATH, None, None, None, None, True, True)
+        call.owner = "check"
+        return await self._run(call)
 
     def _prepare(
         self,
@@ -425,33 +369,7 @@ class DiscordRest:
     def _check(self, call: Call) -> None:
         """Refused before sending: a bot-token call while the token is marked invalid (the
         check itself excepted), or the invalid-request budget."""
-        if self.failed and call.bot_auth and call.owner != "check":
+        if self.token_state.failed and call.bot_auth and call.owner != "check":
             self.stats.refused += 1
-            raise DiscordAuthFailed(self.failure_reason or "the bot token is marked invalid")
+            raise self.token_state.refusal()
         self.budget.check(call.essential)
-
-    def _fail(self, reason: str) -> None:
-        changed = not self.failed
-        self.failed = True
-        self.failure_reason = reason
-        if changed:
-            log.error(
-                "discord: %s; bot-token calls stop until POST /discord finds it working", reason
-            )
-            self._tell(reason)
-
-    def reset_failure(self) -> None:
-        """Allow bot-token calls again (check_token() calls it when Discord takes the token)."""
-        if not self.failed:
-            return
-        self.failed = False
-        self.failure_reason = None
-        log.info("discord: the bot token works again")
-        self._tell(None)
-
-    def _tell(self, reason: str | None) -> None:
-        for listener in self._token_listeners:
-            try:
-                listener(reason)
-            except Exception:
-                log.exception("discord: token state listener failed")

@@ -23,6 +23,7 @@ from typing import Literal
 
 import orjson
 
+from gateway.backoff import backoff_delay
 from gateway.clock import Clock
 from gateway.rest.errors import InvalidRequestBudget, RateLimitWait
 from gateway.rest.ratelimit import (
@@ -164,7 +165,7 @@ class RateLimits:
 
 class Retries:
     """5xx answers (500 once; 502/503/504 up to 3 attempts) and connection errors (3
-    attempts), with exponential backoff from `backoff_base`."""
+    attempts), with exponential backoff from `backoff_base`, not jittered (gateway/backoff.py)."""
 
     def __init__(self, backoff_base: float, stats: RestStats) -> None:
         self.backoff_base = backoff_base
@@ -188,7 +189,7 @@ class Retries:
 
     def _retry(self, call: Call) -> float:
         self._stats.retries += 1
-        return float(self.backoff_base * 2 ** (call.attempts - 1))
+        return backoff_delay(call.attempts, self.backoff_base)
 
 
 def retry_after_of(response: RestResponse) -> tuple[float, bool, str | None]:

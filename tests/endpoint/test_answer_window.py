@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from asgi_app.http import HTTPError
-from asgi_app.routes.interactions import ANSWER_MARGIN, ANSWER_WINDOW, first_response
+from asgi_app.routes.interactions import ANSWER_MARGIN, ANSWER_WINDOW, answer_discord_post
 from bench.harness.relay_stack import relay_stack, until
 from gateway.interactions.journal_types import JournalEntry
 from gateway.interactions.model import Interaction
@@ -64,7 +64,7 @@ async def test_a_stalled_pipeline_is_answered_503_before_3s_and_not_forwarded() 
         interaction = fresh(stack.sim.ids, factory.command("draft"))
         received = time.monotonic()
         with pytest.raises(HTTPError) as refused:
-            await first_response(stack.relay, interaction, received)
+            await answer_discord_post(stack.relay, interaction, received)
         took = time.monotonic() - received
         assert refused.value.status == 503
         assert ANSWER_WINDOW - ANSWER_MARGIN - 0.05 < took < ANSWER_WINDOW
@@ -79,7 +79,7 @@ async def test_journaled_before_is_a_409_at_once() -> None:
         interaction = fresh(stack.sim.ids, factory.component("pick:1"))
         received = time.monotonic()
         with pytest.raises(HTTPError) as refused:
-            await first_response(stack.relay, interaction, received)
+            await answer_discord_post(stack.relay, interaction, received)
         assert refused.value.status == 409
         assert time.monotonic() - received < 1.0
         assert stack.main.requests == []

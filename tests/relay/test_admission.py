@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from bench.harness.relay_stack import ERROR_MESSAGE, relay_stack, until
+from gateway.interactions.acknowledge import CONFIRM_DELAY
 from gateway.interactions.journal_types import JournalEntry
 from gateway.interactions.model import DISCORD_EPOCH_MS, snowflake_time
-from gateway.interactions.relay import CONFIRM_DELAY
 from gateway.simulator import factory
 
 

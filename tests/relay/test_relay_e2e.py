@@ -20,8 +20,8 @@ from bench.harness.relay_stack import (
     relay_stack,
     until,
 )
-from gateway.interactions.first_response import COOLDOWN_MESSAGE
 from gateway.interactions.model import Interaction
+from gateway.interactions.server_responses import COOLDOWN_MESSAGE
 from gateway.interactions.signatures import verify_signature
 from gateway.simulator import factory
 
@@ -303,7 +303,8 @@ async def test_logs_never_carry_tokens(caplog: pytest.LogCaptureFixture) -> None
 async def test_forwards_wait_for_pending_acks_and_cancelled_ones_release_them() -> None:
     async with relay_stack() as stack:
         relay = stack.relay
-        before = relay._acks_pending
+        acks = relay.pending_acks
+        before = acks.count
         # spawned but cancelled before it ran: its pending acknowledgement is released
         fresh = factory.command() | {
             "id": stack.sim.ids.next(),
@@ -312,13 +313,13 @@ async def test_forwards_wait_for_pending_acks_and_cancelled_ones_release_them() 
         }
         task = relay.submit(_parsed(fresh))
         assert task is not None
-        assert relay._acks_pending == before + 1
+        assert acks.count == before + 1
         task.cancel()
         await asyncio.wait([task])
-        assert relay._acks_pending == before
-        assert relay._acks_idle.is_set()
+        assert acks.count == before
+        assert acks.idle
         # an acknowledgement pending: a forward waits for it, and goes once it is settled
-        due = relay._ack_due(True)
+        due = acks.due(True)
         waiting = asyncio.create_task(relay.acks_first())
         await asyncio.sleep(0.05)  # a negative check: no event says "did not finish"; the
         # sleep gives the task ample loop turns to (wrongly) finish before it is looked at
@@ -326,7 +327,7 @@ async def test_forwards_wait_for_pending_acks_and_cancelled_ones_release_them() 
         due.settle()
         await asyncio.wait_for(waiting, 1)
         due.settle()  # settling twice counts once
-        assert relay._acks_pending == 0
+        assert acks.count == 0
 
 
 async def test_an_inline_handler_runs_in_the_dispatch_itself() -> None:

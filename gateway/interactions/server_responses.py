@@ -1,5 +1,6 @@
-"""The ONE table from (interaction type, mode) to the first response the server sends itself,
-where each type is forwarded, and the fixed replies (cooldown)."""
+"""The first responses the server writes itself (not the main app's answers): the ONE table
+from (interaction type, mode) to the defer, the fixed replies (cooldown, the private error),
+and where each type is forwarded. Sent by `acknowledge.Acknowledger`."""
 
 from __future__ import annotations
 
