@@ -71,9 +71,11 @@ def request_log(stats: HttpStats) -> Middleware:
                     "client": req.client,
                 }
                 if not write_direct(logger, msg, fields):
-                    # Handlers other than ours see the record's fields as they are: the path
-                    # masked here (the record factory masks the message; write_direct, the line).
-                    fields["path"] = scrub(path)
+                    # Handlers other than ours see the record as it is made: the path masked
+                    # here, in the field and the message, whether or not the record factory
+                    # of configure_logging is installed (write_direct masks its own line).
+                    fields["path"] = masked = scrub(path)
+                    msg = f"{method} {masked} {status}"
                     record = logger.makeRecord(name, INFO, __file__, line, msg, (), None)
                     record.__dict__.update(fields)
                     logger.handle(record)

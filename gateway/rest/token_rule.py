@@ -99,7 +99,7 @@ class TokenState:
         self.failure_reason = reason
         if changed:
             log.error(
-                "discord: %s; bot-token calls stop until POST /discord finds it working", reason
+                "discord: %s; calls with the bot token stop until POST /discord finds it working", reason
             )
             self._tell(reason)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from bench.harness.app import running_app
 from tests.events.support import EventsMainApp, events_app
 from tests.support.waiting import eventually
 
@@ -71,3 +72,19 @@ async def test_replay_all_in_their_order(tmp_path: Path) -> None:
         assert (await running.http.post("/events/dead/replay", json={})).json() == {"replayed": 5}
         await eventually(lambda: len(main.delivered()) == 5, 5)
         assert [e["data"]["content"] for e in main.delivered()] == [f"a{n}" for n in range(5)]
+
+
+async def test_without_event_forwards_the_dead_letter_routes_answer_an_empty_list(
+    tmp_path: Path,
+) -> None:
+    """No events configured: there can be no dead letter, so the routes answer as for an empty
+    list (not 503, which would tell a client to retry something that will never come)."""
+    async with running_app(tmp_path, wait_ready=False) as srv:
+        assert srv.app.services.events is None
+        dead = await srv.http.get("/events/dead")
+        assert dead.status_code == 200 and dead.json() == {"dead": [], "count": 0}
+        replayed = await srv.http.post("/events/dead/replay", json={})
+        assert replayed.status_code == 200 and replayed.json() == {"replayed": 0}
+        forgotten = await srv.http.delete("/events/dead")
+        assert forgotten.status_code == 200 and forgotten.json() == {"forgotten": 0}
+        assert (await srv.http.post("/events/dead/replay", json={"ids": [3]})).status_code == 422

@@ -86,7 +86,8 @@ async def test_a_captured_record_has_the_fields_with_the_path_masked(
     livez, masked = records
     assert (livez.method, livez.path, livez.status) == ("GET", "/livez", 200)  # type: ignore[attr-defined]
     assert livez.getMessage() == "GET /livez 200"
-    # The field is masked where the record is made (the message, by the record factory that
-    # configure_logging installs, which this test does not).
+    # The field and the message are masked where the record is made, without the record
+    # factory that configure_logging installs (this test does not install it).
     assert masked.path == "/interactions/55/[token]/callback"  # type: ignore[attr-defined]
+    assert masked.getMessage() == "POST /interactions/55/[token]/callback 404"
     assert masked.status == 404  # type: ignore[attr-defined]
