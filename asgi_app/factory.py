@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -10,16 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from asgi_app import openapi
-from asgi_app.http import App
+from asgi_app.http import App, HttpStats
 from asgi_app.logs import configure_logging
-from asgi_app.metrics import build_registry
+from asgi_app.metrics import ScrapeProbes, build_registry
 from asgi_app.overlay import routes as overlay_routes
 from asgi_app.overlay.realtime import OverlayRealtime
-from asgi_app.overlay.store import build_store
-from asgi_app.routes import access, discord, interactions, metrics, proxy, status
+from asgi_app.overlay.state import valid_name
+from asgi_app.overlay.store import FileStore, build_store
+from asgi_app.routes import access, discord, events, interactions, metrics, proxy, status, timers
 from asgi_app.services import Services
 from asgi_app.settings import Settings, load_settings
 from gateway.egress import proxy_secrets
+from gateway.private_files import private_dir
+from gateway.timers.engine import Listener as TimerListener
+from gateway.timers.model import Timer
 
 log = logging.getLogger("asgi_app")
 
@@ -52,25 +57,43 @@ def create_app(settings: Settings) -> ServerApp:
     store = build_store(settings.state_dir, redis_url)
     realtime = OverlayRealtime(
         store,
-        auth_token=settings.auth_token.get(),
+        auth_tokens=settings.auth_token.all(),
+        view_secrets=settings.view_secrets,
         origin_url=settings.origin_url,
         redis_url=redis_url,
     )
     app.mount("/socket.io", realtime.asgi)
-    http_stats = access.HttpStats()
-    guarded = access.install(app, settings, http_stats)
+    http_stats = HttpStats()
+    doors = access.install(app, settings, http_stats)
+    guarded = doors.guarded
     app.on_before_shutdown(realtime.close)
 
     async def overlay_health() -> dict[str, Any]:
         counts = realtime.client_counts()
         return {"clients": sum(counts.values())} | await store.health()
 
-    status.register(app, guarded, services, http_stats, extra_health={"overlay": overlay_health})
+    async def timers_health() -> dict[str, Any]:
+        return services.timers.health() if services.timers else {"ok": False, "pending": 0}
+
+    async def events_health() -> dict[str, Any]:
+        return services.events.health() if services.events else {"ok": True, "enabled": False}
+
+    services.timer_listeners.append(_timer_pusher(realtime))
+    health: dict[str, status.HealthProbe] = {
+        "overlay": overlay_health,
+        "timers": timers_health,
+        "events": events_health,
+    }
+    status.register(app, guarded, services, http_stats, extra_health=health)
     discord.register(guarded, services)
-    proxy.register(app, services, settings)
+    proxy.register(app, services, settings, doors.proxy)
     interactions.register(app, services)
     overlay_routes.register(app, guarded=guarded, store=store, realtime=realtime)
-    metrics.register(guarded, build_registry(services, http_stats, realtime.client_counts))
+    timers.register(guarded, services, valid_name)
+    events.register(app, guarded, services)
+    probes = ScrapeProbes(redis=store.health if redis_url else None)
+    registry = build_registry(services, http_stats, realtime.client_counts, probes)
+    metrics.register(doors.metrics, registry, probes.refresh)
     if settings.is_development:
         from asgi_app.devtools.register import register as register_devtools
 
@@ -82,6 +105,17 @@ def create_app(settings: Settings) -> ServerApp:
             settings.app_env,
             ", Discord simulator" if settings.use_simulator else "",
         )
+        if not settings.is_development and settings.proxy_allow is None:
+            log.warning(
+                "PROXY_ALLOW is unset: the REST proxy passes every Discord route with the bot's "
+                "full power to whoever holds %s",
+                "PROXY_TOKEN" if settings.proxy_token else "AUTH_TOKEN",
+            )
+        # STATE_DIR is private (0700, tightened and logged when it was wider); its files
+        # are created 0600 by whoever writes them (gateway/private_files.py).
+        private_dir(settings.state_dir)
+        if isinstance(store, FileStore):
+            private_dir(store.directory)
         await store.open()
         await services.start()
 
@@ -95,6 +129,21 @@ def create_app(settings: Settings) -> ServerApp:
     app.on_startup(startup)
     app.on_shutdown(shutdown)
     return app
+
+
+def _timer_pusher(realtime: OverlayRealtime) -> TimerListener:
+    """A timer with `overlay` is pushed to that overlay's clients on every change."""
+    pushes: set[asyncio.Task[None]] = set()
+
+    def push(timer: Timer, now: int) -> None:
+        if timer.overlay is None:
+            return
+        event = timer.overlay_event(now)
+        task = asyncio.get_running_loop().create_task(realtime.publish_timer(timer.overlay, event))
+        pushes.add(task)
+        task.add_done_callback(pushes.discard)
+
+    return push
 
 
 def build_from_environment(

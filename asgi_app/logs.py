@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from gateway.interactions.trace import trace_id_var
 from gateway.rest.client import redact_tokens
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -85,11 +86,16 @@ def _record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
 
 
 class RequestIdFilter(logging.Filter):
-    """Gives a record the request id of the request being served, unless it has one."""
+    """Gives a record the request id of the request being served, unless it has one, and the
+    trace id of the interaction being handled (`trace_id`, gateway/interactions/trace.py)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
             record.request_id = request_id_var.get()
+        if "trace_id" not in record.__dict__:
+            trace_id = trace_id_var.get()
+            if trace_id is not None:
+                record.trace_id = trace_id
         return True
 
 

@@ -23,17 +23,24 @@ from urllib.parse import urlsplit
 
 from asgi_app import validation as v
 from asgi_app.envfile import read_env_file
+from asgi_app.event_forwards import event_forwards, intent_rules, with_event_defaults
+from asgi_app.proxy_allow import ProxyAllow, proxy_allow
+from asgi_app.secure_urls import secure_url_rules
 from asgi_app.setting_types import (
     InteractionPolicy,
     ResponseMode,
     Secret,
+    Tokens,
     hex_key,
     interaction_policy,
     is_origin,
     is_proxy_list,
     normalise_origin,
     proxy_list,
+    tokens,
 )
+from asgi_app.shard_settings import ShardIds, shard_ids, shard_rules
+from gateway.events.filters import Forwards
 
 __all__ = [
     "DEFAULT_INTERACTION_ERROR_MESSAGE",
@@ -62,7 +69,6 @@ DEFAULT_INTERACTION_LATE_MESSAGE = "That took too long to answer. Please try aga
 DEV_ORIGIN_HOST = "http://127.0.0.1"
 
 _SNOWFLAKE = r"^[0-9]{1,20}$"
-_INT_LIST = r"^\s*[0-9]+\s*(,\s*[0-9]+\s*)*$"
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _PROXIES_MESSAGE = "must be a comma-separated list of IP addresses or networks"
 
@@ -114,10 +120,8 @@ class Settings(ServerSettings):
         v.string().regex(_SNOWFLAKE, "must be a snowflake (digits)").optional()
     )
     #: Generated in development when unset.
-    auth_token: Secret = setting(
-        v.string().min(32, "must be at least 32 characters long").transform(Secret),
-        production=True,
-    )
+    #: A comma-separated list: every one accepted, the first keys the signatures.
+    auth_token: Tokens = setting(tokens(), production=True)
     #: `http://127.0.0.1:{PORT}` in development when unset.
     origin_url: str = setting(
         v.string()
@@ -127,18 +131,18 @@ class Settings(ServerSettings):
     )
     #: `{ORIGIN_URL}/api/discord/interactions` when unset.
     forward_url: str = setting(_http_url().optional())
+    #: `{ORIGIN_URL}/api/discord/timers` when unset: where league timers are delivered.
+    timers_url: str = setting(_http_url().optional())
     discord_api_base: str = setting(_http_url().default("https://discord.com/api/v10"))
     gateway_intents: int = setting(v.coerce.int().min(0).default(5))
     gateway_compression: Compression = setting(
         v.enum(["none", "zlib-stream", "zstd-stream"]).default("zlib-stream")
     )
     shard_count: int | None = setting(v.coerce.int().min(1).optional())
-    shard_ids: tuple[int, ...] | None = setting(
-        v.string()
-        .regex(_INT_LIST, "must be a comma-separated list of shard numbers")
-        .transform(lambda s: tuple(int(part) for part in s.split(",")))
-        .optional()
-    )
+    #: `auto`: the nodes share the shards by lease in REDIS_URL (asgi_app/shard_settings.py).
+    shard_ids: ShardIds | None = setting(shard_ids.optional())
+    #: Test-only: the shard lease's life (15 s; renewals and waits scale with it).
+    shard_lease_seconds: float = setting(v.coerce.number().min(1).max(60).default(15.0))
     audit_log_channel: str | None = setting(
         v.string().regex(_SNOWFLAKE, "must be a channel id (digits)").optional()
     )
@@ -169,10 +173,33 @@ class Settings(ServerSettings):
         v.string().max(2000).default(DEFAULT_INTERACTION_LATE_MESSAGE)
     )
     forward_signing_key: Secret | None = setting(hex_key().transform(Secret).optional())
+    # -- credentials (CONTRACT.md, "Credentials and limits"): each secret opens one door --
+    #: Keys the overlay view keys instead of AUTH_TOKEN (AUTH_TOKEN can then rotate freely).
+    view_key_secret: Tokens | None = setting(tokens().optional())
+    #: When set, only it opens the REST proxy (AUTH_TOKEN no longer does).
+    proxy_token: Tokens | None = setting(tokens().optional())
+    #: Unset: the proxy passes every route (a warning at start in production).
+    proxy_allow: ProxyAllow | None = setting(proxy_allow.optional())
+    #: Also opens GET /metrics, and nothing else.
+    metrics_token: Tokens | None = setting(tokens().optional())
+    #: Adds `Authorization: <first AUTH_TOKEN>` to deliveries to the main app.
+    forward_legacy_auth: bool = setting(v.coerce.boolean().default(False))
     discord_public_key: str | None = setting(hex_key().optional())
     proxy_body_limit_bytes: int = setting(v.coerce.int().min(1).default(26_214_400))
     proxy_max_wait_seconds: float = setting(v.coerce.number().min(0).default(10.0))
     forward_max_in_flight: int = setting(v.coerce.int().min(1).default(1000))
+    # -- events for the main app (CONTRACT "Gateway events"; asgi_app/event_forwards.py) --
+    event_forwards: Forwards = setting(event_forwards.optional())
+    #: `{ORIGIN_URL}/api/discord/events` when unset.
+    events_url: str = setting(_http_url().optional())
+    events_batch_max: int = setting(v.coerce.int().min(1).max(100).default(1))
+    events_batch_wait_ms: int = setting(v.coerce.int().min(0).max(5000).default(0))
+    events_max_in_flight: int = setting(v.coerce.int().min(1).max(1000).default(32))
+    events_max_pending: int = setting(v.coerce.int().min(1).default(100_000))
+    events_retry_hours: float = setting(v.coerce.number().positive().default(24.0))
+    #: Production: lets the URLs of SECURE_URLS (asgi_app/secure_urls.py) be plain http on a
+    #: host that is not loopback.
+    allow_insecure_urls: bool = setting(v.coerce.boolean().default(False))
     # -- not variables --
     dev_defaults: tuple[str, ...] = field(default=())
 
@@ -185,10 +212,18 @@ class Settings(ServerSettings):
         """Development without a BOT_TOKEN runs against the embedded Discord simulator."""
         return self.is_development and self.bot_token is None
 
+    @property
+    def view_secrets(self) -> tuple[str, ...]:
+        """What keys the overlay view keys: VIEW_KEY_SECRET, else AUTH_TOKEN (the first of
+        the list makes new URLs; every one is accepted)."""
+        return (self.view_key_secret or self.auth_token).all()
+
     def secret_values(self) -> tuple[str, ...]:
         """The raw secret strings (for the log scrubber), including a Redis password."""
-        found = (self.bot_token, self.auth_token, self.redis_url, self.forward_signing_key)
+        found = (self.bot_token, self.redis_url, self.forward_signing_key)
         values = [s.get() for s in found if s]
+        lists = (self.auth_token, self.view_key_secret, self.proxy_token, self.metrics_token)
+        values.extend(value for tokens in lists if tokens for value in tokens.all())
         if self.redis_url is not None:
             password = urlsplit(self.redis_url.get()).password
             if password:
@@ -209,25 +244,15 @@ def _variables(cls: type, *, production: bool = False) -> dict[str, v.Schema[Any
     return shape
 
 
-def _shard_rules(values: Mapping[str, Any], report: v.Reporter) -> None:
-    shard_ids, shard_count = values.get("SHARD_IDS"), values.get("SHARD_COUNT")
-    if shard_ids is None:
-        return
-    if shard_count is None:
-        report.add("requires SHARD_COUNT", path=("SHARD_IDS",))
-        return
-    if not isinstance(shard_ids, tuple) or not isinstance(shard_count, int):
-        return  # a field that failed its own schema (reported there) reaches the rule raw
-    if any(shard >= shard_count for shard in shard_ids):
-        report.add("each shard number must be less than SHARD_COUNT", path=("SHARD_IDS",))
-    if len(set(shard_ids)) != len(shard_ids):
-        report.add("a shard number is listed twice", path=("SHARD_IDS",))
-
-
 #: Development: every variable optional; cross-field rules once the fields are readable.
-ENV_SCHEMA = v.object(_variables(Settings)).super_refine(_shard_rules)
+ENV_SCHEMA = v.object(_variables(Settings)).super_refine(shard_rules).super_refine(intent_rules)
 #: Production: the same, with the secrets and the origin required.
-PRODUCTION_SCHEMA = v.object(_variables(Settings, production=True)).super_refine(_shard_rules)
+PRODUCTION_SCHEMA = (
+    v.object(_variables(Settings, production=True))
+    .super_refine(shard_rules)
+    .super_refine(secure_url_rules)
+    .super_refine(intent_rules)
+)
 SERVER_SCHEMA = v.object(_variables(ServerSettings))
 KNOWN = frozenset(_variables(Settings))
 
@@ -301,13 +326,15 @@ def load_settings(
     development = values["APP_ENV"] == "development"
     dev_defaults: list[str] = []
     if values.get("AUTH_TOKEN") is None:
-        values["AUTH_TOKEN"] = Secret(token_factory())
+        values["AUTH_TOKEN"] = Tokens([token_factory()])
         dev_defaults.append("AUTH_TOKEN")
     if values.get("ORIGIN_URL") is None:
         values["ORIGIN_URL"] = f"{DEV_ORIGIN_HOST}:{values['PORT']}"
         dev_defaults.append("ORIGIN_URL")
     values.setdefault("FORWARD_URL", f"{values['ORIGIN_URL']}/api/discord/interactions")
+    values.setdefault("TIMERS_URL", f"{values['ORIGIN_URL']}/api/discord/timers")
     values.setdefault("LOG_FORMAT", "text" if development else "json")
+    with_event_defaults(values, development)
     return _build(Settings, values, dev_defaults=tuple(dev_defaults))
 
 

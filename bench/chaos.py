@@ -13,6 +13,11 @@ a real server process on one STATE_DIR killed every 20-60 s (seeded) and started
 simulator in its own process dropping the connection or sending op 7 / op 9 every 2-6 s while
 interactions arrive at --interaction-rate (5/s by default there):
 `.venv/bin/python bench/chaos.py --kill --duration 1800` (docs/RELIABILITY.md "SIGKILL soak").
+
+`--kill --nodes 3` kills and restarts nodes of three sharing 8 shards (SHARD_IDS=auto, issue
+24, bench/campaigns/chaos/node_kill.py) every 20-60 s with interactions at 10/s:
+`.venv/bin/python bench/chaos.py --kill --nodes 3 --duration 600` (docs/RELIABILITY.md
+"Several nodes"; `--lease-seconds` shortens the lease).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.campaigns.chaos.kill_soak import KillSoakConfig, run_kill_soak
+from bench.campaigns.chaos.node_kill import NodeKillConfig, run_node_kill
 from bench.campaigns.chaos.soak import SoakConfig, run_soak
 
 
@@ -36,6 +42,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--interaction-rate", type=float, default=None, help="10/s (--kill: 5/s)")
     parser.add_argument("--kill", action="store_true", help="SIGKILL restarts every 20-60 s")
+    parser.add_argument("--nodes", type=int, default=0, help="--kill over this many nodes")
+    parser.add_argument("--lease-seconds", type=float, default=15.0, help="with --nodes")
     parser.add_argument("--overlay-rate", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=50, help="Socket.IO clients (5 overlays)")
     parser.add_argument("--failure-rate", type=float, default=0.10)
@@ -54,6 +62,8 @@ def main() -> int:
         level=logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    if args.kill and args.nodes:
+        return _nodes(args)
     if args.kill:
         return _kill(args)
     config = SoakConfig(
@@ -81,6 +91,19 @@ def _kill(args: argparse.Namespace) -> int:
         report = asyncio.run(run_kill_soak(config, Path(state_dir)))
     with Path(args.log).open("a") as log:
         log.write(report.output)  # the servers' output, every process
+    return _print(report.to_markdown(), report.violations(), args.out)
+
+
+def _nodes(args: argparse.Namespace) -> int:
+    config = NodeKillConfig(
+        duration=args.duration,
+        seed=args.seed,
+        nodes=args.nodes,
+        interaction_rate=args.interaction_rate or 10.0,
+        lease_seconds=args.lease_seconds,
+    )
+    with tempfile.TemporaryDirectory(prefix="chaos-nodes-") as state_dir:
+        report = asyncio.run(run_node_kill(config, Path(state_dir)))
     return _print(report.to_markdown(), report.violations(), args.out)
 
 

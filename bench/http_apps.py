@@ -85,7 +85,8 @@ CONTRACT_HEADERS = (
 #: The server's access line for a GET / (asgi_app.access, JSON), prebuilt.
 ACCESS_LINE = (
     '{"ts":"2026-12-01T18:46:33.177291+00:00","level":"INFO","logger":"asgi_app.access",'
-    '"msg":"GET / 200","request_id":"6902470100001e5c","duration_ms":0.04,"client":"127.0.0.1"}\n'
+    '"msg":"GET / 200","request_id":"6902470100001e5c","method":"GET","path":"/","status":200,'
+    '"duration_ms":0.04,"client":"127.0.0.1"}\n'
 )
 
 

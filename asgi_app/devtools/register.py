@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asgi_app.devtools import console, standin
+from asgi_app.devtools import console, events, standin, timers
 from asgi_app.http import App
 from asgi_app.services import Services
 
@@ -11,4 +11,6 @@ def register(app: App, services: Services) -> standin.StandIn:
     state = standin.StandIn()
     standin.register(app, services, state)
     console.register(app, services, state)
+    timers.register(app, services)
+    events.register(app, services)
     return state

@@ -5,15 +5,17 @@ and passes the full path on. Clients are admitted on every namespace when the ha
 AUTH_TOKEN (`auth: {"token": ...}` or `?authorization=...`), or its Origin is ORIGIN_URL, or
 (for the OBS page) the view key of the overlay it asks for (`auth: {"key": ...}` or `?key=`).
 Namespace /overlay puts the client in the room of its overlay and sends it the state as soon
-as it is connected; everything a client emits is ignored.
+as it is connected, then the `timer` events of that overlay's timers (`publish_timer` sends
+and remembers them); everything a client emits is ignored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -33,6 +35,9 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "/overlay"
 EVENT = "overlay"
+TIMER_EVENT = "timer"
+#: Timers remembered per overlay for clients that connect later (the latest changed kept).
+TIMERS_PER_OVERLAY = 16
 # OBS throttles timers of hidden browser sources to about once a minute: the client must be
 # allowed to answer a ping late without being dropped.
 PING_INTERVAL = 25.0
@@ -97,14 +102,17 @@ class OverlayRealtime:
         self,
         store: OverlayStore,
         *,
-        auth_token: str,
+        auth_tokens: Sequence[str],
         origin_url: str,
+        view_secrets: Sequence[str] = (),
         redis_url: str | None = None,
         ping_interval: float = PING_INTERVAL,
         ping_timeout: float = PING_TIMEOUT,
     ) -> None:
         self._store = store
-        self._auth_token = auth_token
+        self._auth_tokens = tuple(auth_tokens)
+        # VIEW_KEY_SECRET's tokens, else AUTH_TOKEN's: any of them may have keyed a view URL.
+        self._view_secrets = tuple(view_secrets) or self._auth_tokens
         self._origin_url = origin_url.rstrip("/")
         manager: socketio.AsyncManager
         if redis_url:
@@ -128,6 +136,8 @@ class OverlayRealtime:
         self._overlay_of: dict[str, str] = {}  # sid -> overlay, for clients of NAMESPACE
         self._connecting: dict[str, str] = {}  # sid -> overlay, between admission and connect
         self._clients: Counter[str] = Counter()
+        # overlay -> timer id -> (its last `timer` event, time.monotonic() when it was made)
+        self._timers: dict[str, dict[str, tuple[dict[str, Any], float]]] = {}
         self._closed = False
         self._reapers: set[asyncio.Task[None]] = set()
         self._handle_eio_connect = self.sio.eio.handlers["connect"]
@@ -141,6 +151,32 @@ class OverlayRealtime:
         """Send `state` to every client of overlay `name` (on every node); local client count."""
         await self.sio.emit(EVENT, state, to=name, namespace=NAMESPACE)
         return self._clients[name]
+
+    async def publish_timer(self, name: str, event: dict[str, Any]) -> None:
+        """Send a `timer` event to the clients of overlay `name` and remember it for clients
+        that connect later (a cancelled timer is forgotten, after it is sent)."""
+        self.remember_timer(name, event)
+        await self.sio.emit(TIMER_EVENT, event, to=name, namespace=NAMESPACE)
+
+    def remember_timer(self, name: str, event: dict[str, Any]) -> None:
+        timers = self._timers.setdefault(name, {})
+        timers.pop(event["id"], None)
+        if event.get("state") != "cancelled":
+            timers[event["id"]] = (event, time.monotonic())
+        while len(timers) > TIMERS_PER_OVERLAY:
+            del timers[next(iter(timers))]
+
+    def _timer_events(self, name: str) -> list[dict[str, Any]]:
+        """The remembered timers of `name`, their `server_now` (and a running clock's
+        `remaining_ms`) brought up to now."""
+        events = []
+        for event, made in self._timers.get(name, {}).values():
+            age = round((time.monotonic() - made) * 1000)
+            fresh = dict(event, server_now=event["server_now"] + age)
+            if event["state"] == "running":
+                fresh["remaining_ms"] = max(0, event["remaining_ms"] - age)
+            events.append(fresh)
+        return events
 
     def client_count(self, name: str) -> int:
         """Clients of overlay `name` connected to this process."""
@@ -178,13 +214,13 @@ class OverlayRealtime:
         if not valid_name(name):
             raise Refused("invalid overlay name")
         token = _auth_str(auth, "token") or _first(query, "authorization")
-        if token_matches(token, self._auth_token):
+        if token_matches(token, self._auth_tokens):
             return name
         origin = environ.get("HTTP_ORIGIN")
         if origin is not None and origin == self._origin_url:
             return name
         key = _auth_str(auth, "key") or _first(query, "key")
-        if same_secret(key, view_key(self._auth_token, name)):
+        if key and any([same_secret(key, view_key(s, name)) for s in self._view_secrets]):
             return name
         raise Refused("unauthorized")
 
@@ -244,6 +280,8 @@ class OverlayRealtime:
         newer = await self._store.get(name)
         if newer is not state and newer != state:
             await self.sio.emit(EVENT, newer, to=sid, namespace=NAMESPACE)
+        for timer in self._timer_events(name):
+            await self.sio.emit(TIMER_EVENT, timer, to=sid, namespace=NAMESPACE)
 
     async def _on_disconnect(self, namespace: str, sid: str, reason: object = None) -> None:
         self._connecting.pop(sid, None)

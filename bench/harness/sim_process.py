@@ -22,6 +22,14 @@ prints {"api_base", "token", "main_base"}, then answers one line per command:
     {"op": "send", "count": N} -> {"ids": [...], "refused": n}  (refused: no resumable session)
     {"op": "fault", "kind": "drop"|"op7"|"op9"} -> {"targets": n}  (op9: op 9 d=true)
     {"op": "records", "ids": [...]} -> {"rows": {id: [callback tries, acknowledged, seq, sent at]}}
+    several shards (--shards 8 --max-concurrency 16, nodes_ops.py):
+    {"op": "stream_start", "rate": R, "shards": N} -> {"ok": true}   (commands over the shards)
+    {"op": "stream_stop"} -> {"ids": [[id, shard], ...], "refused": n}
+    {"op": "verdict", "ids": [...]} -> {"rows": {id: [shard, acked in time, callbacks, stale]}}
+    {"op": "takeovers"} -> {"rows": [[at, shard, old conn, new conn, kind, live, idle]]}
+    {"op": "gateway_log"} -> {"rows": [[at, shard, conn, kind]]}  (IDENTIFY, RESUME, READY,
+        RESUMED, close, drop)
+    {"op": "open_by_shard"} -> {"open": {shard: open identified connections}}
     {"op": "quit"}
 """
 
@@ -39,6 +47,7 @@ from typing import Any
 import orjson
 
 from bench.harness.main_app import MainApp
+from bench.harness.nodes_ops import NODE_OPS, Stream
 from bench.harness.server import serve
 from gateway.simulator import DiscordSimulator, NoConnectionError, NoSessionError, factory
 
@@ -143,14 +152,20 @@ def _records(sim: DiscordSimulator, ids: list[str]) -> dict[str, Any]:
     }
 
 
-async def _serve(main_delay: float, main_body: bytes | None, heartbeat_ms: int | None) -> None:
+async def _serve(
+    main_delay: float,
+    main_body: bytes | None,
+    heartbeat_ms: int | None,
+    sim_options: dict[str, Any] | None = None,
+) -> None:
     main = MainApp(delay=main_delay) if main_body is None else MainApp(main_delay, body=main_body)
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
+    reader = asyncio.StreamReader(limit=64 * 1024 * 1024)  # a verdict on every id of a run
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     options: dict[str, Any] = (
         {} if heartbeat_ms is None else {"heartbeat_interval_ms": heartbeat_ms}
-    )
+    ) | (sim_options or {})
+    stream: Stream | None = None
     async with DiscordSimulator(**options) as sim, serve(main) as main_base:
 
         def reply(message: dict[str, Any]) -> None:
@@ -186,6 +201,13 @@ async def _serve(main_delay: float, main_body: bytes | None, heartbeat_ms: int |
                 reply(await _fault(sim, cmd["kind"]))
             elif op == "records":
                 reply(_records(sim, cmd["ids"]))
+            elif op == "stream_start":
+                stream = Stream(sim, cmd["rate"], cmd["shards"])
+                reply({"ok": True})
+            elif op == "stream_stop" and stream is not None:
+                reply(await stream.stop())
+            elif op in NODE_OPS:
+                reply(NODE_OPS[op](sim, cmd))
             elif op == "gateway":
                 reply({"identifies": len(sim.identifies), "resumes": len(sim.resumes)})
             else:
@@ -213,13 +235,19 @@ class SimProcess:
 
 @asynccontextmanager
 async def sim_process(
-    main_delay: float = 0.0, main_body: bytes | None = None, heartbeat_ms: int | None = None
+    main_delay: float = 0.0,
+    main_body: bytes | None = None,
+    heartbeat_ms: int | None = None,
+    shards: int | None = None,
 ) -> AsyncIterator[SimProcess]:
     """`main_body`: what the stand-in main app answers (default `{"ok": true}`);
-    `heartbeat_ms`: the simulator's heartbeat interval (its default otherwise)."""
+    `heartbeat_ms`: the simulator's heartbeat interval (its default otherwise); `shards`: the
+    shard count /gateway/bot recommends (with max_concurrency 16: no identify waits)."""
     body_args = ["--main-body", main_body.decode()] if main_body is not None else []
     if heartbeat_ms is not None:
         body_args += ["--heartbeat-ms", str(heartbeat_ms)]
+    if shards is not None:
+        body_args += ["--shards", str(shards), "--max-concurrency", "16"]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -253,6 +281,13 @@ if __name__ == "__main__":
     parser.add_argument("--main-delay", type=float, default=0.0)
     parser.add_argument("--main-body", default=None, help="the main app's answer (JSON)")
     parser.add_argument("--heartbeat-ms", type=int, default=None)
+    parser.add_argument("--shards", type=int, default=None)
+    parser.add_argument("--max-concurrency", type=int, default=None)
     args = parser.parse_args()
     body = args.main_body.encode() if args.main_body is not None else None
-    asyncio.run(_serve(args.main_delay, body, args.heartbeat_ms))
+    sim_options = {
+        key: value
+        for key, value in (("shards", args.shards), ("max_concurrency", args.max_concurrency))
+        if value is not None
+    }
+    asyncio.run(_serve(args.main_delay, body, args.heartbeat_ms, sim_options))

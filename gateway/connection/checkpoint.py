@@ -4,13 +4,19 @@ Every shard's session (id, seq, resume URL) is written to the session backend at
 per heartbeat interval, and soon after a shard becomes READY, so that a restart after a crash
 (SIGKILL, OOM) resumes while Discord still accepts the session. Nothing is written when no
 session changed since the last write.
+
+`JournalFirst` wraps the backend when something journals dispatches (the events for the main
+app, gateway/events/): every save (these checkpoints and the one at stop) first awaits its
+barrier, so a saved `seq` never runs ahead of what is journaled; a resume from it replays the
+rest. A barrier that fails or takes longer than BARRIER_TIMEOUT skips that save (the last one
+saved stays, behind the journal, as it must).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.connection.session import SessionBackend, SessionState
 from gateway.connection.shard import Shard
@@ -18,6 +24,32 @@ from gateway.connection.shard import Shard
 log = logging.getLogger("gateway.manager")
 
 DEFAULT_INTERVAL = 41.25  # Discord's usual heartbeat interval, until a HELLO told us
+BARRIER_TIMEOUT = 10.0
+
+Barrier = Callable[[], Awaitable[None]]
+
+
+class JournalFirst:
+    """A `SessionBackend` whose saves wait for `barrier` (everything dispatched so far
+    journaled) first; the sessions are taken before the wait, so none is ahead of it."""
+
+    def __init__(self, backend: SessionBackend, barrier: Barrier) -> None:
+        self._backend = backend
+        self._barrier = barrier
+
+    async def save_all(self, sessions: list[SessionState]) -> None:
+        try:
+            await asyncio.wait_for(self._barrier(), BARRIER_TIMEOUT)
+        except Exception as exc:
+            log.warning("gateway session not saved: journal barrier %s", type(exc).__name__)
+            return
+        await self._backend.save_all(sessions)
+
+    async def load_all(self, shard_count: int, shard_ids: Sequence[int]) -> dict[int, SessionState]:
+        return await self._backend.load_all(shard_count, shard_ids)
+
+    async def clear_all(self, shard_ids: Sequence[int]) -> None:
+        await self._backend.clear_all(shard_ids)
 
 
 class Checkpointer:

@@ -14,20 +14,21 @@ from typing import Any, Literal
 
 from gateway.clock import Clock, Sleep
 from gateway.connection.budget import IdentifyBudget
-from gateway.connection.checkpoint import Checkpointer
+from gateway.connection.checkpoint import Barrier, Checkpointer, JournalFirst
 from gateway.connection.dispatcher import MAX_HANDLER_TASKS, Dispatcher, Handler, InlineHandler
 from gateway.connection.gateway_bot import FetchGatewayBot, fetch_gateway_bot
+from gateway.connection.leases import ShardLeases
 from gateway.connection.limiter import IdentifyGate, IdentifyThrottle
+from gateway.connection.presence import presence_payload, send_presence
 from gateway.connection.protocol import (
     CLOSE_SHARDING_REQUIRED,
     IDENTIFY_INTERVAL,
     Compression,
-    Op,
     ShardStatus,
 )
 from gateway.connection.redis_store import RedisIdentifyLock, RedisSessionStore, redis_client
 from gateway.connection.session import SessionBackend, SessionState, SessionStore
-from gateway.connection.shard import Shard, ShardNotReady
+from gateway.connection.shard import Shard
 from gateway.connection.timings import ShardTimings
 
 log = logging.getLogger("gateway.manager")
@@ -50,6 +51,8 @@ class GatewayConfig:
     api_base: str = "https://discord.com/api/v10"
     presence: dict[str, Any] | None = None
     redis_url: str | None = field(default=None, repr=False)  # shared identify lock, sessions
+    checkpoint_barrier: Barrier | None = field(default=None, repr=False)  # checkpoint.py
+    leases: ShardLeases | None = field(default=None, repr=False)  # SHARD_IDS=auto (leases.py)
 
 
 class GatewayManager:
@@ -92,10 +95,14 @@ class GatewayManager:
         self._resharding = False
         self._changed = asyncio.Event()
         self._redis = redis_client(config.redis_url) if config.redis_url else None
+        if sessions is None and config.leases is not None:  # checkpoints fenced by lease
+            sessions = config.leases.sessions(wall_clock)
         if sessions is None and self._redis is not None:
             sessions = RedisSessionStore(self._redis, clock=wall_clock)
         if sessions is None and config.state_dir is not None:
             sessions = SessionStore(config.state_dir, clock=wall_clock)
+        if sessions is not None and config.checkpoint_barrier is not None:
+            sessions = JournalFirst(sessions, config.checkpoint_barrier)
         self._store = sessions
         self._checkpoints = (
             Checkpointer(sessions, lambda: self.shards, interval=checkpoint_interval)
@@ -249,12 +256,19 @@ class GatewayManager:
 
     async def _start_shards(self, *, more_than: int = 0) -> None:
         try:
-            info = await self._fetch_gateway_bot()
+            try:
+                info = await self._fetch_gateway_bot()
+            except Exception as exc:
+                if not getattr(exc, "permanent", False):
+                    raise
+                self._fail(f"GET /gateway/bot: {exc}")  # no retry helps (a refused token)
+                return
             self.gateway_bot = info
             cfg = self.config
             count = cfg.shard_count or int(info.get("shards") or 1)
             ids = list(cfg.shard_ids) if cfg.shard_ids is not None else list(range(count))
-            if not ids or any(not 0 <= i < count for i in ids):
+            ids = [] if cfg.leases is not None else ids  # auto: each started with its lease
+            if (not ids and cfg.leases is None) or any(not 0 <= i < count for i in ids):
                 self._fail(f"shard ids {ids} do not fit shard count {count}")
                 return
             if count <= more_than:
@@ -296,6 +310,8 @@ class GatewayManager:
                 shard.start()
             if self._checkpoints is not None:
                 self._checkpoints.start()
+            if cfg.leases is not None:
+                await cfg.leases.start(self, count, throttle)
         finally:
             self._boot = None
             self._refresh()
@@ -338,6 +354,8 @@ class GatewayManager:
         if boot is not None:
             boot.cancel()
             await asyncio.gather(boot, return_exceptions=True)
+        if self.config.leases is not None:  # hand every shard over (saved, released)
+            await self.config.leases.stop()
         if self._checkpoints is not None:
             await self._checkpoints.stop()
         results = await asyncio.gather(*(s.stop(resumable=resumable) for s in self.shards))
@@ -369,22 +387,7 @@ class GatewayManager:
     ) -> int:
         """Send op 3 to every READY shard of `shards` (default: all) and use it for their later
         IDENTIFYs; the shards left out keep theirs. Returns how many were sent."""
-        presence: dict[str, Any] = {
-            "since": None,
-            "activities": [{"name": name, "type": type}],
-            "status": status,
-            "afk": False,
-        }
+        presence = presence_payload(status, type, name)
         if shards is None:
             self._presence = presence
-        sent = 0
-        for shard in self.shards:
-            if shards is not None and shard.shard_id not in shards:
-                continue
-            shard.presence = presence
-            if shard.status is ShardStatus.READY:
-                await shard.send({"op": Op.PRESENCE_UPDATE, "d": presence})
-                sent += 1
-        if sent == 0:
-            raise ShardNotReady("no shard is ready")
-        return sent
+        return await send_presence(self.shards, presence, shards)

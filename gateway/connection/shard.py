@@ -196,7 +196,7 @@ class Shard(ShardStateMachine):
         if conn is None or conn.transport.ws is None or self.status is not ShardStatus.READY:
             raise ShardNotReady(f"shard {self.shard_id} is {self.status.value}")
         await conn.limiter.acquire()
-        if conn is not self._conn or conn.outcome.done():
+        if conn is not self._conn or conn.outcome.done() or not self._fenced(conn):
             raise ShardNotReady(f"shard {self.shard_id} reconnected while waiting to send")
         await conn.transport.send(data.decode())
 
@@ -373,6 +373,8 @@ class Shard(ShardStateMachine):
             log.warning("shard %d: invalid HELLO (heartbeat_interval)", self.shard_id)
             raise Signal(Outcome(CloseAction.RESUME, "invalid HELLO"))
         self.heartbeat_interval = interval
+        if self.lease is not None and not await self.lease.confirm():  # the fencing number
+            raise Signal(Outcome(CloseAction.STOP, "lease lost"))
         conn.spawn(self._heartbeat(conn, interval))
         if resume:
             conn.stage = "RESUME"  # the replay comes before RESUMED, each re-arms the deadline

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import orjson
 from websockets.exceptions import ConnectionClosed
@@ -46,6 +46,15 @@ GAPS_BEFORE_RESUME: Final = 3
 Dispatch = Callable[[str, Any, "Shard"], None]
 
 
+class Fence(Protocol):
+    """A shard lease (SHARD_IDS=auto, lease.py): `valid()` before every send (a local
+    deadline), `confirm()` in Redis before every IDENTIFY and RESUME."""
+
+    def valid(self) -> bool: ...
+
+    async def confirm(self) -> bool: ...
+
+
 class ShardStateMachine:
     """The protocol state of one shard (its session, sequence and liveness figures)."""
 
@@ -61,6 +70,7 @@ class ShardStateMachine:
     duplicates: int
     dropped: int
     invalid_sessions: int  # op 9 d=false in a row (reset by READY)
+    lease: Fence | None = None  # set by leases.py when the shard is held by lease
     _conn: Connection | None
     _dispatch: Dispatch | None
     _gateway_url: Callable[[], str]
@@ -247,9 +257,17 @@ class ShardStateMachine:
         return Outcome(rule.action, reason, close_code=code)
 
     # ---- heartbeat ----------------------------------------------------------------------
+    def _fenced(self, conn: Connection) -> bool:
+        """False (and the connection ends, nothing sent) when the shard's lease is gone."""
+        if self.lease is None or self.lease.valid():
+            return True
+        log.warning("shard %d: lease lost: closing before the next send", self.shard_id)
+        conn.finish(Outcome(CloseAction.STOP, "lease lost"))
+        return False
+
     async def _send_priority(self, conn: Connection, payload: dict[str, Any]) -> None:
         """Heartbeat / identify / resume: counted by the limiter, never queued behind it."""
-        if conn.transport.ws is None or conn is not self._conn:
+        if conn.transport.ws is None or conn is not self._conn or not self._fenced(conn):
             return
         conn.limiter.record_priority()
         await conn.transport.send(orjson.dumps(payload).decode())

@@ -36,6 +36,7 @@ from typing import Protocol
 
 import httpx
 
+from gateway.backoff import Jitter, backoff_delay
 from gateway.clock import Sleep
 from gateway.interactions.signatures import signature_headers
 from gateway.interactions.trace import HEADER as TRACEPARENT
@@ -244,7 +245,7 @@ class SignedSender:
         return headers
 
     def backoff(self, attempt: int) -> float:
-        return min(self._cap, self._base * 2.0 ** (attempt - 1)) * (0.5 + self._rng() / 2)
+        return backoff_delay(attempt, self._base, self._cap, Jitter.HALF, self._rng)
 
     async def deliver(
         self,

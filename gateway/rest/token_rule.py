@@ -99,7 +99,8 @@ class TokenState:
         self.failure_reason = reason
         if changed:
             log.error(
-                "discord: %s; calls with the bot token stop until POST /discord finds it working", reason
+                "discord: %s; calls with the bot token stop until POST /discord finds it working",
+                reason,
             )
             self._tell(reason)
 

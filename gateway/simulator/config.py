@@ -51,6 +51,10 @@ class SimConfig:
     enforce_global_limit: bool = True
     require_user_agent: bool = True
     close_timeout: float = 2.0
+    # A connection is live while its client sent a frame within this many seconds (None: 1.5
+    # heartbeat intervals); a newer RESUME/IDENTIFY on a live connection's shard is recorded
+    # in `sim.takeovers` with live=True (gateway_server.py).
+    live_window: float | None = None
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
     seed: int | None = None

@@ -59,6 +59,7 @@ class SimConnection:
     corrupt_next: bool = False
     window_start: float | None = None
     window_count: int = 0
+    last_in_at: float | None = None  # when the client last sent a frame (liveness)
 
     @property
     def kind(self) -> str:

@@ -35,6 +35,7 @@ class GatewayFaults:
         self.resumes_to_ignore = 0  # RESUMEs left to leave unanswered
         self.refusing_resume_host = False  # handshakes on the resume URL get 503
         self.required_shards: int | None = None  # set by require_shards()
+        self.token_revoked = False  # set by revoke_token(): IDENTIFY and RESUME closed 4004
 
     async def _listen(self, port: int) -> None:
         raise NotImplementedError
@@ -56,6 +57,19 @@ class GatewayFaults:
         for conn in [c for c in self.connections if c.open and c.session is not None]:
             if conn.session is not None and conn.session.shard[1] != count:
                 await conn.close(4011, "Sharding required.")
+                closed += 1
+        self._notify()
+        return closed
+
+    async def revoke_token(self, close_open: bool = True) -> int:
+        """The bot token no longer works: IDENTIFY and RESUME are closed with 4004, and with
+        `close_open` so is every open connection (ending its session). Returns how many were
+        closed."""
+        self.token_revoked = True
+        closed = 0
+        if close_open:
+            for conn in [c for c in self.connections if c.open]:
+                await conn.close(4004, "Authentication failed.")
                 closed += 1
         self._notify()
         return closed

@@ -21,7 +21,7 @@ from gateway.simulator.config import KNOWN_INTENTS, PRIVILEGED_INTENTS, SimConfi
 from gateway.simulator.connection import OP_NAMES, SimConnection
 from gateway.simulator.gateway_faults import GatewayFaults, NoConnectionError
 from gateway.simulator.ready import parse_shard, ready_data
-from gateway.simulator.recording import GatewayEvent
+from gateway.simulator.recording import GatewayEvent, Takeover
 from gateway.simulator.sessions import Dispatch, Session
 
 # Closes that end the session on Discord's side (a RESUME afterwards gets op 9 false).
@@ -63,6 +63,8 @@ class GatewayServer(GatewayFaults):
         # identify throttle bookkeeping
         self._last_identify: dict[int, float] = {}
         self.identify_violations: list[GatewayEvent] = []
+        # newer connections that replaced an open one on its shard (recording.Takeover)
+        self.takeovers: list[Takeover] = []
         # faults
         self.listening = False
         self._init_faults()
@@ -190,6 +192,7 @@ class GatewayServer(GatewayFaults):
 
     async def _receive(self, conn: SimConnection, message: str | bytes) -> None:
         raw = message.encode() if isinstance(message, str) else message
+        conn.last_in_at = self.config.clock()
         if not conn.count_send(self.config.send_limit, self.config.send_window):
             conn.event("in", None, "rate_limited", None)
             await conn.close(4008, "Rate limited.")
@@ -249,7 +252,7 @@ class GatewayServer(GatewayFaults):
         if not isinstance(d, dict) or not isinstance(d.get("properties", {}), dict):
             await conn.close(4002, "Error while decoding payload.")
             return
-        if d.get("token") != self.config.token:
+        if self.token_revoked or d.get("token") != self.config.token:
             await conn.close(4004, "Authentication failed.")
             return
         intents = d.get("intents")
@@ -283,6 +286,10 @@ class GatewayServer(GatewayFaults):
         self.start_remaining -= 1
         conn.identified = True
         conn.shard = shard[0]
+        previous = self._by_shard.get(shard[0])
+        if previous is not None:  # the newer IDENTIFY wins: the shard's older session ends
+            self._supersede(previous, conn, "IDENTIFY")
+            previous.invalidate()
         if None in self._withhold_ready or shard[0] in self._withhold_ready:
             conn.event("out", None, "ready_withheld", None)
             return
@@ -307,7 +314,7 @@ class GatewayServer(GatewayFaults):
         if not isinstance(d, dict) or not isinstance(d.get("seq"), int | None):
             await conn.close(4002, "Error while decoding payload.")
             return
-        if d.get("token") != self.config.token:
+        if self.token_revoked or d.get("token") != self.config.token:
             await conn.close(4004, "Authentication failed.")
             return
         if self.resumes_to_ignore > 0:
@@ -322,9 +329,7 @@ class GatewayServer(GatewayFaults):
         if seq > session.seq:
             await conn.close(4007, "Invalid seq.")
             return
-        old = session.connection
-        if old is not None and old is not conn and old.open:
-            old.abort()
+        self._supersede(session, conn, "RESUME")
         conn.identified = True
         conn.shard = session.shard_id
         async with session.lock:
@@ -334,6 +339,22 @@ class GatewayServer(GatewayFaults):
             session.connection = conn
             conn.session = session
         self._notify()
+
+    def _supersede(self, session: Session, conn: SimConnection, kind: str) -> None:
+        """A newer RESUME/IDENTIFY on `session`'s shard: its older open connection is closed
+        (TCP aborted, as a RESUME elsewhere does on Discord) and the takeover recorded."""
+        old = session.connection
+        if old is None or old is conn or not old.open:
+            return
+        now = self.config.clock()
+        idle = now - (old.last_in_at if old.last_in_at is not None else old.opened_at)
+        window = self.config.live_window
+        if window is None:
+            window = 1.5 * self.config.heartbeat_interval_ms / 1000
+        self.takeovers.append(
+            Takeover(now, old.shard, old.id, conn.id, kind, live=idle <= window, idle=idle)
+        )
+        old.abort()
 
     # ------------------------------------------------------------------ dispatch
     def session_for(self, shard_id: int) -> Session | None:

@@ -29,6 +29,22 @@ class GatewayEvent:
     seq: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Takeover:
+    """A RESUME or IDENTIFY on a shard whose older connection was still open (that connection
+    is closed: the newer one wins, as on Discord). `live`: the older connection's client had
+    sent a frame within the live window (`SimConfig.live_window`), so two clients that both
+    believed they held the shard were connected at once; `idle`: seconds since that frame."""
+
+    at: float
+    shard: int | None
+    old_connection: int
+    new_connection: int
+    kind: str  # "RESUME" | "IDENTIFY"
+    live: bool
+    idle: float
+
+
 @dataclass(slots=True)
 class Notifier:
     """Wakes `wait_for` callers whenever something is recorded or a state changes."""

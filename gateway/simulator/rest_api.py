@@ -111,6 +111,7 @@ class RestApi:
         self.answer_delays: list[tuple[str, float]] = []
         self.buckets = Buckets(config.clock)
         self.global_limit = GlobalLimit(config.clock, config.global_limit, config.global_window)
+        self.token_revoked = False  # sim.revoke_token(): every bot-token route answers 401
         self._server = HttpServer(self._handle, config.host, config.rest_port)
 
     # ------------------------------------------------------------------ lifecycle
@@ -249,6 +250,8 @@ class RestApi:
             req.status = None
             return HttpReply(0, drop=True)
         req.status = reply.status
+        # Discord's answer is written now, its Date with it; a held answer is slow on the way
+        date = formatdate(self.config.wall_clock(), usegmt=True)
         for pattern, seconds in self.answer_delays:
             if fnmatch.fnmatchcase(req.path, pattern):
                 await asyncio.sleep(seconds)
@@ -258,7 +261,7 @@ class RestApi:
         if body:
             out_headers.append(("Content-Type", "application/json"))
         out_headers.append(("Via", "1.1 discord-simulator"))
-        out_headers.append(("Date", formatdate(self.config.wall_clock(), usegmt=True)))
+        out_headers.append(("Date", date))
         self._notify()
         return HttpReply(reply.status, body, out_headers)
 
@@ -289,7 +292,9 @@ class RestApi:
             return error(
                 400, "A valid User-Agent is required (DiscordBot (url, version)).", 0
             ), False
-        if route.auth and req.headers.get("authorization") != f"Bot {self.config.token}":
+        if route.auth and (
+            self.token_revoked or req.headers.get("authorization") != f"Bot {self.config.token}"
+        ):
             return error(401, "401: Unauthorized"), False
         if route.global_limited:
             retry = self.global_limit.hit()

@@ -41,6 +41,8 @@ class DiscordRoutes:
         add("GET", "/gateway", self.gateway_info, auth=False, limit=(5, 5.0))
         add("GET", "/gateway/bot", self.gateway_bot, limit=(5, 5.0))
         add("GET", "/users/@me", self.me, limit=(5, 1.0))
+        # Bearer-only: a bot token gets 401 although it is valid (for the 401 rule's tests)
+        add("GET", "/oauth2/@me", self.oauth2_me, auth=False, limit=(5, 1.0), global_limited=True)
         add(
             "POST",
             "/interactions/{interaction_id}/{token}/callback",
@@ -101,11 +103,17 @@ class DiscordRoutes:
     async def me(self, req: RestRequest) -> Reply:
         return Reply(200, self._bot_user())
 
+    async def oauth2_me(self, req: RestRequest) -> Reply:
+        """Current authorization information: an OAuth2 bearer token's route. The simulator
+        issues no bearer tokens, so it answers what Discord answers a bot token: 401."""
+        return error(401, "401: Unauthorized")
+
     # ------------------------------------------------------------------ interactions
     async def callback(self, req: RestRequest) -> Reply:
         record = self.log.get(req.params["interaction_id"])
         if record is not None:
             record.callbacks.append(req)
+            record.callback_at.append(self.config.wall_clock() - (self.config.clock() - req.at))
         body = req.json
         kind = body.get("type") if isinstance(body, dict) else None
         if not isinstance(kind, int) or kind not in CALLBACK_TYPES:

@@ -10,17 +10,22 @@ from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 from gateway.simulator.config import SimConfig
 from gateway.simulator.connection import SimConnection
 from gateway.simulator.gateway_server import GatewayServer
+from gateway.simulator.guild_events import GuildEvents
 from gateway.simulator.interaction_log import InteractionLog, InteractionRecord
 from gateway.simulator.messages import MessageRoutes
-from gateway.simulator.recording import GatewayEvent, Notifier
+from gateway.simulator.recording import GatewayEvent, Notifier, Takeover
 from gateway.simulator.rest_api import RestApi
 from gateway.simulator.rest_routes import DiscordRoutes
 from gateway.simulator.secret_watch import announce
 from gateway.simulator.sessions import Dispatch, Session
 from gateway.simulator.snowflake import Snowflakes
+from gateway.simulator.webhook_events import WebhookEvents
 
 
 class DiscordSimulator:
@@ -38,6 +43,10 @@ class DiscordSimulator:
         self.routes.install(self.rest)
         self.channel_messages = MessageRoutes(self.routes)
         self.channel_messages.install(self.rest)
+        #: Guild events with Discord's intent rules (guild_events.py).
+        self.guild_events = GuildEvents(self)
+        #: The application's key: signs Webhook Events (webhook_events.py).
+        self.webhook_key = Ed25519PrivateKey.generate()
         self._started = False
         announce(self.config.token)
 
@@ -84,6 +93,15 @@ class DiscordSimulator:
     @property
     def application_id(self) -> str:
         return self.config.application_id
+
+    @property
+    def webhook_public_key(self) -> str:
+        """Hex public key of `webhook_key` (DISCORD_PUBLIC_KEY for Webhook Events)."""
+        return self.webhook_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
+    def webhook_events(self, url: str) -> WebhookEvents:
+        """Discord's Webhook Events to `url`, signed with `webhook_key`."""
+        return WebhookEvents(self, url)
 
     # ------------------------------------------------------------------ recording
     def notify(self) -> None:
@@ -153,6 +171,12 @@ class DiscordSimulator:
         return self.gateway.identify_violations
 
     @property
+    def takeovers(self) -> list[Takeover]:
+        """Every RESUME/IDENTIFY that replaced an open connection on its shard; those with
+        `live=True` replaced a client that was still talking (two holders at once)."""
+        return self.gateway.takeovers
+
+    @property
     def ack_latencies(self) -> list[float]:
         return self.interactions.ack_latencies
 
@@ -196,9 +220,19 @@ class DiscordSimulator:
     def interaction(self, interaction_id: str) -> InteractionRecord | None:
         return self.interactions.get(str(interaction_id))
 
+    def note_forward(self, interaction_id: str) -> None:
+        """The main app got a forward of this interaction now (called by a test's main app):
+        kept on its record (`forwarded_at`) to tell whether a stale one was forwarded."""
+        record = self.interactions.get(str(interaction_id))
+        if record is not None:
+            record.forwarded_at.append(self.config.wall_clock())
+
     def _dispatch_sent(self, item: Dispatch, conn: SimConnection) -> None:
         if item.name == "INTERACTION_CREATE" and isinstance(item.data, dict):
-            self.interactions.mark_sent(str(item.data.get("id")), item.seq, self.config.clock())
+            config = self.config
+            self.interactions.mark_sent(
+                str(item.data.get("id")), item.seq, config.clock(), config.wall_clock()
+            )
 
     # ------------------------------------------------------------------ faults
     @property
@@ -294,6 +328,24 @@ class DiscordSimulator:
     def refuse_resume_host(self, on: bool = True) -> None:
         """Answer 503 to handshakes on resume_gateway_url (the main URL still works)."""
         self.gateway.refuse_resume_host(on)
+
+    async def revoke_token(self, *, close_gateway: bool = True) -> int:
+        """Refuse the bot token from now on, as Discord does once it is reset or revoked: every
+        REST route that needs `Authorization: Bot` answers 401 `{"message": "401:
+        Unauthorized", "code": 0}`, IDENTIFY and RESUME are closed 4004; with `close_gateway`
+        the open connections are closed 4004 too (their sessions end). Returns how many."""
+        self.rest.token_revoked = True
+        return await self.gateway.revoke_token(close_open=close_gateway)
+
+    def restore_token(self) -> None:
+        """Accept the bot token again (REST and IDENTIFY; ended sessions stay ended)."""
+        self.rest.token_revoked = False
+        self.gateway.token_revoked = False
+        self.notify()
+
+    @property
+    def token_revoked(self) -> bool:
+        return self.rest.token_revoked
 
     async def require_shards(self, count: int) -> int:
         """Close 4011 (sharding required) every connection of another shard count and

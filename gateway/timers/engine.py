@@ -144,6 +144,27 @@ class TimerEngine:
                 self._notify(timer, now)
         return contents.outbox
 
+    async def reload(self) -> list[Delivery]:
+        """Read the store again from scratch (this node now runs the timers: sync.py)."""
+        self._timers.clear()
+        self._finished.clear()
+        self.stats.running = self.stats.paused = 0
+        return await self.load()
+
+    def adopt(self, timer: Timer) -> None:
+        """A change another node wrote (sync.py): applied here without writing, unless this
+        node already has that version or a later one."""
+        old = self._timers.get(timer.id)
+        if old is None or timer.version > old.version:
+            self._put(old, timer)
+
+    def drop(self, timer_id: str) -> None:
+        """Another node forgot this timer (sync.py)."""
+        old = self._timers.pop(timer_id, None)
+        if old is not None:
+            self._count(old, None)
+            self._schedule.discard(timer_id)
+
     # -- changes ----------------------------------------------------------------------------
     async def create(self, spec: TimerSpec) -> tuple[Timer, bool]:
         """(the timer, True) when created; (the existing one, False) for the same body again;

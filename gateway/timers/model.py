@@ -163,6 +163,7 @@ class Timer:
                 "quiet": self.quiet.to_json() if self.quiet else None,
                 "created_at": self.created_at,
                 "finished_at": self.finished_at,
+                "version": self.version,  # which of two records is newer (sync.py)
             }
         )
 
@@ -185,6 +186,7 @@ class Timer:
             quiet=Quiet.parse(quiet["start"], quiet["end"], quiet["tz"]) if quiet else None,
             created_at=data["created_at"],
             finished_at=data.get("finished_at"),
+            version=data.get("version", 0),
         )
         if state is State.RUNNING:
             due = advance(timer.started_at, timer.run_ms, timer.quiet)

@@ -56,16 +56,37 @@ class TimerService:
         self._runner: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.stats = DeliveryStats()
+        #: Several nodes (sync.py): True while this node holds the timers' role (None: alone)
+        self.active: Callable[[], bool] | None = None
+        self._reloads: set[asyncio.Task[None]] = set()
         engine.attach(self._send_all, self._wake.set)
 
     async def start(self) -> None:
         outbox = await self.engine.load()
+        if self.active is None or self.active():
+            self._resend(outbox)
+        self._runner = asyncio.get_running_loop().create_task(self._run(), name="timers")
+
+    def _resend(self, outbox: Sequence[Delivery]) -> None:
         if outbox:
             log.warning(
-                "timers: %d deliveries unfinished at the last exit, sent again", len(outbox)
+                "timers: %d deliveries unfinished by the last runner, sent again", len(outbox)
             )
         self._send_all(outbox)
-        self._runner = asyncio.get_running_loop().create_task(self._run(), name="timers")
+
+    def set_active(self, active: bool) -> None:
+        """The timers' role gained (the store read again, the outbox sent again) or lost."""
+        if active:
+            task = asyncio.get_running_loop().create_task(self._take_over())
+            self._reloads.add(task)
+            task.add_done_callback(self._reloads.discard)
+        self._wake.set()
+
+    async def _take_over(self) -> None:
+        try:
+            self._resend(await self.engine.reload())
+        except Exception:
+            log.exception("timers: the store could not be read after gaining the role")
 
     @property
     def in_flight(self) -> int:
@@ -85,9 +106,10 @@ class TimerService:
     async def stop(self, grace: float = DRAIN_GRACE) -> None:
         """Stop falling due; let deliveries in flight finish for `grace` s (what is left stays
         in the outbox for the next start); close the store."""
-        if self._runner is not None:
-            self._runner.cancel()
-            await asyncio.gather(self._runner, return_exceptions=True)
+        for task in (self._runner, *self._reloads):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=grace)
         for task in list(self._tasks):
@@ -102,16 +124,18 @@ class TimerService:
         next_prune = self._monotonic() + PRUNE_EVERY
         while True:
             self._wake.clear()
+            running = self.active is None or self.active()  # one runner among the nodes
             try:
-                await engine.tick()
-                if self._monotonic() >= next_prune:
+                if running:
+                    await engine.tick()
+                if running and self._monotonic() >= next_prune:
                     next_prune = self._monotonic() + PRUNE_EVERY
                     await engine.prune()
             except Exception:
                 log.exception("timers: the runner failed a round; next round in 1 s")
                 await asyncio.sleep(MAX_SLEEP)
                 continue
-            due = engine.next_at()
+            due = engine.next_at() if running else None
             delay = MAX_SLEEP if due is None else (due - engine.now()) / 1000
             if delay <= 0:
                 continue

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -39,7 +40,14 @@ def readme_config(listen: int, backends: list[int]) -> str:
 class Nginx:
     """nginx -p DIR with the README's server block inside a minimal main configuration."""
 
-    def __init__(self, directory: Path, backends: list[int]) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        backends: list[int],
+        server_block: Callable[[int, list[int]], str] | None = None,
+    ) -> None:
+        """`server_block(listen, backends)`: the configuration inside `http { }` (default: the
+        README's, `readme_config`)."""
         self.binary = require_tool("nginx", "/usr/sbin/nginx")
         self.dir = directory
         self.port = free_port()
@@ -56,7 +64,7 @@ class Nginx:
             f"error_log {self.error_log} info;\nevents {{ worker_connections 512; }}\n"
             f"http {{\nlog_format upstreams '$remote_addr \"$request\" $status $upstream_addr';\n"
             f"access_log {directory}/access.log upstreams;\n{temp}"
-            f"{readme_config(self.port, backends)}\n}}\n"
+            f"{(server_block or readme_config)(self.port, backends)}\n}}\n"
         )
         self.proc: subprocess.Popen[bytes] | None = None
 

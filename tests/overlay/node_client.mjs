@@ -15,6 +15,7 @@ const socket = io(url + (options.namespace ?? "/overlay"), {
   query: options.query ?? {},
   extraHeaders: options.headers ?? {},
   transports: options.transports ?? ["websocket"],
+  tryAllTransports: options.tryAllTransports ?? false,
   reconnection: false,
   timeout: 10000,
 });

@@ -93,3 +93,38 @@ def test_file_problems_join_variable_problems(tmp_path: Path) -> None:
         ".env line 2: expected KEY=VALUE",
         "GATEWAY_INTENTS: expected integer",
     ]
+
+
+def test_read_through_python_dotenvs_public_api_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`dotenv_values` (not python-dotenv's internal parser); its warning about a line it
+    cannot parse becomes our problem by line number and is not printed as well."""
+    import ast
+
+    from asgi_app import envfile
+
+    tree = ast.parse(Path(envfile.__file__).read_text())
+    imported = {
+        (node.module, alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert ("dotenv", "dotenv_values") in imported
+    assert not [m for m, _ in imported if m and m.startswith("dotenv.")], imported
+    calls: list[object] = []
+    import dotenv
+
+    real = dotenv.dotenv_values
+
+    def spy(*args: object, **kwargs: object) -> object:
+        calls.append(kwargs)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(envfile, "dotenv_values", spy)
+    path = write(tmp_path, 'A=1\nB="unterminated SECRETVALUE\n')
+    assert read_env_file(path) == ({"A": "1"}, [".env line 2 (B): unreadable quoted value"])
+    assert len(calls) == 1
+    captured = capsys.readouterr()
+    assert "could not parse" not in captured.err + captured.out

@@ -257,7 +257,7 @@ def test_shards() -> None:
     ]
     assert problems({**PROD, "SHARD_COUNT": "0", "SHARD_IDS": "a"}) == [
         "SHARD_COUNT: must be at least 1",
-        "SHARD_IDS: must be a comma-separated list of shard numbers",
+        "SHARD_IDS: must be a comma-separated list of shard numbers, or auto",
     ]
 
 
