@@ -150,7 +150,17 @@ class ShardStateMachine:
             if seq <= last:
                 self.duplicates += 1  # replayed twice; already handled
                 return False
-            if seq != last + 1:
+            if seq != last + 1 and conn.stage == "RESUME" and not conn.accepting:
+                # A gap inside a RESUME's replay: what the server did not replay (a RESUMED or
+                # READY numbered after our checkpoint) cannot be had by resuming again, which
+                # would replay the same and loop. Taken as it is, and logged.
+                log.warning(
+                    "shard %d: RESUME replay starts at s=%d after s=%d: taken as it is",
+                    self.shard_id,
+                    seq,
+                    last,
+                )
+            elif seq != last + 1:
                 conn.gaps += 1
                 self._drop("dispatch %s with s=%d after s=%d (gap)", brief(event), seq, last)
                 if conn.gaps >= GAPS_BEFORE_RESUME:
