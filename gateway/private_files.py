@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -29,6 +30,26 @@ def private_dir(path: Path | str) -> Path:
     directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     _tighten(directory, "directory")
     return directory
+
+
+#: The files SQLite keeps beside a database (they take the database's mode when it makes them).
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def open_private_sqlite(path: Path, schema: str) -> sqlite3.Connection:
+    """A SQLite database in STATE_DIR, kept private: its directory 0700, the file created 0600
+    before SQLite opens it (its -wal and -shm files take that mode), files an older version
+    left wider tightened; WAL, synchronous=NORMAL, autocommit, `schema` applied. The one
+    opening of the journal's, the events' and the timers' databases."""
+    private_dir(path.parent)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(schema)
+    for suffix in ("", *SQLITE_COMPANIONS):
+        private_file(f"{path}{suffix}")
+    return db
 
 
 def private_file(path: Path | str) -> None:

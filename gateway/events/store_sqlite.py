@@ -9,7 +9,6 @@ SQLite opens it (its -wal and -shm files take its mode; gateway/private_files.py
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -17,10 +16,9 @@ from pathlib import Path
 
 from gateway.events.model import Event
 from gateway.events.store import Change, Contents
-from gateway.private_files import FILE_MODE, private_dir, private_file
+from gateway.private_files import open_private_sqlite
 
 FILE_NAME = "events.sqlite3"
-COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, n INTEGER NOT NULL, row BLOB NOT NULL)
     WITHOUT ROWID;
@@ -46,15 +44,7 @@ class SqliteEventStore:
         return f"SqliteEventStore({str(self.path)!r})"
 
     def _connect(self) -> None:
-        private_dir(self.path.parent)
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE))
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(SCHEMA)
-        for suffix in ("", *COMPANION_SUFFIXES):
-            private_file(f"{self.path}{suffix}")
-        self._db = db
+        self._db = open_private_sqlite(self.path, SCHEMA)
 
     async def load(self) -> Contents:
         return await asyncio.to_thread(self._load)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import queue
 import sqlite3
 import threading
@@ -27,14 +26,13 @@ from typing import Any
 
 from gateway.interactions.admission import MAX_REMEMBERED, SeenIds
 from gateway.interactions.journal import HANDLED_TTL, JournalEntry
-from gateway.private_files import FILE_MODE, private_dir, private_file
+from gateway.private_files import open_private_sqlite
 
 log = logging.getLogger("gateway.journal")
 
 FILE_NAME = "interactions.sqlite3"
 #: What SQLite keeps beside the database (WAL mode; a rollback journal if it ever falls back):
 #: it creates them with the database file's mode, so that file is created 0600 first.
-COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
 #: Most statements one transaction carries.
 MAX_BATCH = 1024
 #: At most this long (s) between a claim or finish and its write (sooner with a `record`).
@@ -86,7 +84,6 @@ class SqliteJournal:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._prepare_files()
         ready: asyncio.Future[Any] = self._loop.create_future()
         self._thread = threading.Thread(
             target=self._run, args=(ready,), name="journal-sqlite", daemon=True
@@ -178,20 +175,8 @@ class SqliteJournal:
         self._jobs.put((op, future))
         return future
 
-    def _prepare_files(self) -> None:
-        """The directory 0700; the database created 0600 before SQLite opens it (its -wal and
-        -shm files take its mode); files left wider by an older version tightened."""
-        private_dir(self.path.parent)
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE))
-        for suffix in ("", *COMPANION_SUFFIXES):
-            private_file(f"{self.path}{suffix}")
-
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(SCHEMA)
-        return db
+        return open_private_sqlite(self.path, SCHEMA)
 
     def _run(self, ready: asyncio.Future[Any]) -> None:
         assert self._loop is not None

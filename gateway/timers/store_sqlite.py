@@ -9,18 +9,16 @@ before SQLite opens it (its -wal and -shm files take its mode).
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from gateway.private_files import FILE_MODE, private_dir, private_file
+from gateway.private_files import open_private_sqlite
 from gateway.timers.model import Delivery, Timer
 from gateway.timers.store import Change, Contents, GroupCommit
 
 FILE_NAME = "timers.sqlite3"
-COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS timers (id TEXT PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID;
@@ -44,15 +42,7 @@ class SqliteTimerStore(GroupCommit):
         return f"SqliteTimerStore({str(self.path)!r})"
 
     def _connect(self) -> None:
-        private_dir(self.path.parent)
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE))
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(SCHEMA)
-        for suffix in ("", *COMPANION_SUFFIXES):
-            private_file(f"{self.path}{suffix}")
-        self._db = db
+        self._db = open_private_sqlite(self.path, SCHEMA)
 
     async def load(self) -> Contents:
         return await asyncio.to_thread(self._load)
