@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 
 from gateway.events.model import Event
 from gateway.events.store import MARK_KEEP, Change, Contents
+from gateway.redis_client import connected
 
 DEFAULT_PREFIX = "discord:events:"
 SCAN_COUNT = 2000
@@ -32,13 +33,7 @@ class RedisEventStore:
 
     @classmethod
     async def open(cls, url: str, prefix: str = DEFAULT_PREFIX) -> RedisEventStore:
-        client = aioredis.Redis.from_url(url)
-        try:
-            await client.ping()
-        except BaseException:
-            await client.aclose()
-            raise
-        return cls(client, prefix)
+        return cls(await connected(url), prefix)
 
     def __repr__(self) -> str:
         return f"RedisEventStore({self._events!r})"

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
+from gateway.redis_client import connected
 from gateway.timers.model import Delivery, State, Timer
 from gateway.timers.store import Change, Contents, GroupCommit
 
@@ -33,13 +34,7 @@ class RedisTimerStore(GroupCommit):
 
     @classmethod
     async def open(cls, url: str, prefix: str = DEFAULT_PREFIX) -> RedisTimerStore:
-        client = aioredis.Redis.from_url(url)
-        try:
-            await client.ping()
-        except BaseException:
-            await client.aclose()
-            raise
-        return cls(client, prefix)
+        return cls(await connected(url), prefix)
 
     def __repr__(self) -> str:
         return f"RedisTimerStore({self._timers!r})"
