@@ -42,17 +42,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.campaigns.abuse.campaign import (  # noqa: E402
+from gateway.simulator import DiscordSimulator  # noqa: E402
+from tests.support.campaigns.abuse.campaign import (  # noqa: E402
     PROXY_SOURCE,
     Phase,
     interactions_told,
     report,
     run_phase,
 )
-from bench.campaigns.abuse.server import GunicornServer  # noqa: E402
-from bench.harness.app import AUTH_TOKEN, production_env  # noqa: E402
-from bench.harness.server import free_port  # noqa: E402
-from gateway.simulator import DiscordSimulator  # noqa: E402
+from tests.support.campaigns.abuse.server import GunicornServer  # noqa: E402
+from tests.support.harness.app import AUTH_TOKEN, production_env  # noqa: E402
+from tests.support.harness.server import free_port  # noqa: E402
 
 RATE_LIMIT = 600
 

@@ -1,21 +1,22 @@
 """The long chaos soak (issue 7 item 1): `.venv/bin/python bench/chaos.py --duration 1800`.
 
-The same harness as tests/chaos/test_soak.py (bench/campaigns/chaos/soak.py), for as long as asked:
-the simulator injects a random fault every 1-5 s while interactions arrive at 10/s, numbered
-dispatches at 5/s and overlay updates at 5/s go to 50 Socket.IO clients, and the main app fails
-10% of the time. Prints the figures as a Markdown table (docs/RELIABILITY.md "## Chaos soak")
-and exits 1 when an audit found a violation. Logs (WARNING and up) go to --log.
+The same harness as tests/chaos/test_soak.py (tests/support/campaigns/chaos/soak.py), for as
+long as asked: the simulator injects a random fault every 1-5 s while interactions arrive at 10/s,
+numbered dispatches at 5/s and overlay updates at 5/s go to 50 Socket.IO clients, and the main
+app fails 10% of the time. Prints the figures as a Markdown table (docs/RELIABILITY.md
+"## Chaos soak") and exits 1 when an audit found a violation. Logs (WARNING and up) go to --log.
 
 The peer of this run is its own start: memory and task count at the start against the end.
 
-`--kill` runs the soak with SIGKILL restarts instead (issue 16, bench/campaigns/chaos/kill_soak.py):
-a real server process on one STATE_DIR killed every 20-60 s (seeded) and started again, the
-simulator in its own process dropping the connection or sending op 7 / op 9 every 2-6 s while
+`--kill` runs the soak with SIGKILL restarts instead (issue 16,
+tests/support/campaigns/chaos/kill_soak.py): a real server process on one STATE_DIR killed every
+20-60 s (seeded) and started again, the simulator in its own process dropping the connection or
+sending op 7 / op 9 every 2-6 s while
 interactions arrive at --interaction-rate (5/s by default there):
 `.venv/bin/python bench/chaos.py --kill --duration 1800` (docs/RELIABILITY.md "SIGKILL soak").
 
 `--kill --nodes 3` kills and restarts nodes of three sharing 8 shards (SHARD_IDS=auto, issue
-24, bench/campaigns/chaos/node_kill.py) every 20-60 s with interactions at 10/s:
+24, tests/support/campaigns/chaos/node_kill.py) every 20-60 s with interactions at 10/s:
 `.venv/bin/python bench/chaos.py --kill --nodes 3 --duration 600` (docs/RELIABILITY.md
 "Several nodes"; `--lease-seconds` shortens the lease).
 """
@@ -31,9 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.campaigns.chaos.kill_soak import KillSoakConfig, run_kill_soak
-from bench.campaigns.chaos.node_kill import NodeKillConfig, run_node_kill
-from bench.campaigns.chaos.soak import SoakConfig, run_soak
+from tests.support.campaigns.chaos.kill_soak import KillSoakConfig, run_kill_soak
+from tests.support.campaigns.chaos.node_kill import NodeKillConfig, run_node_kill
+from tests.support.campaigns.chaos.soak import SoakConfig, run_soak
 
 
 def main() -> int:

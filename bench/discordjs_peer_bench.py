@@ -1,7 +1,8 @@
 """The server's interaction relay vs a discord.js relay, same simulator, alternating rounds.
 
 Both relays run in a process of their own against a fresh simulator + stand-in main app
-process (bench/harness/sim_process.py) per run: the server's (bench/harness/relay_process.py,
+process (tests/support/harness/sim_process.py) per run: the server's
+(tests/support/harness/relay_process.py,
 the relay as asgi_app wires it, on uvloop) and the discord.js peer (bench/discordjs_relay.mjs:
 @discordjs/ws + @discordjs/rest, forwards on Node's fetch). Scenarios, as in
 bench/relay_ack_bench.py: `steady`, 500 slash commands at 100/s with a main app taking 2 s per
@@ -38,9 +39,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
-from bench.harness.relay_stack import AUTH, FORWARD_PATH, percentile
-from bench.harness.sim_process import SimProcess, sim_process
 from bench.http_profile import summarize
+from tests.support.harness.relay_stack import AUTH, FORWARD_PATH, percentile
+from tests.support.harness.sim_process import SimProcess, sim_process
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = {"steady": (500, 100.0, 2.0, "command"), "burst": (1000, 1000.0, 5.0, "mixed")}
@@ -88,7 +89,13 @@ async def start_relay(
 ) -> asyncio.subprocess.Process:
     forward_base = sim.main_base + FORWARD_PATH
     if name == "server":
-        args = [sys.executable, "-m", "bench.harness.relay_process", sim.api_base, sim.token]
+        args = [
+            sys.executable,
+            "-m",
+            "tests.support.harness.relay_process",
+            sim.api_base,
+            sim.token,
+        ]
         args += [sim.main_base, "--forward-timeout", str(slow + 5)]
     else:
         args = ["node", str(ROOT / "bench" / "discordjs_relay.mjs"), sim.api_base, sim.token]

@@ -29,13 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.harness.app import running_app
-from bench.harness.main_app import MainApp
-from bench.harness.relay_stack import percentile
-from bench.harness.server import serve
 from bench.relay_ack_bench import paced
 from gateway.simulator import factory
 from gateway.simulator.http_delivery import HttpDelivery
+from tests.support.harness.app import running_app
+from tests.support.harness.main_app import MainApp
+from tests.support.harness.relay_stack import percentile
+from tests.support.harness.server import serve
 
 
 def line(name: str, values: list[float]) -> str:

@@ -1,7 +1,7 @@
 """Events to the main app: the server vs a forwarder on @discordjs/ws + fetch, same simulator,
 alternating rounds.
 
-Each run starts a fresh simulator + events main app process (bench/harness/events_sim.py:
+Each run starts a fresh simulator + events main app process (tests/support/harness/events_sim.py:
 the main app answers after `--main-delay`, 20 ms) and the forwarder in a process of its own:
 the server (`uvicorn asgi_app:app`, production mode, EVENT_FORWARDS={"MESSAGE_CREATE": {}},
 the SQLite journal in a temporary STATE_DIR) or the peer (bench/discordjs_events.mjs: each
@@ -38,10 +38,10 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
 from bench.discordjs_peer_bench import proc_cpu, rss_mib
-from bench.harness.app import AUTH_TOKEN, production_env
-from bench.harness.process import VENV_BIN, ServerProcess, clean_env
-from bench.harness.relay_stack import percentile
-from bench.harness.server import free_port
+from tests.support.harness.app import AUTH_TOKEN, production_env
+from tests.support.harness.process import VENV_BIN, ServerProcess, clean_env
+from tests.support.harness.relay_stack import percentile
+from tests.support.harness.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_PATH = "/api/discord/events"
@@ -74,7 +74,7 @@ async def sim_process(main_delay: float) -> AsyncIterator[Sim]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bench.harness.events_sim",
+        "tests.support.harness.events_sim",
         "--main-delay",
         str(main_delay),
         cwd=ROOT,

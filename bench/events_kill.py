@@ -1,7 +1,7 @@
 """The long form of tests/events/test_sigkill.py: SIGKILL the server every 10-30 s for 3
 minutes while the simulator dispatches 50 events/s and the main app is slow; checks that every
 event was delivered at least once, always with the same id, duplicates only where a delivery
-was cut by a kill, order per guild kept (bench/campaigns/events/kill.py).
+was cut by a kill, order per guild kept (tests/support/campaigns/events/kill.py).
 
     .venv/bin/python bench/events_kill.py [--minutes 3] [--rate 50] [--kill-min 10]
         [--kill-max 30] [--main-delay 0.2] [--redis]
@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
-from bench.campaigns.events.kill import run, summary
-from bench.harness.redis_server import redis_server
+from tests.support.campaigns.events.kill import run, summary
+from tests.support.harness.redis_server import redis_server
 
 
 async def main(args: argparse.Namespace) -> int:

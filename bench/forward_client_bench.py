@@ -1,7 +1,7 @@
 """Which client for forwards: httpx (today's), aiohttp, or a pool on httptools' parser.
 
 N forwards at once (an interaction-sized JSON body, the relay's headers) to the stand-in main
-app (bench/harness/sim_process.py, uvicorn in a child process) that answers after DELAY s;
+app (tests/support/harness/sim_process.py, uvicorn in a child process) that answers after DELAY s;
 each client in the same process (uvloop, as under uvicorn), alternating rounds. Per run: the
 client process's CPU per request (the whole batch, connects included), the time from the
 start until the main app has read the last request (what a capped or slow client delays), and
@@ -33,8 +33,8 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
-from bench.harness.sim_process import SimProcess, sim_process
 from gateway.simulator import factory
+from tests.support.harness.sim_process import SimProcess, sim_process
 
 BODY = orjson.dumps(factory.command())
 HEADERS = {

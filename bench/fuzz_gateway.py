@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.campaigns.fuzz_gateway import campaign
+from tests.support.campaigns.fuzz_gateway import campaign
 
 MODES = ("none", "zlib-stream", "zstd-stream")
 

@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
-from bench.campaigns.fuzz_http import strategies
-from bench.campaigns.fuzz_http.campaign import Figures, raw_campaign
-from bench.campaigns.fuzz_http.live import LiveServer
-from bench.campaigns.fuzz_http.openapi_campaign import load_schema, openapi_campaign
+from tests.support.campaigns.fuzz_http import strategies
+from tests.support.campaigns.fuzz_http.campaign import Figures, raw_campaign
+from tests.support.campaigns.fuzz_http.live import LiveServer
+from tests.support.campaigns.fuzz_http.openapi_campaign import load_schema, openapi_campaign
 
 #: Cases per campaign per round (a round is about 15-20 s on 2 cores).
 ROUND = {"schemathesis": 200, "bodies": 150, "headers": 100, "paths": 150}

@@ -20,25 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
-from bench.http_bench import SERVER_ENV
-
-SCOPE = {
-    "type": "http",
-    "method": "GET",
-    "path": "/",
-    "raw_path": b"/",
-    "query_string": b"",
-    "headers": [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"wrk"), (b"accept", b"*/*")],
-    "client": ("127.0.0.1", 5555),
-    "server": ("127.0.0.1", 8000),
-    "scheme": "http",
-    "http_version": "1.1",
-    "root_path": "",
-}
-
-
-async def receive() -> dict[str, Any]:
-    return {"type": "http.request", "body": b"", "more_body": False}
+from tests.support.harness.http_floor import SCOPE, SERVER_ENV, receive
 
 
 async def send(message: dict[str, Any]) -> None:

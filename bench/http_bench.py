@@ -39,9 +39,10 @@ from typing import IO
 
 import httpx
 
+from tests.support.harness.http_floor import SERVER_ENV, TOKEN
+
 ROOT = Path(__file__).resolve().parents[1]
 TEAM = {"name": "Blue Team", "score": 1, "primaryColor": "#0044ff", "players": ["ann", "bob"]}
-TOKEN = "bench-auth-token-0123456789abcdef0123456789"
 
 
 def _team(name: str, score: int) -> dict[str, object]:
@@ -55,16 +56,6 @@ def _team(name: str, score: int) -> dict[str, object]:
 
 
 OVERLAY = {"blue": _team("Blue", 1), "red": _team("Red", 0), "maxScore": 2}
-#: The real server, as production runs it but for a development gateway (the embedded
-#: simulator: production needs a BOT_TOKEN) and a rate limit the load cannot reach.
-SERVER_ENV = {
-    "APP_ENV": "development",
-    "LOG_LEVEL": "INFO",
-    "LOG_FORMAT": "json",
-    "AUTH_TOKEN": TOKEN,
-    "ORIGIN_URL": "http://127.0.0.1:9",
-    "RATE_LIMIT_PER_MINUTE": "1000000000",
-}
 SERVERS = {
     "floor": "http_apps:bare",
     "contract floor": "http_apps:contract_floor",

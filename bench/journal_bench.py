@@ -33,12 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 
 import orjson
 
-from bench.harness.redis_server import redis_server
-from bench.harness.relay_stack import percentile, wired_relay
-from bench.harness.sim_process import SimProcess, sim_process
 from gateway.interactions.journal import Journal, JournalEntry
 from gateway.interactions.journal_redis import RedisJournal
 from gateway.interactions.journal_sqlite import SqliteJournal
+from tests.support.harness.redis_server import redis_server
+from tests.support.harness.relay_stack import percentile, wired_relay
+from tests.support.harness.sim_process import SimProcess, sim_process
 
 Opener = Callable[[], Awaitable[Journal | None]]
 

@@ -205,7 +205,7 @@ async def run_clients(url: str, count: int) -> None:
 async def fan_out(clients: int, rounds: int) -> tuple[float, float]:
     import httpx
 
-    from bench.harness.server import serve
+    from tests.support.harness.server import serve
 
     with tempfile.TemporaryDirectory() as tmp:
         app, realtime = our_app(Path(tmp))
@@ -295,7 +295,7 @@ async def hammer(port: int, requests: int, connections: int) -> float:
 
 
 async def throughput(kind: str, requests: int, connections: int) -> float:
-    from bench.harness.server import free_port
+    from tests.support.harness.server import free_port
 
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:

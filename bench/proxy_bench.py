@@ -2,7 +2,7 @@
 and through the proxy (`/discord/api/v10/...` of the server), in the same run, at RATE
 requests/s each, in alternating quarter-second blocks.
 
-The simulator runs in a child process (bench/harness/sim_process.py), the server as
+The simulator runs in a child process (tests/support/harness/sim_process.py), the server as
 `uvicorn asgi_app:app` in another (production mode, its DiscordRest pointed at the simulator),
 and this process is the client (one keep-alive httpx.AsyncClient per path). The call is
 `PATCH /webhooks/{application_id}/{token}/messages/@original` (what a main app sends most:
@@ -28,13 +28,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
-from bench.harness.app import AUTH_TOKEN, ORIGIN
-from bench.harness.process import VENV_BIN, ServerProcess, clean_env
-from bench.harness.relay_stack import percentile
-from bench.harness.server import free_port
-from bench.harness.sim_process import sim_process
 from bench.relay_ack_bench import schedstat
 from gateway.rest.client import USER_AGENT
+from tests.support.harness.app import AUTH_TOKEN, ORIGIN
+from tests.support.harness.process import VENV_BIN, ServerProcess, clean_env
+from tests.support.harness.relay_stack import percentile
+from tests.support.harness.server import free_port
+from tests.support.harness.sim_process import sim_process
 
 APPLICATION_ID = "1000"  # the simulator's default application
 

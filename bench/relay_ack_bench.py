@@ -7,7 +7,8 @@ Peer: a bare `httpx.AsyncClient.post` from the relay's process to the same simul
 the same rate: from the call to the simulator reading the request.
 
 By default the simulator and the stand-in main app run in a child process
-(bench/harness/sim_process.py), so the figure is about the relay's process only; `--in-process`
+(tests/support/harness/sim_process.py), so the figure is about the relay's process only;
+`--in-process`
 puts them in the relay's event loop, as the tests do (their CPU then counts against the relay).
 `--burst` runs the issue's burst instead: COUNT (1,000) mixed interactions (commands, buttons,
 cooldown clicks, modals) at RATE (1,000/s) while the main app takes SLOW (5) s.
@@ -35,11 +36,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
-from bench.harness.main_app import MainApp
-from bench.harness.relay_stack import percentile, relay_stack, until, wired_relay
-from bench.harness.sim_process import SimProcess, mixed, sim_process
 from gateway.simulator import factory
 from gateway.user_agent import USER_AGENT
+from tests.support.harness.main_app import MainApp
+from tests.support.harness.relay_stack import percentile, relay_stack, until, wired_relay
+from tests.support.harness.sim_process import SimProcess, mixed, sim_process
 
 
 async def paced(count: int, rate: float, one: Callable[[int], Coroutine[Any, Any, None]]) -> None:

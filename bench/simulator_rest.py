@@ -16,8 +16,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-from bench.harness.server import serve
 from gateway.simulator import DiscordSimulator
+from tests.support.harness.server import serve
 
 CONNECTIONS = 20
 PER_CONNECTION = 500

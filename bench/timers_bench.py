@@ -34,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 
 import httpx
 
-from bench.harness.server import free_port
 from gateway.interactions.signatures import Ed25519Signer
 from gateway.timers.engine import TimerEngine
 from gateway.timers.model import TimerSpec
@@ -42,6 +41,7 @@ from gateway.timers.sender import HttpxPoster, PoolPoster, Poster, SignedSender
 from gateway.timers.service import TimerService
 from gateway.timers.store import MemoryTimerStore
 from gateway.timers.store_sqlite import SqliteTimerStore
+from tests.support.harness.server import free_port
 
 TOKEN = "bench-token-0123456789abcdef0123456789"
 ANSWER_DELAY = 0.005

@@ -3,7 +3,8 @@ secrets the suite's helpers hand out, so that check knows what to look for.
 
 Who notes what (nothing is patched): the simulator announces its bot token and every
 interaction token it records (gateway/simulator/secret_watch.py, watched here); the harness
-notes the AUTH_TOKEN values and settings it makes (bench/harness/app.py, relay_stack.py); tests
+notes the AUTH_TOKEN values and settings it makes (tests/support/harness/app.py, relay_stack.py);
+tests
 that load settings themselves pass them through `logcapture.note_settings`."""
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.harness import app, logcapture, relay_stack
 from gateway.simulator import secret_watch
+from tests.support.harness import app, logcapture, relay_stack
 
 
 @pytest.fixture(scope="session", autouse=True)

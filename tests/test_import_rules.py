@@ -110,6 +110,8 @@ RULES: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
     ),
     ("`bench/` imports nothing from `tests/` but `tests/support`.", "bench", ("tests",),
      ("tests.support",)),
+    ("`tests/` imports nothing from `bench/` (what both need lives in `tests/support`).",
+     "tests", ("bench",), ()),
 ]  # fmt: skip
 
 

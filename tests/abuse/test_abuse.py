@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bench.campaigns.abuse.attacks import Target, bad_body_cases, read_response
-from bench.campaigns.abuse.campaign import PROXY_SOURCE, Phase, interactions_told, run_phase
-from bench.campaigns.abuse.server import GunicornServer
-from bench.harness.app import AUTH_TOKEN, production_env
-from bench.harness.server import free_port
 from gateway.simulator import DiscordSimulator
+from tests.support.campaigns.abuse.attacks import Target, bad_body_cases, read_response
+from tests.support.campaigns.abuse.campaign import PROXY_SOURCE, Phase, interactions_told, run_phase
+from tests.support.campaigns.abuse.server import GunicornServer
+from tests.support.harness.app import AUTH_TOKEN, production_env
+from tests.support.harness.server import free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -12,8 +12,8 @@ import pytest
 import websockets
 
 from asgi_app.worker import GuardedHttpToolsProtocol
-from bench.campaigns.abuse.attacks import Target, read_response
-from bench.harness.server import serve
+from tests.support.campaigns.abuse.attacks import Target, read_response
+from tests.support.harness.server import serve
 
 
 class Quick(GuardedHttpToolsProtocol):

@@ -14,11 +14,11 @@ import orjson
 import pytest
 
 from asgi_app.http import body as http_body
-from bench.harness.app import running_app
-from bench.harness.huge_answers import MIB, HugeAnswers
 from gateway.simulator import factory
 from tests.endpoint.harness import endpoint_app
 from tests.overlay.helpers import overlay_data
+from tests.support.harness.app import running_app
+from tests.support.harness.huge_answers import MIB, HugeAnswers
 
 #: Python codecs that are not text encodings (and some that are, but not for JSON).
 NOT_JSON_CHARSETS = (

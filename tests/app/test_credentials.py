@@ -12,9 +12,9 @@ import socketio
 
 from asgi_app.logs import MASK
 from asgi_app.overlay.state import view_key
-from bench.harness.app import AUTH_TOKEN, running_app
-from bench.harness.process import ROOT, clean_env
 from tests.overlay.helpers import connected
+from tests.support.harness.app import AUTH_TOKEN, running_app
+from tests.support.harness.process import ROOT, clean_env
 
 NEW_TOKEN = "new-auth-token-abcdefghijklmnopqrstuvwxyz"
 VIEW_SECRET = "view-key-secret-0123456789-abcdefghijkl"

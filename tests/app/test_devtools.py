@@ -13,9 +13,9 @@ import pytest
 
 from asgi_app.factory import ServerApp, create_app
 from asgi_app.settings import load_settings
-from bench.harness.logcapture import note_settings
-from bench.harness.server import free_port, serve
 from gateway.interactions.signatures import Ed25519Signer, sign
+from tests.support.harness.logcapture import note_settings
+from tests.support.harness.server import free_port, serve
 
 
 @pytest.fixture

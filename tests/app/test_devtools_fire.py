@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from asgi_app.devtools.__main__ import default_url
-from bench.harness.process import VENV_BIN, clean_env
-from bench.harness.server import free_port, serve
+from tests.support.harness.process import VENV_BIN, clean_env
+from tests.support.harness.server import free_port, serve
 
 
 async def fire(cwd: Path, *args: str, **env: str) -> tuple[int, str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bench.harness.app import running_app
+from tests.support.harness.app import running_app
 
 
 async def test_status_disconnect_and_connect(tmp_path: Path) -> None:

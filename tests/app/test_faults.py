@@ -11,9 +11,9 @@ import httpx
 import orjson
 import pytest
 
-from bench.harness.process import ROOT, ServerProcess, clean_env
-from bench.harness.server import free_port
 from gateway.simulator import DiscordSimulator
+from tests.support.harness.process import ROOT, ServerProcess, clean_env
+from tests.support.harness.server import free_port
 
 AUTH_TOKEN = "faults-auth-token-0123456789abcdef-XYZ"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness.app import running_app
 from gateway.simulator import DiscordSimulator
+from tests.support.harness.app import running_app
 
 pytestmark = pytest.mark.timeout(90)
 CHANNEL = "555"

@@ -8,11 +8,11 @@ from typing import Any
 import orjson
 
 from asgi_app.settings import DEFAULT_INTERACTION_LATE_MESSAGE
-from bench.harness.app import AUTH_TOKEN, running_app
-from bench.harness.main_app import MainApp
-from bench.harness.server import serve
 from gateway.interactions.signatures import verify_signature
 from gateway.simulator import factory
+from tests.support.harness.app import AUTH_TOKEN, running_app
+from tests.support.harness.main_app import MainApp
+from tests.support.harness.server import serve
 
 
 async def test_command_is_deferred_then_forwarded_signed(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from asgi_app.http import App, Request, Response
 from asgi_app.http.types import ASGIApp, Message
 from asgi_app.lazy import LazyApp
 from asgi_app.settings import SettingsError
-from bench.harness.process import ROOT, clean_env
+from tests.support.harness.process import ROOT, clean_env
 
 
 def test_importing_the_package_reads_no_settings() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness.app import running_app
+from tests.support.harness.app import running_app
 
 
 async def test_socketio_polling_gets_request_id_headers_and_access_log(

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness.app import running_app
 from gateway.private_files import private_dir, private_file
 from gateway.simulator import factory
 from tests.overlay.helpers import overlay_data
+from tests.support.harness.app import running_app
 
 JOURNAL = "interactions.sqlite3"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness.app import AUTH_TOKEN, ORIGIN, running_app
+from tests.support.harness.app import AUTH_TOKEN, ORIGIN, running_app
 
 
 async def test_root_and_livez_are_public(tmp_path: Path) -> None:

@@ -9,10 +9,10 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from bench.harness.app import Running, running_app
-from bench.harness.main_app import MainApp
-from bench.harness.server import serve
 from gateway.simulator import DiscordSimulator, factory
+from tests.support.harness.app import Running, running_app
+from tests.support.harness.main_app import MainApp
+from tests.support.harness.server import serve
 from tests.support.waiting import eventually
 
 UNAUTHORIZED = {"message": "401: Unauthorized", "code": 0}

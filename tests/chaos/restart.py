@@ -22,12 +22,12 @@ from typing import Any
 
 import httpx
 
-from bench.campaigns.chaos.audit import error_shown
-from bench.campaigns.chaos.overlays import OverlayFleet, overlay_state
-from bench.harness.app import AUTH_TOKEN, production_env
-from bench.harness.process import ROOT, VENV_BIN, ServerProcess, clean_env
-from bench.harness.server import free_port, serve
 from gateway.simulator import DiscordSimulator, NoSessionError, factory
+from tests.support.campaigns.chaos.audit import error_shown
+from tests.support.campaigns.chaos.overlays import OverlayFleet, overlay_state
+from tests.support.harness.app import AUTH_TOKEN, production_env
+from tests.support.harness.process import ROOT, VENV_BIN, ServerProcess, clean_env
+from tests.support.harness.server import free_port, serve
 
 ERROR_MESSAGE = "Restart: the draft app could not answer, please try again."
 

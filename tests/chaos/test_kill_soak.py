@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.campaigns.chaos.kill_soak import KillSoakConfig, KillSoakReport, run_kill_soak
+from tests.support.campaigns.chaos.kill_soak import KillSoakConfig, KillSoakReport, run_kill_soak
 
 pytestmark = pytest.mark.timeout(420)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.campaigns.chaos.soak import SoakConfig, run_soak
+from tests.support.campaigns.chaos.soak import SoakConfig, run_soak
 
 
 async def test_chaos_soak_60s(tmp_path: Path) -> None:

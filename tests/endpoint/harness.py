@@ -13,11 +13,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from asgi_app.settings import Settings, load_settings
-from bench.harness import app as harness_app
-from bench.harness.app import Running, running_app
-from bench.harness.main_app import MainApp
-from bench.harness.server import serve
 from gateway.simulator.http_delivery import HttpDelivery
+from tests.support.harness import app as harness_app
+from tests.support.harness.app import Running, running_app
+from tests.support.harness.main_app import MainApp
+from tests.support.harness.server import serve
 
 
 def public_hex(key: Ed25519PrivateKey) -> str:

@@ -10,10 +10,10 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from asgi_app.routes.interactions import BAD_SIGNATURE
-from bench.harness.app import running_app
 from gateway.simulator import factory
 from gateway.simulator.http_delivery import HttpDelivery
 from tests.endpoint.harness import endpoint_app
+from tests.support.harness.app import running_app
 
 
 async def test_ping_and_the_portal_check(tmp_path: Path) -> None:

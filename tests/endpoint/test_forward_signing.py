@@ -9,12 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.harness.app import running_app
-from bench.harness.main_app import MainApp
-from bench.harness.server import serve
 from gateway.interactions.signing_key import FILE_NAME
 from gateway.simulator import factory
 from tests.endpoint.node_verify import verify_key
+from tests.support.harness.app import running_app
+from tests.support.harness.main_app import MainApp
+from tests.support.harness.server import serve
 
 
 async def fetch_public_key(url: str) -> str:

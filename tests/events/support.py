@@ -11,10 +11,10 @@ from typing import Any
 
 import orjson
 
-from bench.harness.app import AUTH_TOKEN, Running, running_app
-from bench.harness.server import read_request, serve
 from gateway.interactions.signatures import load_public_key, verify_ed25519, verify_signature
 from gateway.simulator import DiscordSimulator
+from tests.support.harness.app import AUTH_TOKEN, Running, running_app
+from tests.support.harness.server import read_request, serve
 
 EVENTS_PATH = "/api/discord/events"
 #: Intents with every privileged one, for the simulator and GATEWAY_INTENTS.

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from bench.harness.app import running_app
 from tests.events.support import EventsMainApp, events_app
+from tests.support.harness.app import running_app
 from tests.support.waiting import eventually
 
 G1, G2 = "1100000000000000001", "1100000000000000011"

@@ -10,8 +10,8 @@ import httpx
 
 from asgi_app.factory import create_app
 from asgi_app.settings import load_settings
-from bench.harness.logcapture import note_settings
-from bench.harness.server import free_port, serve
+from tests.support.harness.logcapture import note_settings
+from tests.support.harness.server import free_port, serve
 
 
 async def test_the_console_fires_each_kind_and_shows_what_happened(tmp_path: Path) -> None:

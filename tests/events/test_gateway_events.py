@@ -11,11 +11,11 @@ from typing import Any
 import orjson
 import pytest
 
-from bench.harness.redis_server import redis_server
 from gateway.connection.session import FILE_NAME
 from gateway.simulator import DiscordSimulator
 from tests.endpoint.node_verify import verify_key
 from tests.events.support import ALL_INTENTS, EventsMainApp, events_app
+from tests.support.harness.redis_server import redis_server
 from tests.support.tools import require_tool
 from tests.support.waiting import eventually
 

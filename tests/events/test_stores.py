@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness.redis_server import redis_server
 from gateway.events.model import Event
 from gateway.events.store import Change, EventStore, MemoryEventStore, open_event_store
 from gateway.events.store_sqlite import SqliteEventStore
+from tests.support.harness.redis_server import redis_server
 from tests.support.tools import require_tool
 
 

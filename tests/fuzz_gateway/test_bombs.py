@@ -16,11 +16,11 @@ from collections.abc import Callable
 import pytest
 import zstandard
 
-from bench.campaigns.fuzz_gateway.raw import newest, send_frame
 from gateway.connection import Shard, ShardStatus
 from gateway.connection.compression import MAX_INFLATED_BYTES
 from gateway.simulator import DiscordSimulator
 from tests.gateway.conftest import eventually
+from tests.support.campaigns.fuzz_gateway.raw import newest, send_frame
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bench.campaigns.fuzz_gateway import campaign
+from tests.support.campaigns.fuzz_gateway import campaign
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from bench.campaigns.fuzz_gateway.raw import newest, send_json
 from gateway.connection import Shard, ShardStatus
 from gateway.simulator import DiscordSimulator
 from tests.gateway.conftest import Recorder, eventually
+from tests.support.campaigns.fuzz_gateway.raw import newest, send_json
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.campaigns.fuzz_http.live import LiveServer
+from tests.support.campaigns.fuzz_http.live import LiveServer
 
 
 @pytest.fixture(scope="package")

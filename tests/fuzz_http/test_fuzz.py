@@ -13,12 +13,12 @@ import os
 import httpx
 import pytest
 
-from bench.campaigns.fuzz_http import strategies
-from bench.campaigns.fuzz_http.campaign import Figures, raw_campaign
-from bench.campaigns.fuzz_http.live import LiveServer
-from bench.campaigns.fuzz_http.openapi_campaign import openapi_campaign
-from bench.campaigns.fuzz_http.rawhttp import encode_request, exchange
-from bench.campaigns.fuzz_http.verdict import Answer, judge
+from tests.support.campaigns.fuzz_http import strategies
+from tests.support.campaigns.fuzz_http.campaign import Figures, raw_campaign
+from tests.support.campaigns.fuzz_http.live import LiveServer
+from tests.support.campaigns.fuzz_http.openapi_campaign import openapi_campaign
+from tests.support.campaigns.fuzz_http.rawhttp import encode_request, exchange
+from tests.support.campaigns.fuzz_http.verdict import Answer, judge
 
 SEED = int(os.environ.get("FUZZ_SEED", "20261128"))
 

@@ -19,8 +19,8 @@ from asgi_app import validation as v
 from asgi_app.http import App, Request, Response
 from asgi_app.overlay.schema import OVERLAY_DATA
 from asgi_app.routes.discord import PRESENCE
-from bench.campaigns.fuzz_http.live import LiveServer
-from bench.harness.server import serve
+from tests.support.campaigns.fuzz_http.live import LiveServer
+from tests.support.harness.server import serve
 
 
 @pytest.fixture(scope="module")

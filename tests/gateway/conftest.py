@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from bench.harness.shards import FAST, fetcher
 from gateway.connection import (
     GatewayConfig,
     GatewayManager,
@@ -17,6 +16,7 @@ from gateway.connection import (
     ShardStatus,
 )
 from gateway.simulator import DiscordSimulator
+from tests.support.harness.shards import FAST, fetcher
 from tests.support.waiting import eventually
 
 __all__ = ["eventually"]  # imported from here by the gateway tests

@@ -10,9 +10,9 @@ from functools import partial
 
 import pytest
 
-from bench.harness.shards import FAST, fetcher
 from gateway.connection import ShardStatus
 from gateway.simulator import DiscordSimulator
+from tests.support.harness.shards import FAST, fetcher
 
 from .conftest import (
     MakeManager,

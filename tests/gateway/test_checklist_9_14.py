@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness.shards import FAST
 from gateway.connection import PayloadTooLarge, ShardStatus
 from gateway.simulator import DiscordSimulator
+from tests.support.harness.shards import FAST
 
 from .conftest import (
     MakeManager,

@@ -22,10 +22,10 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from bench.harness.redis_server import redis_server
 from gateway.connection.redis_store import PREFIX
 from gateway.connection.session import FILE_NAME
 from gateway.simulator import DiscordSimulator
+from tests.support.harness.redis_server import redis_server
 from tests.support.tools import require_tool
 
 pytestmark = pytest.mark.timeout(120)

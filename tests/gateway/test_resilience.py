@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from bench.harness.shards import FAST
 from gateway.connection import GatewayManager, Shard, ShardStatus
 from gateway.connection.compression import ZlibStreamInflater
 from gateway.simulator import DiscordSimulator
+from tests.support.harness.shards import FAST
 
 from .conftest import eventually
 

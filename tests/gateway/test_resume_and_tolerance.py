@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 import pytest
 from websockets.protocol import State
 
-from bench.harness.shards import FAST
 from gateway.connection import Shard, ShardStatus
 from gateway.simulator import DiscordSimulator
+from tests.support.harness.shards import FAST
 
 from .conftest import Recorder, eventually, ready_shard
 

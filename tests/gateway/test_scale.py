@@ -16,10 +16,10 @@ from itertools import pairwise
 
 import pytest
 
-from bench.harness.shards import FAST
 from gateway.connection import GatewayManager
 from gateway.connection.protocol import IDENTIFY_MARGIN
 from gateway.simulator import DiscordSimulator
+from tests.support.harness.shards import FAST
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -15,7 +15,7 @@ from websockets.exceptions import InvalidStatus
 
 from asgi_app.http import App, Request, Response
 from asgi_app.http.types import Receive, Scope, Send
-from bench.harness.server import free_port, serve
+from tests.support.harness.server import free_port, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 

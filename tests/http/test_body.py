@@ -11,8 +11,8 @@ import pytest
 
 from asgi_app.http import App, Request, Response
 from asgi_app.http.body import json_too_deep
-from bench.harness.server import serve
 from tests.http.helpers import TeamSchema, open_raw, read_response
+from tests.support.harness.server import serve
 
 LIMIT = 1024
 

@@ -9,7 +9,7 @@ import pytest
 
 from asgi_app.http import App, HTTPError, Next, Request, Response
 from asgi_app.http.types import Middleware
-from bench.harness.server import serve
+from tests.support.harness.server import serve
 
 
 def tracer(name: str, log: list[str]) -> Middleware:

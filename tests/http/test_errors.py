@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from asgi_app.http import App, HTTPError, Request, Response
-from bench.harness.server import serve
+from tests.support.harness.server import serve
 
 
 def _app() -> App:

@@ -17,8 +17,8 @@ from asgi_app.http.middleware import (
     require_token,
     security_headers,
 )
-from bench.harness.server import serve
 from tests.http.helpers import TeamSchema
+from tests.support.harness.server import serve
 
 ORIGIN = "https://league.example"
 TOKEN = "t" * 40

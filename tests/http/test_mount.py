@@ -11,7 +11,7 @@ from websockets.asyncio.client import connect
 from asgi_app.http import App, Next, Request, Response
 from asgi_app.http.middleware import security_headers
 from asgi_app.http.types import Receive, Scope, Send
-from bench.harness.server import read_request, serve
+from tests.support.harness.server import read_request, serve
 
 
 async def mounted(scope: Scope, receive: Receive, send: Send) -> None:

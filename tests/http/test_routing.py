@@ -9,7 +9,7 @@ import pytest
 
 from asgi_app.http import App, Request, Response
 from asgi_app.http.routing import Route, Router, compile_path
-from bench.harness.server import serve
+from tests.support.harness.server import serve
 
 
 async def _echo_params(req: Request, res: Response) -> None:

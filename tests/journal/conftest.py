@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from bench.harness.redis_server import redis_server
 from gateway.interactions.journal import Journal, MemoryJournal
 from gateway.interactions.journal_redis import RedisJournal
 from gateway.interactions.journal_sqlite import SqliteJournal
+from tests.support.harness.redis_server import redis_server
 from tests.support.tools import require_tool
 
 Opener = Callable[..., Awaitable[Journal]]

@@ -2,7 +2,8 @@
 STATE_DIR (issue 16 "Shows it works", CONTRACT step 5).
 
 Three processes: the server under test (a real uvicorn running `asgi_app:app`), the simulator
-with the stand-in main app (`bench.harness.sim_process`, so it outlives the server), and this
+with the stand-in main app (`tests.support.harness.sim_process`, so it outlives the server), and
+this
 test. The main app takes `main_delay` s per forward, so at the SIGKILL every interaction is
 acknowledged and forwarded but not finished.
 """
@@ -15,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.harness.server import free_port
-from bench.harness.sim_process import sim_process
-from bench.harness.uvicorn_server import start_server as _server
 from gateway.connection.session import FILE_NAME as SESSION_FILE
+from tests.support.harness.server import free_port
+from tests.support.harness.sim_process import sim_process
+from tests.support.harness.uvicorn_server import start_server as _server
 
 
 @dataclass

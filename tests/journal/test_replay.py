@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness.main_app import MainApp
-from bench.harness.relay_stack import relay_stack, until
 from gateway.interactions.journal import JournalEntry, MemoryJournal
 from gateway.interactions.journal_redis import RedisJournal
 from gateway.interactions.journal_replay import open_journal, replay_pending
 from gateway.interactions.journal_sqlite import SqliteJournal
 from gateway.simulator import factory
+from tests.support.harness.main_app import MainApp
+from tests.support.harness.relay_stack import relay_stack, until
 
 
 def entry(interaction_id: str, created_at: float) -> JournalEntry:

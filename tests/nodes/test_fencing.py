@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from bench.harness.redis_server import redis_server
 from gateway.connection.lease import FencedSessionStore, Lease, LeaseTimings, node_id
 from gateway.connection.lease_store import LeaseStore
 from gateway.connection.redis_store import PREFIX
 from gateway.connection.session import SessionState
+from tests.support.harness.redis_server import redis_server
 from tests.support.tools import require_tool
 
 TTL_MS = 300

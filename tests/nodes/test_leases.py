@@ -13,12 +13,12 @@ from typing import NoReturn
 import pytest
 import redis.asyncio as aioredis
 
-from bench.harness.redis_server import redis_server
-from bench.harness.shards import FAST, fetcher
 from gateway.connection import GatewayConfig, GatewayManager, ShardStatus
 from gateway.connection.lease import LeaseTimings
 from gateway.connection.leases import ShardLeases
 from gateway.simulator import DiscordSimulator
+from tests.support.harness.redis_server import redis_server
+from tests.support.harness.shards import FAST, fetcher
 from tests.support.tools import require_tool
 from tests.support.waiting import eventually
 

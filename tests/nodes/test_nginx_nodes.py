@@ -16,12 +16,12 @@ import pytest
 from playwright.async_api import expect
 
 from asgi_app.overlay.state import view_key
-from bench.harness.process import ROOT, ServerProcess
-from bench.harness.redis_server import redis_server
 from tests.ops.nginx import AUTH_TOKEN, Nginx, start_node
 from tests.overlay.helpers import overlay_data
 from tests.overlay.test_node_client import node_client
 from tests.support.browser import chromium
+from tests.support.harness.process import ROOT, ServerProcess
+from tests.support.harness.redis_server import redis_server
 from tests.support.tools import require_tool
 
 AUTH = {"Authorization": AUTH_TOKEN}

@@ -13,12 +13,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bench.harness.app import Running, running_app
-from bench.harness.main_app import MainApp
-from bench.harness.redis_server import redis_server
-from bench.harness.server import serve
 from gateway.simulator import DiscordSimulator
 from gateway.timers.engine import TimerEngine
+from tests.support.harness.app import Running, running_app
+from tests.support.harness.main_app import MainApp
+from tests.support.harness.redis_server import redis_server
+from tests.support.harness.server import serve
 from tests.support.tools import require_tool
 from tests.support.waiting import eventually
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import pytest
 
-from bench.harness.nodes import LEASE_SECONDS, Cluster
-from bench.harness.redis_server import redis_server
-from bench.harness.sim_process import SimProcess, sim_process
+from tests.support.harness.nodes import LEASE_SECONDS, Cluster
+from tests.support.harness.redis_server import redis_server
+from tests.support.harness.sim_process import SimProcess, sim_process
 from tests.support.tools import require_tool
 
 SHARDS = 8

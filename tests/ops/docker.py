@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from bench.harness.process import ROOT
+from tests.support.harness.process import ROOT
 
 IMAGE = "draft-league-companion:test"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness.process import ROOT, VENV_BIN, ServerProcess, clean_env
-from bench.harness.server import free_port
+from tests.support.harness.process import ROOT, VENV_BIN, ServerProcess, clean_env
+from tests.support.harness.server import free_port
 from tests.support.tools import require_tool
 
 AUTH_TOKEN = "nginx-test-auth-token-0123456789abcdef"

@@ -16,8 +16,8 @@ import pytest
 
 from asgi_app.factory import create_app
 from asgi_app.settings import load_settings
-from bench.harness.logcapture import note_settings
-from bench.harness.process import ROOT, clean_env
+from tests.support.harness.logcapture import note_settings
+from tests.support.harness.process import ROOT, clean_env
 
 TOKEN = "aW50ZXJhY3Rpb246" + "x" * 40  # an interaction token's shape
 PATH = f"/interactions/55/{TOKEN}/callback"

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from asgi_app.logs import _UtcStamps
-from bench.harness.process import ROOT, clean_env
+from tests.support.harness.process import ROOT, clean_env
 
 AUTH = "auth-token-for-the-access-tests-0123456789"
 INTERACTION = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXQtdG9rZW4tdmFsdWU"

@@ -19,10 +19,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from asgi_app.factory import create_app
 from asgi_app.settings import load_settings
-from bench.harness.logcapture import note_settings
-from bench.harness.process import ROOT
-from bench.harness.redis_server import redis_server
-from bench.harness.server import free_port, serve
+from tests.support.harness.logcapture import note_settings
+from tests.support.harness.process import ROOT
+from tests.support.harness.redis_server import redis_server
+from tests.support.harness.server import free_port, serve
 from tests.support.tools import require_tool
 
 PROMETHEUS = ROOT / "deploy" / "prometheus"

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.harness.server import free_port
+from tests.support.harness.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "short-but-secret-value"

@@ -9,8 +9,8 @@ import subprocess
 import sys
 import tempfile
 
-from bench.harness.process import ROOT, clean_env
-from bench.http_bench import SERVER_ENV
+from tests.support.harness.http_floor import SERVER_ENV
+from tests.support.harness.process import ROOT, clean_env
 
 #: Calls one ASGI app in-process with bench/http_app_cost.py's GET / (no socket: the headers
 #: and the line are the app's own), prints the start message's headers as JSON on stdout;
@@ -18,7 +18,7 @@ from bench.http_bench import SERVER_ENV
 PROGRAM = """
 import asyncio, json, sys
 sys.path.insert(0, "bench")
-from bench.http_app_cost import SCOPE, receive
+from tests.support.harness.http_floor import SCOPE, receive
 
 async def main(which):
     if which == "server":

@@ -18,9 +18,6 @@ import httpx
 import orjson
 import pytest
 
-from bench.harness.main_app import MainApp
-from bench.harness.process import ROOT
-from bench.harness.server import free_port, serve
 from gateway.interactions.signatures import load_public_key, public_key_hex, verify_ed25519
 from gateway.interactions.signing_key import key_from_hex
 from gateway.interactions.trace import parse_traceparent, trace_id_for
@@ -28,6 +25,9 @@ from gateway.simulator import DiscordSimulator
 from gateway.simulator.http_delivery import HttpDelivery
 from tests.ops.docker import build_image, require_compose, require_docker
 from tests.overlay.helpers import overlay_data
+from tests.support.harness.main_app import MainApp
+from tests.support.harness.process import ROOT
+from tests.support.harness.server import free_port, serve
 
 DEPLOY = ROOT / "deploy"
 COMPOSE_FILE = DEPLOY / "compose.yaml"

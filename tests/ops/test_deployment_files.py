@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from bench.harness.process import ROOT, VENV_BIN
+from tests.support.harness.process import ROOT, VENV_BIN
 from tests.support.tools import require_tool
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()

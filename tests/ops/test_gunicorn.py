@@ -8,11 +8,11 @@ import json
 import signal
 from pathlib import Path
 
-from bench.harness.app import production_env
-from bench.harness.process import ROOT, VENV_BIN, ServerProcess, clean_env
-from bench.harness.server import free_port
 from gateway.connection.session import FILE_NAME
 from gateway.simulator import DiscordSimulator
+from tests.support.harness.app import production_env
+from tests.support.harness.process import ROOT, VENV_BIN, ServerProcess, clean_env
+from tests.support.harness.server import free_port
 
 
 def _gunicorn(sim: DiscordSimulator, state_dir: Path, port: int) -> ServerProcess:

@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bench.harness.app import AUTH_TOKEN, ORIGIN
-from bench.harness.server import free_port
 from gateway.connection.session import FILE_NAME
 from gateway.simulator import DiscordSimulator
 from tests.ops.docker import Containers, build_image, require_docker, run
+from tests.support.harness.app import AUTH_TOKEN, ORIGIN
+from tests.support.harness.server import free_port
 
 #: docker stop's grace (SIGTERM, then SIGKILL): the gunicorn graceful timeout is 30 s.
 STOP_GRACE = 30

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from asgi_app.logs import MASK, JsonFormatter, Scrubber, TextFormatter
-from bench.harness.process import ROOT, clean_env
+from tests.support.harness.process import ROOT, clean_env
 
 BOT = "MTA5ODc2NTQzMjEwOTg3NjU0.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB"
 AUTH = "auth-token-for-the-log-tests-0123456789"

@@ -15,10 +15,10 @@ import httpx
 from playwright.async_api import expect
 
 from asgi_app.overlay.state import view_key
-from bench.harness.process import ROOT, VENV_BIN, ServerProcess, clean_env
-from bench.harness.server import free_port
 from tests.overlay.helpers import overlay_data
 from tests.support.browser import ARTIFACTS, chromium
+from tests.support.harness.process import ROOT, VENV_BIN, ServerProcess, clean_env
+from tests.support.harness.server import free_port
 from tests.support.tools import require_tool
 
 CLI = (str(VENV_BIN / "python"), "-m", "asgi_app.devtools")

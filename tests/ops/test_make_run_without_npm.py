@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness.process import VENV_BIN, ServerProcess, clean_env
-from bench.harness.server import free_port
 from tests.ops.test_make_run import _fresh_copy
+from tests.support.harness.process import VENV_BIN, ServerProcess, clean_env
+from tests.support.harness.server import free_port
 from tests.support.tools import require_tool
 
 

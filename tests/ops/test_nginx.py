@@ -16,11 +16,11 @@ import socketio
 from playwright.async_api import expect
 
 from asgi_app.overlay.state import view_key
-from bench.harness.process import ServerProcess
-from bench.harness.redis_server import RedisProcess
 from tests.ops.nginx import AUTH_TOKEN, Nginx, client_from, start_node
 from tests.overlay.helpers import connected, overlay_data
 from tests.support.browser import ARTIFACTS, chromium
+from tests.support.harness.process import ServerProcess
+from tests.support.harness.redis_server import RedisProcess
 from tests.support.tools import require_tool
 
 AUTH = {"Authorization": AUTH_TOKEN}

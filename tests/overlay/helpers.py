@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import socketio
 
-from bench.harness.server import serve
 from tests.overlay.app_factory import TOKEN, OverlayApp, build
+from tests.support.harness.server import serve
 
 AUTH = {"Authorization": TOKEN}
 

@@ -12,8 +12,8 @@ import pytest
 from asgi_app.overlay import store as store_module
 from asgi_app.overlay.state import DEFAULT_STATE, valid_name, view_key
 from asgi_app.overlay.store import FileStore, RedisStore, StateNotStorable, build_store
-from bench.harness.redis_server import RedisProcess
 from tests.overlay.helpers import overlay_data
+from tests.support.harness.redis_server import RedisProcess
 from tests.support.tools import require_tool
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.harness.app import running_app
-from bench.harness.redis_server import RedisProcess
 from tests.overlay.helpers import overlay_data
+from tests.support.harness.app import running_app
+from tests.support.harness.redis_server import RedisProcess
 from tests.support.tools import require_tool
 
 

@@ -13,11 +13,11 @@ import httpx
 import redis.asyncio as aioredis
 
 from asgi_app.overlay.state import DEFAULT_STATE
-from bench.harness.process import running
-from bench.harness.redis_server import redis_server
-from bench.harness.server import free_port
 from tests.overlay.app_factory import TOKEN
 from tests.overlay.helpers import AUTH, connected, overlay_data
+from tests.support.harness.process import running
+from tests.support.harness.redis_server import redis_server
+from tests.support.harness.server import free_port
 from tests.support.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]

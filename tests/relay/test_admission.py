@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from bench.harness.relay_stack import ERROR_MESSAGE, relay_stack, until
 from gateway.interactions.acknowledge import CONFIRM_DELAY
 from gateway.interactions.journal_types import JournalEntry
 from gateway.interactions.model import DISCORD_EPOCH_MS, snowflake_time
 from gateway.simulator import factory
+from tests.support.harness.relay_stack import ERROR_MESSAGE, relay_stack, until
 
 
 def snowflake_at(unix: float, counter: int = 1) -> str:

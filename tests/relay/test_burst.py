@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bench.harness.main_app import MainApp
-from bench.harness.relay_stack import percentile, relay_stack, until, wired_relay
-from bench.harness.sim_process import mixed, sim_process
+from tests.support.harness.main_app import MainApp
+from tests.support.harness.relay_stack import percentile, relay_stack, until, wired_relay
+from tests.support.harness.sim_process import mixed, sim_process
 
 BURST = 1000
 WINDOW = 3.0

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bench.harness.main_app import MainApp
-from bench.harness.relay_stack import relay_stack
 from gateway.interactions.model import Interaction
 from gateway.interactions.responder import AckOutcome, HttpAnswerResponder
 from gateway.simulator import factory
+from tests.support.harness.main_app import MainApp
+from tests.support.harness.relay_stack import relay_stack
 
 
 def fresh(stack: Any, obj: dict[str, Any]) -> Interaction:

@@ -1,6 +1,6 @@
 """Answers of the main app over 1 MiB are failed attempts, cut short (CONTRACT.md, v3 "Bodies"):
-the relay wired as the app wires it (bench/harness/relay_stack.py) against a main app that
-answers far too much (bench/harness/huge_answers.py) or exactly up to the limit."""
+the relay wired as the app wires it (tests/support/harness/relay_stack.py) against a main app that
+answers far too much (tests/support/harness/huge_answers.py) or exactly up to the limit."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Any
 import orjson
 import pytest
 
-from bench.harness.huge_answers import MIB, MODES, HugeAnswers
-from bench.harness.main_app import MainApp
-from bench.harness.relay_stack import ERROR_MESSAGE, FORWARD_PATH, relay_stack
 from gateway.interactions.forward import MAX_ANSWER_BYTES
 from gateway.simulator import factory
+from tests.support.harness.huge_answers import MIB, MODES, HugeAnswers
+from tests.support.harness.main_app import MainApp
+from tests.support.harness.relay_stack import ERROR_MESSAGE, FORWARD_PATH, relay_stack
 
 
 def _told(stack: Any, interaction: dict[str, Any]) -> list[Any]:

@@ -10,8 +10,12 @@ from typing import Any, cast
 import orjson
 import pytest
 
-from bench.harness.main_app import MainApp
-from bench.harness.relay_stack import (
+from gateway.interactions.model import Interaction
+from gateway.interactions.server_responses import COOLDOWN_MESSAGE
+from gateway.interactions.signatures import verify_signature
+from gateway.simulator import factory
+from tests.support.harness.main_app import MainApp
+from tests.support.harness.relay_stack import (
     AUTH,
     ERROR_MESSAGE,
     FORWARD_PATH,
@@ -20,10 +24,6 @@ from bench.harness.relay_stack import (
     relay_stack,
     until,
 )
-from gateway.interactions.model import Interaction
-from gateway.interactions.server_responses import COOLDOWN_MESSAGE
-from gateway.interactions.signatures import verify_signature
-from gateway.simulator import factory
 
 
 def _webhook_calls(stack: Any, interaction: dict[str, Any]) -> list[Any]:

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bench.harness.main_app import MainApp
-from bench.harness.relay_stack import ERROR_MESSAGE, Stack, relay_stack
 from gateway.simulator import factory
+from tests.support.harness.main_app import MainApp
+from tests.support.harness.relay_stack import ERROR_MESSAGE, Stack, relay_stack
 
 PRIVATE_ERROR = {"type": 4, "data": {"content": ERROR_MESSAGE, "flags": 64}}
 MODAL = {

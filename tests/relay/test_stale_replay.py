@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from bench.harness.relay_stack import Stack, relay_stack, until
 from gateway.interactions.model import DISCORD_EPOCH_MS
 from gateway.simulator import factory
+from tests.support.harness.relay_stack import Stack, relay_stack, until
 
 SKEW = 0.25
 STALE_AGES = (3.05, 3.2, 3.5, 3.9)

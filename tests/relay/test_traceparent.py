@@ -14,11 +14,11 @@ import orjson
 import pytest
 
 from asgi_app.logs import JsonFormatter, RequestIdFilter
-from bench.harness.main_app import MainApp
-from bench.harness.relay_stack import relay_stack, until
 from gateway.interactions.journal_types import JournalEntry
 from gateway.interactions.trace import parse_traceparent, trace_id_for, traceparent
 from gateway.simulator import factory
+from tests.support.harness.main_app import MainApp
+from tests.support.harness.relay_stack import relay_stack, until
 
 
 def test_trace_ids_are_per_interaction_and_headers_are_well_formed() -> None:

@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bench.harness.server import serve
 from tests.support.discord_rest import DiscordStub
+from tests.support.harness.server import serve
 
 
 class FakeClock:

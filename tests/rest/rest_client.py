@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import httpx
 
-from bench.harness import logcapture
 from gateway.rest.client import DiscordRest
 from tests.rest.conftest import FakeClock
 from tests.support.discord_rest import DiscordStub
+from tests.support.harness import logcapture
 
 Stub = tuple[DiscordStub, str]
 BOT_TOKEN = "bot-token"

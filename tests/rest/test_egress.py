@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from asgi_app.logs import MASK
-from bench.harness.process import ROOT, clean_env
 from gateway.egress import parse_proxy, proxy_for
 from gateway.rest.http1 import Http1Pool
 from tests.rest.test_http1 import (
@@ -25,6 +24,7 @@ from tests.rest.test_http1 import (
     scripted,
     serving,
 )
+from tests.support.harness.process import ROOT, clean_env
 from tests.support.tinyproxy import PASSWORD, clear_proxy_env, tinyproxy
 
 

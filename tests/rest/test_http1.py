@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from bench.harness.huge_answers import JUST_OVER, MIB, MODES, HugeAnswers
-from bench.harness.server import free_port
 from gateway.rest.http1 import AnswerTooLarge, Http1Pool
+from tests.support.harness.huge_answers import JUST_OVER, MIB, MODES, HugeAnswers
+from tests.support.harness.server import free_port
 from tests.support.waiting import eventually
 
 Answer = Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]  # -> keep the connection

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from asgi_app.routes.proxy_body import SpooledBody
-from bench.harness.app import AUTH_TOKEN, Running, running_app
 from gateway.rest.rules import INVALID_SOFT_LIMIT
+from tests.support.harness.app import AUTH_TOKEN, Running, running_app
 
 API = "/discord/api/v10"
 PROBLEM = "application/problem+json"

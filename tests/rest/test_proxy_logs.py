@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness.app import AUTH_TOKEN, production_env
-from bench.harness.process import VENV_BIN, ServerProcess, clean_env
-from bench.harness.server import free_port
 from gateway.simulator import DiscordSimulator
+from tests.support.harness.app import AUTH_TOKEN, production_env
+from tests.support.harness.process import VENV_BIN, ServerProcess, clean_env
+from tests.support.harness.server import free_port
 
 #: Shaped like nothing the log scrubber knows: only the path redaction can hide it.
 TOKEN = "plain-webhook-token-4711"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bench.harness.app import AUTH_TOKEN, running_app
+from tests.support.harness.app import AUTH_TOKEN, running_app
 from tests.support.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bench.harness.server import free_port
 from gateway.rest.client import (
     DiscordRest,
 )
@@ -14,6 +13,7 @@ from gateway.user_agent import USER_AGENT
 from tests.rest.conftest import FakeClock
 from tests.rest.rest_client import Stub, limit_headers, make
 from tests.support.discord_rest import Reply
+from tests.support.harness.server import free_port
 
 
 async def test_per_interaction_buckets_do_not_pile_up(clock: FakeClock) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bench.harness.server import free_port
 from gateway.rest.client import (
     INVALID_SOFT_LIMIT,
     DiscordRest,
@@ -17,6 +16,7 @@ from gateway.rest.ratelimit import route_for
 from tests.rest.conftest import FakeClock
 from tests.rest.rest_client import Stub, limit_headers, make
 from tests.support.discord_rest import Reply
+from tests.support.harness.server import free_port
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from asgi_app.settings import SettingsError, load_settings, read_env_file
-from bench.harness.logcapture import note_settings
+from tests.support.harness.logcapture import note_settings
 
 AUTH = "a" * 40
 

@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from asgi_app.settings import InteractionPolicy, Secret, Settings, SettingsError, load_settings
-from bench.harness.logcapture import note_settings
+from tests.support.harness.logcapture import note_settings
 
 PROD = {"BOT_TOKEN": "bot", "AUTH_TOKEN": "a" * 40, "ORIGIN_URL": "https://league.example"}
 KEY = "0123456789abcdef" * 4

@@ -16,7 +16,7 @@ from asgi_app.settings import (
     load_server_settings_or_exit,
     load_settings,
 )
-from bench.harness.logcapture import note_settings
+from tests.support.harness.logcapture import note_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PROD = {"BOT_TOKEN": "bot", "AUTH_TOKEN": "a" * 40, "ORIGIN_URL": "https://league.example"}

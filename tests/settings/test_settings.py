@@ -15,7 +15,7 @@ from asgi_app.settings import (
     load_settings,
     load_settings_or_exit,
 )
-from bench.harness.logcapture import note_settings
+from tests.support.harness.logcapture import note_settings
 
 BOT = "bot-token-MARKER-0123456789"
 AUTH = "auth-token-MARKER-abcdefghijklmnopqrstuvwxyz"

@@ -9,9 +9,9 @@ import httpx
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from bench.harness.server import read_request, serve
 from gateway.simulator import DiscordSimulator, factory
 from gateway.simulator.http_delivery import HttpDelivery
+from tests.support.harness.server import read_request, serve
 
 
 class ScriptedEndpoint:

@@ -1,2 +1,2 @@
 """Test-only helpers: the scripted Discord REST stand-in, tool checks (shared with the
-benchmarks: bench/harness/)."""
+benchmarks: tests/support/harness/)."""

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from bench.harness.server import read_request
+from tests.support.harness.server import read_request
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]

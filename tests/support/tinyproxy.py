@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness.server import free_port
+from tests.support.harness.server import free_port
 from tests.support.tools import require_tool
 
 USER, PASSWORD = "league", "pr0xy-secret"

@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 import orjson
 
-from bench.harness.app import AUTH_TOKEN, production_env
-from bench.harness.process import VENV_BIN, ServerProcess, clean_env
-from bench.harness.server import free_port, read_request, serve
 from gateway.interactions.signatures import verify_signature
 from gateway.simulator import DiscordSimulator
+from tests.support.harness.app import AUTH_TOKEN, production_env
+from tests.support.harness.process import VENV_BIN, ServerProcess, clean_env
+from tests.support.harness.server import free_port, read_request, serve
 
 
 @dataclass

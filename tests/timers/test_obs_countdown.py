@@ -10,8 +10,8 @@ from pathlib import Path
 from playwright.async_api import Page, expect
 
 from asgi_app.overlay.state import view_key
-from bench.harness.app import AUTH_TOKEN, running_app
 from tests.support.browser import ARTIFACTS, chromium
+from tests.support.harness.app import AUTH_TOKEN, running_app
 
 
 def clock_text(ms: int) -> str:

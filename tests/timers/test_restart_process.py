@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.harness.redis_server import redis_server
 from gateway.timers.model import LATE_AFTER_MS
+from tests.support.harness.redis_server import redis_server
 from tests.support.tools import require_tool
 from tests.timers.process import KillResult, kill_and_restart
 

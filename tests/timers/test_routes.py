@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import orjson
 
-from bench.harness.app import AUTH_TOKEN, running_app
-from bench.harness.main_app import MainApp
-from bench.harness.server import serve
 from gateway.interactions.signatures import load_public_key, verify_ed25519, verify_signature
+from tests.support.harness.app import AUTH_TOKEN, running_app
+from tests.support.harness.main_app import MainApp
+from tests.support.harness.server import serve
 from tests.support.waiting import eventually
 
 

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.harness.server import read_request, serve
 from gateway.interactions.signatures import Ed25519Signer, verify_ed25519, verify_signature
 from gateway.timers.sender import (
     Answer,
@@ -20,6 +19,7 @@ from gateway.timers.sender import (
     SignedSender,
     retry_after_seconds,
 )
+from tests.support.harness.server import read_request, serve
 
 TOKENS = "first-token-0123456789abcdef0123456789"
 

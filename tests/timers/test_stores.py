@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness.redis_server import redis_server
 from gateway.timers.model import Delivery, Kind, Timer
 from gateway.timers.store import Change, MemoryTimerStore, TimerStore
 from gateway.timers.store_redis import RedisTimerStore
 from gateway.timers.store_sqlite import SqliteTimerStore
+from tests.support.harness.redis_server import redis_server
 from tests.support.tools import require_tool
 from tests.timers.support import T0, spec
 

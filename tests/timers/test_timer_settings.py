@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from asgi_app.settings import SettingsError, load_settings
-from bench.harness.logcapture import note_settings
+from tests.support.harness.logcapture import note_settings
 
 PROD = {
     "BOT_TOKEN": "bot-token-for-the-timer-settings-test",

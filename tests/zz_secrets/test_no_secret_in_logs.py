@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness import logcapture
-from bench.harness.app import running_app
 from gateway.interactions.signing_key import FILE_NAME as SIGNING_KEY_FILE
 from gateway.simulator import factory
+from tests.support.harness import logcapture
+from tests.support.harness.app import running_app
 
 
 async def _produce_logs(state_dir: Path) -> None:

@@ -8,9 +8,9 @@ import logging
 import secrets
 
 from asgi_app.settings import load_settings
-from bench.harness import app, logcapture, relay_stack
 from gateway.simulator import DiscordSimulator, InteractionRecord
 from gateway.simulator.interaction_log import InteractionLog
+from tests.support.harness import app, logcapture, relay_stack
 
 
 def _logged(message: str) -> str:
