@@ -16,7 +16,7 @@ import httpx
 
 from tests.support.harness import logcapture
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 VENV_BIN = ROOT / ".venv" / "bin"
 
 

@@ -51,7 +51,7 @@ from tests.support.harness.main_app import MainApp
 from tests.support.harness.nodes_ops import NODE_OPS, Stream
 from tests.support.harness.server import serve
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def mixed(i: int) -> dict[str, Any]:
