@@ -1,7 +1,8 @@
 """The one backoff formula of the project; every room may import it.
 
 Attempt n (1, 2, ...) waits `base * 2**(n-1)`, at most `cap`, times a jitter:
-- `Jitter.NONE`: exactly that (the REST client's retries, gateway/rest/rules.py);
+- `Jitter.NONE`: exactly that (the REST client's retries, gateway/rest/rules.py; the gateway's
+  wait after repeated op 9 invalid sessions, from a base drawn in 1-5 s, state_machine.py);
 - `Jitter.HALF`: x0.5-1 (the forwards, gateway/interactions/forward.py, and the deliveries to
   the main app, gateway/delivery/sender.py);
 - `Jitter.FULL`: x0-1 (the gateway's reconnects, gateway/connection/backoff.py, which adds its

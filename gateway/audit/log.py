@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from gateway.clock import Sleep
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.rest.client import DiscordRest
 
 log = logging.getLogger("gateway.audit")
@@ -86,17 +85,15 @@ class AuditLog:
         *,
         max_pending: int = 50,
         outage_grace: float = 30.0,
-        wall_clock: Callable[[], float] = time.time,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
+        clocks: Clocks = SYSTEM_CLOCKS,
     ) -> None:
         self._rest = rest
         self._channel = str(channel_id) if channel_id else None
         self._max_pending = max_pending
         self._outage_grace = outage_grace
-        self._wall = wall_clock
-        self._clock = clock
-        self._sleep = sleep
+        self._wall = clocks.wall
+        self._clock = clocks.monotonic
+        self._sleep = clocks.sleep
         self._tasks: set[asyncio.Task[None]] = set()
         self._outage_timer: asyncio.Task[None] | None = None
         self._outage_reported = False

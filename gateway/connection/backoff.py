@@ -1,15 +1,17 @@
-"""Reconnect backoff: exponential, full jitter, capped, with a 1 s floor after the first tries."""
+"""Reconnect backoff: `gateway/backoff.py`'s formula with full jitter, and a 1 s floor after the
+first tries."""
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
-
+from gateway.backoff import Jitter, backoff_delay
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.connection.protocol import BACKOFF_BASE, BACKOFF_CAP, BACKOFF_FAST_ATTEMPTS
+from gateway.connection.timings import ShardTimings
 
 
 class Backoff:
-    """`next_delay()` for attempt n (1, 2, ...) is `rng() * min(cap, base * 2**(n-1))`.
+    """`next_delay()` for attempt n (1, 2, ...) is `backoff_delay(n, base, cap, Jitter.FULL)`:
+    `random() * min(cap, base * 2**(n-1))`.
 
     From attempt `fast_attempts + 1` on the delay is at least `floor`, so a flapping peer never
     gets more than one attempt per `floor` seconds. `reset()` after a stable connection.
@@ -22,22 +24,27 @@ class Backoff:
         cap: float = BACKOFF_CAP,
         floor: float = 1.0,
         fast_attempts: int = BACKOFF_FAST_ATTEMPTS,
-        rng: Callable[[], float] = random.random,
+        clocks: Clocks = SYSTEM_CLOCKS,
     ) -> None:
         self.base = base
         self.cap = cap
         self.floor = min(floor, cap)
         self.fast_attempts = fast_attempts
-        self._rng = rng
+        self._random = clocks.random
         self.attempt = 0
 
-    def ceiling(self, attempt: int) -> float:
-        # 2**60 is far past any cap; avoid float overflow for huge attempt counts.
-        return min(self.cap, self.base * 2.0 ** min(attempt - 1, 60))
+    @classmethod
+    def of(cls, timings: ShardTimings, clocks: Clocks = SYSTEM_CLOCKS) -> Backoff:
+        """The backoff `timings` set (base, cap, floor, fast attempts)."""
+        t = timings
+        floor, fast = t.backoff_floor, t.backoff_fast_attempts
+        return cls(
+            base=t.backoff_base, cap=t.backoff_cap, floor=floor, fast_attempts=fast, clocks=clocks
+        )
 
     def next_delay(self) -> float:
         self.attempt += 1
-        delay = self._rng() * self.ceiling(self.attempt)
+        delay = backoff_delay(self.attempt, self.base, self.cap, Jitter.FULL, self._random)
         if self.attempt > self.fast_attempts:
             delay = max(delay, self.floor)
         return delay

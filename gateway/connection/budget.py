@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
-from gateway.clock import Clock, Sleep
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 
 log = logging.getLogger("gateway.manager")
 
@@ -34,16 +33,14 @@ class IdentifyBudget:
         *,
         low_water: int | None = None,
         on_wait: Notice | None = None,
-        clock: Clock = time.monotonic,
-        wall_clock: Clock = time.time,
-        sleep: Sleep = asyncio.sleep,
+        clocks: Clocks = SYSTEM_CLOCKS,
     ) -> None:
         """`low_water`: refresh when this many or fewer remain (default a tenth of total)."""
         self._refresh_limit = refresh
         self._on_wait = on_wait
-        self._clock = clock
-        self._wall = wall_clock
-        self._sleep = sleep
+        self._clock = clocks.monotonic
+        self._wall = clocks.wall
+        self._sleep = clocks.sleep
         self._lock = asyncio.Lock()
         self._low_water = low_water
         self.total = 0

@@ -72,8 +72,13 @@ class Checkpointer:
     def interval(self) -> float:
         if self._interval is not None:
             return self._interval
-        beats = [s.heartbeat_interval for s in self._shards() if s.heartbeat_interval]
+        beats = [s.state.heartbeat_interval for s in self._shards() if s.state.heartbeat_interval]
         return min(beats, default=DEFAULT_INTERVAL)
+
+    @property
+    def saved(self) -> list[SessionState] | None:
+        """The sessions the last write saved (None: nothing written yet)."""
+        return self._last
 
     def start(self) -> None:
         if self._task is None or self._task.done():

@@ -4,6 +4,8 @@ Each attempt gets a fresh `Connection` (generation id, transport, send limiter, 
 Whoever decides how the connection ends (receive loop, heartbeat, timeouts, stop()) sets its
 outcome once, in the vocabulary of the close table (`CloseAction`); the shard then cancels and
 awaits the connection's tasks and closes the socket before it does anything else.
+The protocol fields (stage, accepting, gaps, the heartbeat's) are the shard's `ShardState`'s
+to read and set (state_machine.py); the transport, tasks and limiter are the `Shard`'s.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Connection:
         "generation",
         "heartbeat_sent_at",
         "limiter",
+        "live",
         "outcome",
         "ready_deadline",
         "resume_host",
@@ -65,6 +68,7 @@ class Connection:
         self.ready_deadline: asyncio.Timeout | None = None
         self.stage = "connect"
         self.resume_host = False  # connecting to resume_gateway_url
+        self.live = True  # False once torn down: a late message of it changes nothing
 
     def finish(self, outcome: Outcome) -> None:
         if not self.outcome.done():

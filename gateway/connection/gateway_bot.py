@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from gateway.clock import Sleep
+from gateway.clock import Clocks
 from gateway.connection.backoff import Backoff
 from gateway.connection.timings import ShardTimings
 
@@ -18,11 +18,9 @@ FetchGatewayBot = Callable[[], Awaitable[dict[str, Any]]]
 
 
 async def fetch_gateway_bot(
-    fetch: FetchGatewayBot, timings: ShardTimings, rng: Callable[[], float], sleep: Sleep
+    fetch: FetchGatewayBot, timings: ShardTimings, clocks: Clocks
 ) -> dict[str, Any]:
-    backoff = Backoff(
-        base=timings.backoff_base, cap=timings.backoff_cap, floor=timings.backoff_floor, rng=rng
-    )
+    backoff = Backoff.of(timings, clocks)
     while True:
         try:
             info = await fetch()
@@ -37,4 +35,4 @@ async def fetch_gateway_bot(
             log.warning(
                 "GET /gateway/bot failed (%s); retrying in %.2f s", exc.__class__.__name__, delay
             )
-            await sleep(delay)
+            await clocks.sleep(delay)

@@ -17,7 +17,6 @@ import logging
 import os
 import secrets
 import socket
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from gateway.clock import Clock
+from gateway.clock import SYSTEM_CLOCKS, Clock, Clocks
 from gateway.connection.lease_store import LeaseStore
 from gateway.connection.redis_store import PREFIX, RedisSessionStore
 from gateway.connection.session import SessionState
@@ -84,7 +83,7 @@ def node_id(state_dir: Path | None = None) -> str:
 @dataclass(eq=False)
 class Lease:
     """One lease this node holds. `valid()` (local, every send) and `confirm()` (Redis,
-    before IDENTIFY/RESUME) are the fence a shard checks (state_machine.Fence)."""
+    before IDENTIFY/RESUME) are the fence a shard checks (shard.Fence)."""
 
     name: str
     fence: int
@@ -175,16 +174,15 @@ class RoleLease:
         node: str | None = None,
         timings: LeaseTimings | None = None,
         prefix: str = PREFIX,
-        clock: Clock = time.monotonic,
-        wall_clock: Clock = time.time,
+        clocks: Clocks = SYSTEM_CLOCKS,
     ) -> None:
         self.name = f"role:{name}"
         self.timings = timings or LeaseTimings()
         self.store = LeaseStore(client, node or node_id(), prefix)
         self.lease: Lease | None = None
         self._on_change = on_change
-        self._clock = clock
-        self._wall = wall_clock
+        self._clock = clocks.monotonic
+        self._wall = clocks.wall
         self._task: asyncio.Task[None] | None = None
 
     def active(self) -> bool:

@@ -7,11 +7,10 @@ Redis lock shared by every process (redis_store.py).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from typing import Protocol
 
-from gateway.clock import Clock, Sleep
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.connection.protocol import (
     IDENTIFY_INTERVAL,
     IDENTIFY_MARGIN,
@@ -45,16 +44,15 @@ class SendLimiter:
         limit: int = SEND_LIMIT,
         ordinary: int = SEND_LIMIT_ORDINARY,
         window: float = SEND_WINDOW,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
+        clocks: Clocks = SYSTEM_CLOCKS,
     ) -> None:
         if not 0 < ordinary <= limit:
             raise ValueError("need 0 < ordinary <= limit")
         self.limit = limit
         self.ordinary = ordinary
         self.window = window
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clocks.monotonic
+        self._sleep = clocks.sleep
         self._sent: deque[float] = deque()
         self._lock = asyncio.Lock()
 
@@ -99,14 +97,13 @@ class IdentifyThrottle:
         *,
         interval: float = IDENTIFY_INTERVAL,
         margin: float = IDENTIFY_MARGIN,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
+        clocks: Clocks = SYSTEM_CLOCKS,
     ) -> None:
         self.max_concurrency = max(1, max_concurrency)
         self.interval = interval
         self.margin = margin if interval > 0 else 0.0
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clocks.monotonic
+        self._sleep = clocks.sleep
         self._next: dict[int, float] = {}
         self._locks: dict[int, asyncio.Lock] = {}
 

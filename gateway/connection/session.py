@@ -13,14 +13,14 @@ import contextlib
 import logging
 import os
 import tempfile
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.connection.protocol import SESSION_MAX_AGE
 from gateway.private_files import private_dir
 
@@ -54,11 +54,12 @@ class SessionStore:
         state_dir: Path,
         *,
         max_age: float = SESSION_MAX_AGE,
-        clock: Callable[[], float] = time.time,
+        clocks: Clocks = SYSTEM_CLOCKS,
     ) -> None:
+        """Sessions are stamped and aged by `clocks.wall` (they outlive the process)."""
         self.path = Path(state_dir) / FILE_NAME
         self.max_age = max_age
-        self._clock = clock
+        self._clock = clocks.wall
 
     def save(self, sessions: Iterable[SessionState]) -> None:
         now = self._clock()

@@ -1,53 +1,44 @@
-"""One gateway shard: the connection loop around the protocol state machine.
+"""One gateway shard: the connection loop, acting on its protocol state's decisions.
 
-Each connection attempt gets a fresh `Connection` (generation id, transport, send limiter,
-tasks). Whoever decides how the connection ends (receive loop, heartbeat, stop()) sets its
-one `Outcome`; the run loop then cancels and awaits the connection's tasks and closes the
-socket before it does anything else, so nothing of an old connection survives or touches the
-new one. The socket, the inflater and reading the close live in `GatewayTransport`; what each
-payload means lives in `ShardStateMachine`.
+The shard owns the loop, the transport (`GatewayTransport`) and its status; its `ShardState`
+(`shard.state`, state_machine.py) decides what the protocol means: resume or identify, what
+each payload does, a late heartbeat, a close. Each attempt gets a fresh `Connection`
+(generation id, transport, send limiter, tasks). Whoever decides how it ends (receive loop,
+heartbeat, stop()) sets its one `Outcome`; the run loop then cancels and awaits its tasks and
+closes the socket before it does anything else, so nothing of an old connection survives or
+touches the new one. What every shard of one gateway shares comes in one `ShardContext`
+(context.py), built once (by the manager) and injected.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import time
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
-from gateway.clock import Clock, Sleep
 from gateway.connection.backoff import Backoff
-from gateway.connection.budget import IdentifyBudget
 from gateway.connection.compression import CompressionError
 from gateway.connection.connection import Connection, Outcome, Signal
-from gateway.connection.limiter import IdentifyGate, IdentifyThrottle, SendLimiter
+from gateway.connection.context import Fence, ShardContext
+from gateway.connection.limiter import IdentifyThrottle, SendLimiter
 from gateway.connection.protocol import (
     CLOSE_FINAL,
     CLOSE_RESUMABLE,
     MAX_PAYLOAD_BYTES,
-    RESUME_HOST_FAILURES,
     CloseAction,
-    Compression,
-    Op,
     ShardStatus,
     gateway_url,
-    heartbeat_interval,
     identify_payload,
     resume_payload,
 )
 from gateway.connection.session import SessionState
-from gateway.connection.state_machine import Dispatch, ShardStateMachine
-from gateway.connection.timings import ShardTimings
+from gateway.connection.state_machine import Act, ShardState
 from gateway.connection.transport import GatewayTransport, UndecodablePayload
 
 log = logging.getLogger("gateway.shard")
-
-StatusCallback = Callable[["Shard", ShardStatus], None]
 
 
 class ShardError(Exception):
@@ -62,80 +53,36 @@ class ShardNotReady(ShardError):
     """No READY connection to send on."""
 
 
-class Shard(ShardStateMachine):
+class Shard:
+    lease: Fence | None = None  # set by leases.py when the shard is held by lease
+
     def __init__(
         self,
         shard_id: int,
         shard_count: int,
+        context: ShardContext,
         *,
-        token: str,
-        intents: int,
-        gateway_url: Callable[[], str],
-        compression: Compression = "zlib-stream",
-        dispatch: Dispatch | None = None,
-        on_status: StatusCallback | None = None,
-        identify_throttle: IdentifyGate | None = None,
-        identify_budget: IdentifyBudget | None = None,
-        presence: dict[str, Any] | None = None,
         session: SessionState | None = None,
-        timings: ShardTimings | None = None,
-        clock: Clock = time.monotonic,
-        wall_clock: Clock = time.time,
-        rng: Callable[[], float] = random.random,
-        sleep: Sleep = asyncio.sleep,
-        heartbeat_sleep: Sleep = asyncio.sleep,
+        presence: dict[str, Any] | None = None,
     ) -> None:
-        """`clock`/`sleep` drive reconnect waits, throttles and the send limiter (a fake clock
-        makes backoff tests instant); heartbeats run on the event loop's own clock with
-        `heartbeat_sleep`, since they must track real time."""
+        """`session`: a saved session to resume; `presence`: the one IDENTIFY announces."""
         self.shard_id = shard_id
         self.shard_count = shard_count
-        self.__token = token
-        self.intents = intents
-        self.compression = compression
         self.presence = presence
-        self.timings = timings or ShardTimings()
-        self._gateway_url = gateway_url
-        self._dispatch = dispatch
-        self._on_status = on_status
-        self._throttle: IdentifyGate = identify_throttle or IdentifyThrottle(
-            clock=clock, sleep=sleep
+        self._context = c = context
+        t = c.timings
+        self.state = ShardState(shard_id, c.gateway_url, t, c.clocks, session=session)
+        self._gate = c.identify_gate or IdentifyThrottle(
+            interval=t.identify_interval, clocks=c.clocks
         )
-        self._budget = identify_budget
-        self._clock = clock
-        self._wall = wall_clock
-        self._rng = rng
-        self._sleep = sleep
-        self._heartbeat_sleep = heartbeat_sleep
-        t = self.timings
-        self._backoff = Backoff(
-            base=t.backoff_base,
-            cap=t.backoff_cap,
-            floor=t.backoff_floor,
-            fast_attempts=t.backoff_fast_attempts,
-            rng=rng,
-        )
-        # session
-        self.session_id: str | None = session.session_id if session else None
-        self.seq: int | None = session.seq if session else None
-        self.resume_url: str | None = session.resume_url if session else None
-        # state for /health
+        self._backoff = Backoff.of(t, c.clocks)
         self.status = ShardStatus.IDLE
-        self.latency: float | None = None
-        self.last_ack_at: float | None = None
         self.reconnects = 0
         self.last_close_code: int | None = None
         self.last_close_reason: str | None = None
         self.failure_reason: str | None = None
-        self.application_id: str | None = None
-        self.stalls = 0
-        self.duplicates = 0
-        self.dropped = 0  # dispatches dropped: wrong shape, out of place or a sequence gap
-        self.invalid_sessions = 0
-        self.heartbeat_interval: float | None = None  # seconds, from the last HELLO
-        self.resume_host_failures = 0  # failed connects in a row to resume_gateway_url
         self.generation = 0
-        self._ready_at: float | None = None
+        self._ready_at: float | None = None  # monotonic: the last READY or RESUMED
         self._conn: Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -148,6 +95,24 @@ class Shard(ShardStateMachine):
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
+
+    @property
+    def connection(self) -> Connection | None:
+        """The current connection attempt (None between attempts): read only."""
+        return self._conn
+
+    @property
+    def session_id(self) -> str | None:
+        return self.state.session_id
+
+    @property
+    def seq(self) -> int | None:
+        """The sequence number of the last dispatch handed on."""
+        return self.state.seq
+
+    @property
+    def application_id(self) -> str | None:
+        return self.state.application_id
 
     def start(self) -> None:
         if self.running:
@@ -175,17 +140,16 @@ class Shard(ShardStateMachine):
             await asyncio.gather(task, return_exceptions=True)
         self._task = None
         if not resumable:
-            self._drop_session()
+            self.state.drop_session()
         if self.status is not ShardStatus.FAILED:
             self._set_status(ShardStatus.IDLE)
         return self.session_state()
 
     def session_state(self) -> SessionState | None:
-        if self.session_id is None or self.resume_url is None:
+        s = self.state
+        if s.session_id is None or s.resume_url is None:
             return None
-        return SessionState(
-            self.shard_id, self.shard_count, self.session_id, self.seq, self.resume_url
-        )
+        return SessionState(self.shard_id, self.shard_count, s.session_id, s.seq, s.resume_url)
 
     async def send(self, payload: dict[str, Any]) -> None:
         """An ordinary send (presence, member requests): size-checked, then rate limited."""
@@ -201,47 +165,39 @@ class Shard(ShardStateMachine):
         await conn.transport.send(data.decode())
 
     def snapshot(self) -> dict[str, Any]:
+        s = self.state
         return {
             "shard_id": self.shard_id,
             "status": self.status.value,
-            "latency_ms": None if self.latency is None else round(self.latency * 1000, 3),
-            "last_ack_at": self.last_ack_at,
+            "latency_ms": None if s.latency is None else round(s.latency * 1000, 3),
+            "last_ack_at": s.last_ack_at,
             "reconnects": self.reconnects,
             "last_close_code": self.last_close_code,
             "last_close_reason": self.last_close_reason,
-            "seq": self.seq,
-            "session": self.session_id is not None,
+            "seq": s.seq,
+            "session": s.session_id is not None,
             "failure_reason": self.failure_reason,
-            "stalls": self.stalls,
+            "stalls": s.stalls,
         }
-
-    def _identify_payload(self) -> dict[str, Any]:
-        shard = (self.shard_id, self.shard_count)
-        return identify_payload(self.__token, self.intents, shard, self.presence)
 
     # ---- run loop -----------------------------------------------------------------------
     def _set_status(self, status: ShardStatus) -> None:
         if status is self.status:
             return
         self.status = status
-        if status is ShardStatus.READY:
-            self.resume_host_failures = 0
-        if self._on_status is not None:
+        on_status = self._context.on_status
+        if on_status is not None:
             try:
-                self._on_status(self, status)
+                on_status(self, status)
             except Exception:
                 log.exception("shard %d: status callback failed", self.shard_id)
 
-    def _drop_session(self) -> None:
-        self.session_id = None
-        self.seq = None
-        self.resume_url = None
-
     async def _run(self) -> None:
         delay = 0.0
+        sleep = self._context.clocks.sleep
         while not self._stopping:
             if delay > 0:
-                await self._sleep(delay)
+                await sleep(delay)
                 if self._stopping:
                     break
             outcome = await self._connect_once()
@@ -256,11 +212,11 @@ class Shard(ShardStateMachine):
                 self._set_status(ShardStatus.FAILED)
                 return
             if outcome.action is CloseAction.IDENTIFY:
-                self._drop_session()
+                self.state.drop_session()
             ready_at = self._ready_at
             if ready_at is not None:
-                stable = self._clock() - ready_at >= self.timings.stable_after
-                self._backoff.reached_ready(stable)
+                up = self._context.clocks.monotonic() - ready_at
+                self._backoff.reached_ready(up >= self.state.timings.stable_after)
             self._ready_at = None
             self.reconnects += 1
             self._set_status(ShardStatus.RECONNECTING)
@@ -268,7 +224,7 @@ class Shard(ShardStateMachine):
             log.info(
                 "shard %d: reconnecting (%s) after %s in %.2f s, attempt %d",
                 self.shard_id,
-                "resume" if self.session_id else "identify",
+                "resume" if self.state.session_id else "identify",
                 outcome.reason,
                 delay,
                 self._backoff.attempt,
@@ -276,15 +232,14 @@ class Shard(ShardStateMachine):
 
     async def _connect_once(self) -> Outcome:
         self.generation += 1
-        t = self.timings
+        c, t = self._context, self.state.timings
         limiter = SendLimiter(
             limit=t.send_limit,
             ordinary=t.send_limit_ordinary,
             window=t.send_window,
-            clock=self._clock,
-            sleep=self._sleep,
+            clocks=c.clocks,
         )
-        conn = Connection(self.generation, GatewayTransport(self.compression), limiter)
+        conn = Connection(self.generation, GatewayTransport(c.compression), limiter)
         self._conn = conn
         try:
             conn.driver = asyncio.create_task(self._drive(conn))
@@ -312,6 +267,7 @@ class Shard(ShardStateMachine):
             log.debug("shard %d: error while closing", self.shard_id, exc_info=True)
         conn.tasks.clear()
         conn.driver = None
+        conn.live = False
         if self._conn is conn:
             self._conn = None
 
@@ -321,11 +277,9 @@ class Shard(ShardStateMachine):
         except Signal as signal:
             conn.finish(signal.outcome)
         except ConnectionClosed as exc:
-            conn.finish(self._closed(exc))
+            conn.finish(self.state.closed(exc))
         except (TimeoutError, OSError, WebSocketException) as exc:
-            if conn.stage == "connect" and conn.resume_host:
-                self.resume_host_failures += 1
-            self._failed(conn, exc)
+            conn.finish(self.state.failed(conn, exc))
         except UndecodablePayload:
             conn.finish(Outcome(CloseAction.RESUME, "undecodable payload"))
         except CompressionError as exc:
@@ -336,62 +290,110 @@ class Shard(ShardStateMachine):
             conn.finish(Outcome(CloseAction.RESUME, "internal error"))
 
     async def _converse(self, conn: Connection) -> None:
-        t = self.timings
-        resume = self.session_id is not None and self.resume_url is not None
-        # Two failed connects in a row to the resume host: resume through /gateway/bot's URL.
-        conn.resume_host = resume and self.resume_host_failures < RESUME_HOST_FAILURES
-        base = self.resume_url if conn.resume_host and self.resume_url else self._gateway_url()
-        url = gateway_url(base, self.compression)
+        c, state = self._context, self.state
+        t = state.timings  # read at each connection (a campaign may shorten them)
+        opening = state.opening()
+        conn.resume_host = opening.resume_host
+        url = gateway_url(opening.url, c.compression)
         self._set_status(ShardStatus.CONNECTING)
-        if not resume:
+        if not opening.resume:
             # Budget and throttle before connecting: a socket left unread while it waits
             # would miss its heartbeat ACKs and look like a zombie.
-            if self._budget is not None:
-                await self._budget.spend()  # at 0 it waits for the reset
-            waited = await self._throttle.acquire(self.shard_id)
+            if c.identify_budget is not None:
+                await c.identify_budget.spend()  # at 0 it waits for the reset
+            waited = await self._gate.acquire(self.shard_id)
             if waited:
                 log.info("shard %d: identify throttled %.2f s", self.shard_id, waited)
         log.info(
             "shard %d: connecting to %s (%s)",
             self.shard_id,
             url.split("?", 1)[0],
-            "resume" if resume else "identify",
+            "resume" if opening.resume else "identify",
         )
-        conn.stage = "connect"
         async with asyncio.timeout(t.connect_timeout):
             ws = await conn.transport.open(url, t)
-        if conn.resume_host:
-            self.resume_host_failures = 0
-        conn.stage = "HELLO"
+        state.connected(conn)
         async with asyncio.timeout(t.hello_timeout):
-            hello = await conn.transport.next_payload()
-        if not isinstance(hello, dict) or hello.get("op") != Op.HELLO:
-            log.warning("shard %d: first payload was not HELLO", self.shard_id)
-            raise Signal(Outcome(CloseAction.RESUME, "first payload was not HELLO"))
-        interval = heartbeat_interval(hello.get("d"))
-        if interval is None:
-            log.warning("shard %d: invalid HELLO (heartbeat_interval)", self.shard_id)
-            raise Signal(Outcome(CloseAction.RESUME, "invalid HELLO"))
-        self.heartbeat_interval = interval
+            interval = state.hello(await conn.transport.next_payload())
         if self.lease is not None and not await self.lease.confirm():  # the fencing number
             raise Signal(Outcome(CloseAction.STOP, "lease lost"))
         conn.spawn(self._heartbeat(conn, interval))
-        if resume:
-            conn.stage = "RESUME"  # the replay comes before RESUMED, each re-arms the deadline
+        if opening.resume:
             self._set_status(ShardStatus.RESUMING)
-            await self._send_priority(conn, resume_payload(self.__token, self.session_id, self.seq))
+            state.resuming(conn)
+            await self._send_priority(conn, resume_payload(c.token, state.session_id, state.seq))
             deadline = asyncio.timeout(t.resume_timeout)
         else:
-            conn.stage = "IDENTIFY"
             self._set_status(ShardStatus.IDENTIFYING)
-            self.seq = None  # a new session numbers its dispatches from READY on
-            await self._send_priority(conn, self._identify_payload())
-            await self._throttle.sent(self.shard_id)
-            conn.stage = "READY"
+            state.identifying(conn)
+            shard = (self.shard_id, self.shard_count)
+            identify = identify_payload(c.token, c.intents, shard, self.presence)
+            await self._send_priority(conn, identify)
+            await self._gate.sent(self.shard_id)
             deadline = asyncio.timeout(t.ready_timeout)
         conn.ready_deadline = deadline
         recv = ws.recv
-        receive = self._receive
+        receive = state.receive
+        dispatch = c.dispatch
+        hand_on = Act.HAND_ON
         async with deadline:
-            while True:
-                receive(conn, await recv(decode=False))
+            while True:  # the hot path: bench/gateway_decode_bench.py measures its body
+                act, event, data = receive(conn, await recv(decode=False))
+                if act is not hand_on and not self._act(conn, act):
+                    continue
+                if dispatch is not None:
+                    try:
+                        dispatch(event, data, self)
+                    except Exception:
+                        log.exception("shard %d: dispatch of %s failed", self.shard_id, event)
+
+    def _act(self, conn: Connection, act: Act) -> bool:
+        """The state's decision other than a plain dispatch; True: hand the dispatch on."""
+        if act is Act.LIVE:  # READY or RESUMED
+            self._ready_at = self._context.clocks.monotonic()
+            self._set_status(ShardStatus.READY)
+            return True
+        if act is Act.HEARTBEAT:  # op 1: one now
+            conn.spawn(self._send_heartbeat(conn))
+        return False
+
+    # ---- sends and heartbeats -----------------------------------------------------------
+    def _fenced(self, conn: Connection) -> bool:
+        """False (and the connection ends, nothing sent) when the shard's lease is gone."""
+        if self.lease is None or self.lease.valid():
+            return True
+        log.warning("shard %d: lease lost: closing before the next send", self.shard_id)
+        conn.finish(Outcome(CloseAction.STOP, "lease lost"))
+        return False
+
+    async def _send_priority(self, conn: Connection, payload: dict[str, Any]) -> None:
+        """Heartbeat / identify / resume: counted by the limiter, never queued behind it."""
+        if conn.transport.ws is None or conn is not self._conn or not self._fenced(conn):
+            return
+        conn.limiter.record_priority()
+        await conn.transport.send(orjson.dumps(payload).decode())
+
+    async def _send_heartbeat(self, conn: Connection) -> None:
+        payload = self.state.heartbeat(conn, asyncio.get_running_loop().time())
+        try:
+            await self._send_priority(conn, payload)
+        except ConnectionClosed:
+            pass  # the receive loop reports the close
+
+    async def _heartbeat(self, conn: Connection, interval: float) -> None:
+        clock = asyncio.get_running_loop().time
+        state, sleep = self.state, self._context.heartbeat_sleep
+        due = clock() + state.first_beat(interval)
+        while not conn.outcome.done():
+            delay = due - clock()
+            if delay > 0:
+                await sleep(delay)
+            now = clock()
+            zombie = state.beat_due(conn, now - due)
+            if zombie is not None:
+                conn.finish(zombie)
+                return
+            await self._send_heartbeat(conn)
+            due += interval
+            if due < now:
+                due = now + interval

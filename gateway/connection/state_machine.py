@@ -1,10 +1,14 @@
-"""The protocol state machine of a shard: what each payload received does.
+"""The protocol state of a shard, and the decisions it leads to.
 
-One call per WebSocket message (`_receive`, the hot path: bench/gateway_decode_bench.py):
-sequence bookkeeping, the session events (READY, RESUMED), duplicates and gaps, the control
-opcodes and the heartbeat. It never touches the socket itself: it sends through the
-connection's transport and ends a connection by raising or setting one `Outcome`.
-`Shard` (shard.py) adds the connection loop around it.
+`ShardState` holds one shard's session (id, sequence, resume URL) and its liveness figures,
+and decides: whether the next connection resumes or identifies and where it goes (`opening`),
+what each payload received means (`receive`, one call per WebSocket message, the hot path:
+bench/gateway_decode_bench.py), when a heartbeat is late or the connection a zombie
+(`beat_due`), and what a failed connect or a close means (`failed`, `closed`). It touches no
+socket and starts no task: `receive` returns a `Decision` (hand a dispatch on, the shard is
+READY, send a heartbeat now), and a connection is ended by raising `Signal` with its one
+`Outcome` (close and why, in the close table's vocabulary). `Shard` (shard.py) owns the loop
+and the transport and acts on them.
 """
 
 from __future__ import annotations
@@ -12,27 +16,29 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Final
 
 import orjson
 from websockets.exceptions import ConnectionClosed
 
-from gateway.clock import Clock, Sleep
+from gateway.backoff import backoff_delay
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.connection.connection import Connection, Outcome, Signal
 from gateway.connection.protocol import (
     CLOSE_FINAL,
     CLOSE_NO_FRAME,
     INVALID_SESSION_BACKOFF_CAP,
+    RESUME_HOST_FAILURES,
     CloseAction,
     Op,
-    ShardStatus,
     close_rule,
+    heartbeat_interval,
 )
+from gateway.connection.session import SessionState
 from gateway.connection.timings import ShardTimings
 from gateway.connection.transport import read_close
-
-if TYPE_CHECKING:
-    from gateway.connection.shard import Shard
 
 log = logging.getLogger("gateway.shard")
 
@@ -43,53 +49,110 @@ _SESSION_EVENTS: Final = frozenset({"READY", "RESUMED"})
 # really missed, and a resume has the server replay them.
 GAPS_BEFORE_RESUME: Final = 3
 
-Dispatch = Callable[[str, Any, "Shard"], None]
+
+class Act(Enum):
+    """What the shard does after a payload (`Decision`'s first item)."""
+
+    NOTHING = "nothing"
+    HAND_ON = "hand on"  # a dispatch for the handlers
+    LIVE = "live"  # READY or RESUMED accepted: the shard is READY, then hands it on
+    HEARTBEAT = "heartbeat"  # op 1: one heartbeat now, outside the schedule
 
 
-class Fence(Protocol):
-    """A shard lease (SHARD_IDS=auto, lease.py): `valid()` before every send (a local
-    deadline), `confirm()` in Redis before every IDENTIFY and RESUME."""
-
-    def valid(self) -> bool: ...
-
-    async def confirm(self) -> bool: ...
+Decision = tuple[Act, str, Any]  # (what to do, the dispatch's event name, its data)
+NOTHING: Final[Decision] = (Act.NOTHING, "", None)
+BEAT_NOW: Final[Decision] = (Act.HEARTBEAT, "", None)
+_HAND_ON: Final = Act.HAND_ON
+_LIVE: Final = Act.LIVE
 
 
-class ShardStateMachine:
-    """The protocol state of one shard (its session, sequence and liveness figures)."""
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """How the next connection opens: resume (or identify), and the URL it goes to."""
 
-    shard_id: int
-    timings: ShardTimings
-    session_id: str | None
-    seq: int | None
-    resume_url: str | None
-    application_id: str | None
-    latency: float | None
-    last_ack_at: float | None
-    stalls: int
-    duplicates: int
-    dropped: int
-    invalid_sessions: int  # op 9 d=false in a row (reset by READY)
-    lease: Fence | None = None  # set by leases.py when the shard is held by lease
-    _conn: Connection | None
-    _dispatch: Dispatch | None
-    _gateway_url: Callable[[], str]
-    _ready_at: float | None
-    _clock: Clock
-    _wall: Clock
-    _rng: Callable[[], float]
-    _heartbeat_sleep: Sleep
+    resume: bool
+    resume_host: bool  # to the session's resume_gateway_url, not /gateway/bot's URL
+    url: str
 
-    def _set_status(self, status: ShardStatus) -> None:
-        raise NotImplementedError
+
+class ShardState:
+    """The protocol state of one shard: its session, sequence and liveness figures."""
+
+    def __init__(
+        self,
+        shard_id: int,
+        gateway_url: Callable[[], str],
+        timings: ShardTimings | None = None,
+        clocks: Clocks = SYSTEM_CLOCKS,
+        *,
+        session: SessionState | None = None,
+    ) -> None:
+        """`gateway_url`: /gateway/bot's URL (identifies go there, and resumes after two failed
+        connects to the resume host); `session`: a saved session to resume."""
+        self.shard_id = shard_id
+        self.timings = timings or ShardTimings()
+        self._gateway_url = gateway_url
+        self._wall = clocks.wall
+        self._random = clocks.random
+        self.session_id: str | None = session.session_id if session else None
+        self.seq: int | None = session.seq if session else None
+        self.resume_url: str | None = session.resume_url if session else None
+        self.application_id: str | None = None
+        self.latency: float | None = None
+        self.last_ack_at: float | None = None  # unix time of the last heartbeat ACK
+        self.heartbeat_interval: float | None = None  # seconds, from the last HELLO
+        self.resume_host_failures = 0  # failed connects in a row to resume_gateway_url
+        self.stalls = 0
+        self.duplicates = 0
+        self.dropped = 0  # dispatches dropped: wrong shape, out of place or a sequence gap
+        self.invalid_sessions = 0  # op 9 d=false in a row (reset by READY)
+
+    def drop_session(self) -> None:
+        self.session_id = None
+        self.seq = None
+        self.resume_url = None
+
+    # ---- opening a connection -----------------------------------------------------------
+    def opening(self) -> Opening:
+        """Resume when there is a session; two failed connects in a row to the resume host
+        send the resume to /gateway/bot's URL instead."""
+        resume = self.session_id is not None and self.resume_url is not None
+        resume_host = resume and self.resume_host_failures < RESUME_HOST_FAILURES
+        url = self.resume_url if resume_host and self.resume_url else self._gateway_url()
+        return Opening(resume, resume_host, url)
+
+    def connected(self, conn: Connection) -> None:
+        """The socket is open: HELLO comes next."""
+        if conn.resume_host:
+            self.resume_host_failures = 0
+        conn.stage = "HELLO"
+
+    def hello(self, payload: Any) -> float:
+        """The heartbeat interval (seconds) of the connection's first payload, a HELLO."""
+        if not isinstance(payload, dict) or payload.get("op") != Op.HELLO:
+            log.warning("shard %d: first payload was not HELLO", self.shard_id)
+            raise Signal(Outcome(CloseAction.RESUME, "first payload was not HELLO"))
+        interval = heartbeat_interval(payload.get("d"))
+        if interval is None:
+            log.warning("shard %d: invalid HELLO (heartbeat_interval)", self.shard_id)
+            raise Signal(Outcome(CloseAction.RESUME, "invalid HELLO"))
+        self.heartbeat_interval = interval
+        return interval
+
+    def resuming(self, conn: Connection) -> None:
+        conn.stage = "RESUME"  # the replay comes before RESUMED, each re-arms the deadline
+
+    def identifying(self, conn: Connection) -> None:
+        conn.stage = "READY"  # the IDENTIFY goes out next; then READY is awaited
+        self.seq = None  # a new session numbers its dispatches from READY on
 
     # ---- receive path (one call per WebSocket message) ----------------------------------
-    def _receive(self, conn: Connection, message: bytes | str) -> None:
-        if conn is not self._conn:
-            return  # a stale connection never touches the shard
+    def receive(self, conn: Connection, message: bytes | str) -> Decision:
+        if not conn.live:
+            return NOTHING  # a stale connection never touches the state
         data = conn.feed(message)
         if data is None:
-            return
+            return NOTHING
         try:
             payload = _loads(data)
             op = payload["op"]
@@ -100,9 +163,8 @@ class ShardStateMachine:
                 conn.awaiting_ack = False
                 self.latency = asyncio.get_running_loop().time() - conn.heartbeat_sent_at
                 self.last_ack_at = self._wall()
-            else:
-                self._on_control(conn, op, payload.get("d"))
-            return
+                return NOTHING
+            return self._on_control(op, payload.get("d"))
         # op 0, the hot path: the next dispatch of the session, in order
         try:
             seq = payload["s"]
@@ -118,38 +180,44 @@ class ShardStateMachine:
             or event.__class__ is not str
             or event in _SESSION_EVENTS
             or not conn.accepting
-        ) and not self._admit(conn, data, seq, event, last):
-            return
+        ):
+            act = self._admit(conn, data, seq, event, last)
+            if act is None:
+                return NOTHING
+            conn.gaps = 0
+            self.seq = seq
+            return act, event, data
         conn.gaps = 0
         self.seq = seq
-        dispatch = self._dispatch
-        if dispatch is not None:
-            try:
-                dispatch(event, data, self)  # type: ignore[arg-type]  # self is a Shard
-            except Exception:
-                log.exception("shard %d: dispatch of %s failed", self.shard_id, event)
+        return _HAND_ON, event, data
 
-    def _admit(self, conn: Connection, data: Any, seq: Any, event: Any, last: int | None) -> bool:
+    def _admit(
+        self, conn: Connection, data: Any, seq: Any, event: Any, last: int | None
+    ) -> Act | None:
         """The slow path of a dispatch: session events, duplicates, gaps and wrong shapes.
-        True when it is to be handled; a dropped dispatch never moves the sequence."""
+        None when it is dropped; a dropped dispatch never moves the sequence."""
         if event.__class__ is not str or seq.__class__ is not int or seq < (event != "READY"):
             # READY may carry s=0 (Spacebar numbers it so): it starts the sequence anyway.
-            return self._drop("malformed dispatch (t=%s, s=%s)", brief(event), brief(seq))
+            self._drop("malformed dispatch (t=%s, s=%s)", brief(event), brief(seq))
+            return None
         if event == "READY":
             if conn.accepting or conn.stage != "READY":
-                return self._drop("READY out of place (s=%d)", seq)
+                self._drop("READY out of place (s=%d)", seq)
+                return None
             self._on_ready(conn, data)
-            return True
+            return _LIVE
         if not conn.accepting:
             if conn.stage != "RESUME":
-                return self._drop("dispatch %s before READY (s=%d)", brief(event), seq)
+                self._drop("dispatch %s before READY (s=%d)", brief(event), seq)
+                return None
             self._rearm_resume_deadline(conn)  # a replayed dispatch: the resume is alive
         if event == "RESUMED" and conn.stage != "RESUME":
-            return self._drop("RESUMED out of place (s=%d)", seq)
+            self._drop("RESUMED out of place (s=%d)", seq)
+            return None
         if last is not None:
             if seq <= last:
                 self.duplicates += 1  # replayed twice; already handled
-                return False
+                return None
             if seq != last + 1 and conn.stage == "RESUME" and not conn.accepting:
                 # A gap inside a RESUME's replay: what the server did not replay (a RESUMED or
                 # READY numbered after our checkpoint) cannot be had by resuming again, which
@@ -166,25 +234,22 @@ class ShardStateMachine:
                 if conn.gaps >= GAPS_BEFORE_RESUME:
                     log.warning("shard %d: sequence gaps: resuming to replay", self.shard_id)
                     raise Signal(Outcome(CloseAction.RESUME, "sequence gap"))
-                return False
+                return None
         if event == "RESUMED":
             self._on_resumed(conn)
-        return True
+            return _LIVE
+        return _HAND_ON
 
-    def _drop(self, what: str, *args: Any) -> bool:
+    def _drop(self, what: str, *args: Any) -> None:
         self.dropped += 1
         log.warning("shard %d: dropped " + what, self.shard_id, *args)
-        return False
 
     def _on_ready(self, conn: Connection, data: Any) -> None:
         session_id = data.get("session_id") if isinstance(data, dict) else None
         if not isinstance(session_id, str) or not session_id:
             log.warning("shard %d: invalid READY (no session_id): identifying again", self.shard_id)
             raise Signal(Outcome(CloseAction.IDENTIFY, "invalid READY"))
-        if conn.ready_deadline is not None:
-            conn.ready_deadline.reschedule(None)
-        conn.accepting = True
-        conn.stage = "ready"
+        self._live(conn)
         self.session_id = session_id
         resume_url = data.get("resume_gateway_url")
         if not isinstance(resume_url, str) or not resume_url.startswith(("wss://", "ws://")):
@@ -196,10 +261,8 @@ class ShardStateMachine:
         app_id = application.get("id") if isinstance(application, dict) else None
         if isinstance(app_id, str | int) and not isinstance(app_id, bool):
             self.application_id = str(app_id)
-        self._ready_at = self._clock()
         self.invalid_sessions = 0
         log.info("shard %d: ready", self.shard_id)
-        self._set_status(ShardStatus.READY)
 
     def _rearm_resume_deadline(self, conn: Connection) -> None:
         if conn.ready_deadline is not None:
@@ -207,50 +270,81 @@ class ShardStateMachine:
             conn.ready_deadline.reschedule(loop.time() + self.timings.resume_timeout)
 
     def _on_resumed(self, conn: Connection) -> None:
+        self._live(conn)
+        log.info("shard %d: resumed at seq %s", self.shard_id, self.seq)
+
+    def _live(self, conn: Connection) -> None:
+        """READY or RESUMED: no deadline any more, dispatches take the fast path."""
         if conn.ready_deadline is not None:
             conn.ready_deadline.reschedule(None)
         conn.accepting = True
         conn.stage = "ready"
-        self._ready_at = self._clock()
-        log.info("shard %d: resumed at seq %s", self.shard_id, self.seq)
-        self._set_status(ShardStatus.READY)
+        self.resume_host_failures = 0
 
-    def _on_control(self, conn: Connection, op: Any, data: Any) -> None:
+    def _on_control(self, op: Any, data: Any) -> Decision:
         if op.__class__ is not int:
             op = brief(op)  # "1" or true is no opcode: ignored below
         if op == Op.HEARTBEAT:
-            conn.spawn(self._send_heartbeat(conn))
-        elif op == Op.RECONNECT:
+            return BEAT_NOW
+        if op == Op.RECONNECT:
             log.info("shard %d: op 7 reconnect requested", self.shard_id)
             raise Signal(Outcome(CloseAction.RESUME, "op 7 reconnect"))
-        elif op == Op.INVALID_SESSION:
+        if op == Op.INVALID_SESSION:
             if data is True:
                 log.info("shard %d: op 9 invalid session (resumable)", self.shard_id)
                 raise Signal(Outcome(CloseAction.RESUME, "op 9 invalid session, resumable"))
-            # Repeated invalid sessions back off: the wait doubles each time in a row.
+            # Repeated invalid sessions back off: from a wait of 1-5 s, doubling each time in a
+            # row, at most INVALID_SESSION_BACKOFF_CAP times that (gateway/backoff.py).
             self.invalid_sessions += 1
-            factor = min(2 ** (self.invalid_sessions - 1), INVALID_SESSION_BACKOFF_CAP)
             low, high = self.timings.invalid_session_wait
-            wait = (low + (high - low) * self._rng()) * factor
+            base = low + (high - low) * self._random()
+            wait = backoff_delay(self.invalid_sessions, base, base * INVALID_SESSION_BACKOFF_CAP)
             log.info("shard %d: op 9 invalid session; identify in %.2f s", self.shard_id, wait)
             raise Signal(
                 Outcome(
                     CloseAction.IDENTIFY, "op 9 invalid session", delay=wait, send_code=CLOSE_FINAL
                 )
             )
-        else:
-            log.info("shard %d: ignored op %s", self.shard_id, brief(op))
+        log.info("shard %d: ignored op %s", self.shard_id, brief(op))
+        return NOTHING
 
-    # ---- how a connection ended ----------------------------------------------------
-    def _failed(self, conn: Connection, exc: Exception) -> None:
+    # ---- heartbeat ----------------------------------------------------------------------
+    def first_beat(self, interval: float) -> float:
+        """Seconds from HELLO to the first heartbeat: `interval * random()`."""
+        return interval * self._random()
+
+    def beat_due(self, conn: Connection, lag: float) -> Outcome | None:
+        """A heartbeat is due, `lag` s late. The outcome when the connection is a zombie (the
+        previous heartbeat unacknowledged); a stall (`lag` over stall_warning) is counted, and
+        excuses a missing ACK (it may be waiting unread in the socket)."""
+        stalled = lag > self.timings.stall_warning
+        if stalled:
+            self.stalls += 1
+            log.warning("shard %d: event loop stalled: heartbeat %.2f s late", self.shard_id, lag)
+        if conn.awaiting_ack and not stalled:
+            log.warning("shard %d: no heartbeat ACK: zombie connection", self.shard_id)
+            return Outcome(CloseAction.RESUME, "zombie connection (no heartbeat ACK)")
+        return None
+
+    def heartbeat(self, conn: Connection, now: float) -> dict[str, Any]:
+        """The heartbeat to send (`now`: the event loop's time; the ACK measures latency)."""
+        conn.heartbeat_sent_at = now
+        conn.awaiting_ack = True
+        return {"op": Op.HEARTBEAT, "d": self.seq}
+
+    # ---- how a connection ended ---------------------------------------------------------
+    def failed(self, conn: Connection, exc: Exception) -> Outcome:
+        """A timeout or a connect that failed (socket or handshake error)."""
+        if conn.stage == "connect" and conn.resume_host:
+            self.resume_host_failures += 1
         if isinstance(exc, TimeoutError):
             log.warning("shard %d: %s timed out", self.shard_id, conn.stage)
-            conn.finish(Outcome(CloseAction.RESUME, f"{conn.stage} timeout"))
-            return
+            return Outcome(CloseAction.RESUME, f"{conn.stage} timeout")
         log.warning("shard %d: connect failed: %s", self.shard_id, exc.__class__.__name__)
-        conn.finish(Outcome(CloseAction.RESUME, f"connect failed: {exc.__class__.__name__}"))
+        return Outcome(CloseAction.RESUME, f"connect failed: {exc.__class__.__name__}")
 
-    def _closed(self, exc: ConnectionClosed) -> Outcome:
+    def closed(self, exc: ConnectionClosed) -> Outcome:
+        """What the socket's close means (the close table, protocol.py)."""
         closed = read_close(exc)
         rule = close_rule(closed.code)
         code = closed.code if closed.code is not None else CLOSE_NO_FRAME
@@ -265,55 +359,6 @@ class ShardStateMachine:
                 "shard %d: closed by the server: %s -> %s", self.shard_id, reason, rule.action.value
             )
         return Outcome(rule.action, reason, close_code=code)
-
-    # ---- heartbeat ----------------------------------------------------------------------
-    def _fenced(self, conn: Connection) -> bool:
-        """False (and the connection ends, nothing sent) when the shard's lease is gone."""
-        if self.lease is None or self.lease.valid():
-            return True
-        log.warning("shard %d: lease lost: closing before the next send", self.shard_id)
-        conn.finish(Outcome(CloseAction.STOP, "lease lost"))
-        return False
-
-    async def _send_priority(self, conn: Connection, payload: dict[str, Any]) -> None:
-        """Heartbeat / identify / resume: counted by the limiter, never queued behind it."""
-        if conn.transport.ws is None or conn is not self._conn or not self._fenced(conn):
-            return
-        conn.limiter.record_priority()
-        await conn.transport.send(orjson.dumps(payload).decode())
-
-    async def _send_heartbeat(self, conn: Connection) -> None:
-        conn.heartbeat_sent_at = asyncio.get_running_loop().time()
-        conn.awaiting_ack = True
-        try:
-            await self._send_priority(conn, {"op": Op.HEARTBEAT, "d": self.seq})
-        except ConnectionClosed:
-            pass  # the receive loop reports the close
-
-    async def _heartbeat(self, conn: Connection, interval: float) -> None:
-        clock = asyncio.get_running_loop().time
-        due = clock() + interval * self._rng()
-        while not conn.outcome.done():
-            delay = due - clock()
-            if delay > 0:
-                await self._heartbeat_sleep(delay)
-            now = clock()
-            lag = now - due
-            stalled = lag > self.timings.stall_warning
-            if stalled:
-                self.stalls += 1
-                log.warning(
-                    "shard %d: event loop stalled: heartbeat %.2f s late", self.shard_id, lag
-                )
-            # After a stall the ACK may be waiting unread in the socket: not a zombie.
-            if conn.awaiting_ack and not stalled:
-                log.warning("shard %d: no heartbeat ACK: zombie connection", self.shard_id)
-                conn.finish(Outcome(CloseAction.RESUME, "zombie connection (no heartbeat ACK)"))
-                return
-            await self._send_heartbeat(conn)
-            due += interval
-            if due < now:
-                due = now + interval
 
 
 def brief(value: Any) -> str:

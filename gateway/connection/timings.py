@@ -10,6 +10,7 @@ from gateway.connection.protocol import (
     BACKOFF_FAST_ATTEMPTS,
     CONNECT_TIMEOUT,
     HELLO_TIMEOUT,
+    IDENTIFY_INTERVAL,
     INVALID_SESSION_WAIT,
     READY_TIMEOUT,
     RESUME_TIMEOUT,
@@ -39,6 +40,8 @@ class ShardTimings:
     send_limit: int = SEND_LIMIT
     send_limit_ordinary: int = SEND_LIMIT_ORDINARY
     send_window: float = SEND_WINDOW
+    identify_interval: float = IDENTIFY_INTERVAL  # per shard_id % max_concurrency bucket
+    checkpoint_interval: float | None = None  # sessions checkpointed; None: every heartbeat
     # websockets' own keepalive; its timeout closes with 1011, which we resume from.
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0

@@ -76,7 +76,7 @@ async def test_bogus_sequence_is_dropped_and_never_moves_the_sequence(
         assert len(sim.connections) == 1, bogus  # the connection was kept
         if bogus not in (1, 5):  # a duplicate (s <= seq) is dropped silently
             assert "dropped" in messages(caplog), bogus
-    assert shard.dropped >= len(BOGUS_SEQUENCES) - 2
+    assert shard.state.dropped >= len(BOGUS_SEQUENCES) - 2
 
 
 async def test_dispatch_of_the_wrong_shape_is_logged_and_dropped(
@@ -190,7 +190,10 @@ async def test_ready_with_odd_fields_still_resumes_later(
     ready = {"session_id": "fake-session", "resume_gateway_url": sim.resume_gateway_url}
     await send_json(newest(sim), {"op": 0, "t": "READY", "s": 1, "d": ready | extra})
     await eventually(lambda: shard.status is ShardStatus.READY)
-    assert shard.resume_url == sim.resume_gateway_url or shard.resume_url == sim.gateway_url
+    assert (
+        shard.state.resume_url == sim.resume_gateway_url
+        or shard.state.resume_url == sim.gateway_url
+    )
     assert shard.application_id is None
     await sim.drop_connection(shard_id=None)
     # the fake session is unknown to the simulator: op 9, then a fresh IDENTIFY

@@ -8,13 +8,8 @@ from typing import Any
 
 import pytest
 
-from gateway.connection import (
-    GatewayConfig,
-    GatewayManager,
-    IdentifyThrottle,
-    Shard,
-    ShardStatus,
-)
+from gateway.clock import Clocks
+from gateway.connection import GatewayConfig, GatewayManager, Shard, ShardContext, ShardStatus
 from gateway.simulator import DiscordSimulator
 from tests.support.harness.shards import FAST, fetcher
 from tests.support.waiting import eventually
@@ -70,6 +65,10 @@ class StepSleep:
     def clock(self) -> float:
         return self.now
 
+    def clocks(self, random: Callable[[], float]) -> Clocks:
+        """This clock and sleep, with `random` for the jitter."""
+        return Clocks(monotonic=self.clock, sleep=self, random=random)
+
     async def __call__(self, delay: float) -> None:
         self.delays.append(delay)
         self.now += delay
@@ -119,14 +118,16 @@ async def make_shard() -> AsyncIterator[Callable[..., Shard]]:
     shards: list[Shard] = []
 
     def make(sim: DiscordSimulator, **options: Any) -> Shard:
-        options.setdefault("token", sim.token)
-        options.setdefault("intents", 1)
-        options.setdefault("compression", "zlib-stream")
-        options.setdefault("timings", FAST)
-        options.setdefault("identify_throttle", IdentifyThrottle(interval=0.0))
+        """`options`: ShardContext's fields (token, timings, clocks, dispatch...), `shard_id`,
+        `shard_count`, `session` and `presence`."""
         shard_id = options.pop("shard_id", 0)
         shard_count = options.pop("shard_count", 1)
-        shard = Shard(shard_id, shard_count, gateway_url=lambda: sim.gateway_url, **options)
+        own = {name: options.pop(name) for name in ("session", "presence") if name in options}
+        options.setdefault("token", sim.token)
+        options.setdefault("intents", 1)
+        options.setdefault("gateway_url", lambda: sim.gateway_url)
+        options.setdefault("timings", FAST)  # identify_interval 0: no identify throttle
+        shard = Shard(shard_id, shard_count, ShardContext(**options), **own)
         shards.append(shard)
         return shard
 
@@ -149,8 +150,7 @@ async def make_manager() -> AsyncIterator[Callable[..., GatewayManager]]:
             state_dir=options.pop("state_dir", None),
             api_base=sim.api_base,
         )
-        options.setdefault("timings", FAST)
-        options.setdefault("identify_interval", 0.0)
+        options.setdefault("timings", FAST)  # identify_interval 0: no identify throttle
         fetch = options.pop("fetch", None) or fetcher(sim)
         manager = GatewayManager(config, fetch, **options)
         managers.append(manager)

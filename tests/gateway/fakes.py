@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from gateway.clock import Clocks
+
 
 class FakeTime:
     def __init__(self, start: float = 0.0) -> None:
@@ -12,6 +14,11 @@ class FakeTime:
 
     def clock(self) -> float:
         return self.now
+
+    @property
+    def clocks(self) -> Clocks:
+        """This clock and its sleep, for a part that takes `clocks`."""
+        return Clocks(monotonic=self.clock, sleep=self.sleep)
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)

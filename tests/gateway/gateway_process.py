@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import orjson
 
-from gateway.connection import GatewayConfig, GatewayManager, Shard
+from gateway.connection import GatewayConfig, GatewayManager, Shard, ShardTimings
 from gateway.user_agent import USER_AGENT
 
 
@@ -51,7 +51,7 @@ async def main() -> None:
                 redis_url=env.get("REDIS_URL") or None,
             ),
             fetch,
-            checkpoint_interval=float(interval) if interval else None,
+            timings=ShardTimings(checkpoint_interval=float(interval) if interval else None),
         )
 
         async def numbered(data: Any, shard: Shard) -> None:

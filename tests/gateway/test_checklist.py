@@ -10,6 +10,7 @@ from functools import partial
 
 import pytest
 
+from gateway.clock import Clocks
 from gateway.connection import ShardStatus
 from gateway.simulator import DiscordSimulator
 from tests.support.harness.shards import FAST, fetcher
@@ -114,8 +115,7 @@ async def test_3_connect_timeout(make_shard: MakeShard, sim: DiscordSimulator) -
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     timings = dataclasses.replace(FAST, connect_timeout=0.1)
-    shard = make_shard(sim, timings=timings)
-    shard._gateway_url = lambda: f"ws://127.0.0.1:{port}"
+    shard = make_shard(sim, timings=timings, gateway_url=lambda: f"ws://127.0.0.1:{port}")
     shard.start()
     try:
         await eventually(lambda: len(accepted) >= 3, what="three attempts")
@@ -172,7 +172,9 @@ async def test_4_heartbeat_jitter_interval_and_sequence(
 ) -> None:
     sim = await make_sim(heartbeat_interval_ms=200)
     beat_sleep = RecordingSleep()
-    shard = await ready_shard(sim, make_shard, rng=lambda: 0.25, heartbeat_sleep=beat_sleep)
+    shard = await ready_shard(
+        sim, make_shard, clocks=Clocks(random=lambda: 0.25), heartbeat_sleep=beat_sleep
+    )
     for n in range(3):
         await sim.dispatch("NUMBERED", {"n": n})
     last = sim.session().seq  # type: ignore[union-attr]
@@ -180,14 +182,14 @@ async def test_4_heartbeat_jitter_interval_and_sequence(
     assert beat_sleep.delays[0] == pytest.approx(0.05, abs=0.01)  # interval * rng()
     assert all(0.15 < d <= 0.2 for d in beat_sleep.delays[1:3])  # then every interval
     assert sim.heartbeats[-1].payload["d"] == last  # d = last sequence number
-    assert shard.latency is not None and 0 <= shard.latency < 1
-    assert shard.last_ack_at is not None and abs(shard.last_ack_at - time.time()) < 5
+    assert shard.state.latency is not None and 0 <= shard.state.latency < 1
+    assert shard.state.last_ack_at is not None and abs(shard.state.last_ack_at - time.time()) < 5
 
 
 async def test_4_op1_gets_an_immediate_heartbeat(
     sim: DiscordSimulator, make_shard: MakeShard
 ) -> None:
-    await ready_shard(sim, make_shard, rng=lambda: 1.0)  # first scheduled beat: 1 s away
+    await ready_shard(sim, make_shard, clocks=Clocks(random=lambda: 1.0))  # first beat: 1 s away
     before = len(sim.heartbeats)
     await sim.dispatch("NUMBERED", {"n": 1})
     await sim.request_heartbeat()
@@ -212,7 +214,7 @@ async def test_4_and_10_heartbeats_bypass_the_send_queue(
     await sim.wait_for(lambda: len(sim.heartbeats) >= start + 3, timeout=5, what="heartbeats")
     assert not blocked.done()  # ordinary sends wait for the window ...
     assert len(sim.presences) < 3  # ... (identify and heartbeats count against it too)
-    assert shard._conn is not None and shard._conn.limiter.used >= 3
+    assert shard.connection is not None and shard.connection.limiter.used >= 3
     blocked.cancel()
     await asyncio.gather(blocked, return_exceptions=True)
 
@@ -263,18 +265,21 @@ async def test_6_seq_only_forward_only_from_dispatches(
     shard = await ready_shard(sim, make_shard, dispatch=rec, compression="none")
     await sim.dispatch("NUMBERED", {"n": 1})
     await eventually(lambda: rec.numbers() == [1])
-    seq = shard.seq
-    assert seq is not None
-    conn = shard._conn
-    assert conn is not None
+    assert shard.seq == 2  # READY 1, NUMBERED 2
+    conn = sim.connections[0]
+    beats = len(sim.heartbeats)
     # a replayed (older) dispatch is not handled twice and never moves seq back
-    shard._receive(conn, b'{"op":0,"s":1,"t":"NUMBERED","d":{"n":99}}')
+    await conn.send_payload({"op": 0, "s": 1, "t": "NUMBERED", "d": {"n": 99}})
     # non-dispatch payloads carrying "s" never move it either
-    shard._receive(conn, b'{"op":11,"s":500}')
-    shard._receive(conn, b'{"op":1,"s":600,"d":600}')
-    assert shard.seq == seq
-    assert rec.numbers() == [1]
-    assert shard.duplicates == 1
+    await conn.send_payload({"op": 11, "s": 500})
+    await conn.send_payload({"op": 1, "s": 600, "d": 600})
+    # op 1 is answered at once, with the sequence as it stands
+    beat = await sim.wait_for(lambda: sim.heartbeats[beats:], timeout=1, what="heartbeat")
+    assert beat[0].payload == {"op": 1, "d": 2}
+    await sim.dispatch("NUMBERED", {"n": 2})  # the next one in order is taken as s=3
+    await eventually(lambda: rec.numbers() == [1, 2])
+    assert shard.seq == 3
+    assert shard.state.duplicates == 1
 
 
 # ---- 7: op 7 / op 9 ------------------------------------------------------------------------
@@ -301,9 +306,7 @@ async def test_7_op9_false_waits_1_to_5_s_then_identifies_on_gateway_url(
 ) -> None:
     step = StepSleep()
     timings = dataclasses.replace(FAST, invalid_session_wait=(1.0, 5.0))
-    shard = await ready_shard(
-        sim, make_shard, timings=timings, rng=lambda: 0.5, sleep=step, clock=step.clock
-    )
+    shard = await ready_shard(sim, make_shard, timings=timings, clocks=step.clocks(lambda: 0.5))
     first = shard.session_id
     await sim.invalid_session(False)
     await sim.wait_for(lambda: len(sim.identifies) == 2, what="identify")
@@ -317,7 +320,7 @@ async def test_7_failed_resume_falls_back_to_identify(
     sim: DiscordSimulator, make_shard: MakeShard
 ) -> None:
     shard = await ready_shard(sim, make_shard)
-    shard.session_id = "not-a-session"  # Discord no longer knows the session
+    shard.state.session_id = "not-a-session"  # Discord no longer knows the session
     await sim.drop_connection()
     await sim.wait_for(lambda: len(sim.identifies) == 2, what="identify after failed resume")
     assert len(sim.resumes) == 1

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from gateway.clock import Clocks
 from gateway.connection import PayloadTooLarge, ShardStatus
+from gateway.connection.state_machine import NOTHING
 from gateway.simulator import DiscordSimulator
 from tests.support.harness.shards import FAST
 
@@ -39,9 +41,7 @@ async def test_9_backoff_resets_after_stable_connection(
     timings = dataclasses.replace(
         FAST, backoff_base=1.0, backoff_cap=60.0, backoff_floor=1.0, stable_after=30.0
     )
-    shard = await ready_shard(
-        sim, make_shard, timings=timings, rng=lambda: 1.0, sleep=step, clock=step.clock
-    )
+    shard = await ready_shard(sim, make_shard, timings=timings, clocks=step.clocks(lambda: 1.0))
     for i in range(4):  # unstable: each reconnect waits longer, up to the fast attempts' bound
         await sim.drop_connection()
         await sim.wait_for(partial(resumed, sim, i + 1), what="resume")
@@ -70,10 +70,10 @@ async def test_10_send_counters_reset_per_connection(
     sim: DiscordSimulator, make_shard: MakeShard
 ) -> None:
     timings = dataclasses.replace(FAST, send_limit=10, send_limit_ordinary=4, send_window=60.0)
-    shard = await ready_shard(sim, make_shard, timings=timings, rng=lambda: 1.0)
+    shard = await ready_shard(sim, make_shard, timings=timings, clocks=Clocks(random=lambda: 1.0))
     for _ in range(3):  # IDENTIFY + 3: this connection's ordinary budget is used up
         await shard.send({"op": 3, "d": {"status": "idle"}})
-    assert shard._conn is not None and shard._conn.limiter.used == 4
+    assert shard.connection is not None and shard.connection.limiter.used == 4
     await sim.wait_for(lambda: len(sim.presences) == 3, what="presences arrived")
     await sim.drop_connection()
     await sim.wait_for(lambda: sim.resumes, what="resume")
@@ -88,7 +88,7 @@ async def test_10_identify_throttle_per_bucket_across_shards(
     sim = await make_sim(
         shards=4, max_concurrency=2, identify_interval=0.3, enforce_identify_rate=True
     )
-    mgr = make_manager(sim, identify_interval=0.3)
+    mgr = make_manager(sim, timings=dataclasses.replace(FAST, identify_interval=0.3))
     await mgr.start()
     await asyncio.wait_for(mgr.wait_for("ready"), 10)
     assert sim.identify_violations == []
@@ -108,8 +108,9 @@ async def test_11_old_connection_closed_and_awaited_before_new_one(
     sim: DiscordSimulator, make_shard: MakeShard
 ) -> None:
     rec = Recorder()
-    shard = await ready_shard(sim, make_shard, dispatch=rec)
-    old = shard._conn
+    # uncompressed: a late message would be read whole (zlib would wait for a frame's end)
+    shard = await ready_shard(sim, make_shard, dispatch=rec, compression="none")
+    old = shard.connection
     assert old is not None and old.transport.ws is not None
     old_ws = old.transport.ws
     await sim.reconnect_op7()
@@ -120,11 +121,12 @@ async def test_11_old_connection_closed_and_awaited_before_new_one(
     assert close_events and close_events[0].at <= connect_events[1].at
     assert old_ws.state.name == "CLOSED"
     assert old.tasks == set() and old.driver is None and old.transport.ws is None
-    assert shard._conn is not old and shard.generation == 2
-    # a late callback of the old connection changes nothing
-    before = (shard.seq, len(rec.events))
-    shard._receive(old, b'{"op":0,"s":999,"t":"NUMBERED","d":{"n":1}}')
-    assert (shard.seq, len(rec.events)) == before
+    assert shard.connection is not old and shard.generation == 2
+    # a late message of the old connection changes nothing: no decision, no state
+    before = (shard.seq, shard.state.dropped, shard.state.duplicates, len(rec.events))
+    late = shard.state.receive(old, b'{"op":0,"s":999,"t":"NUMBERED","d":{"n":1}}')
+    assert late == NOTHING
+    assert (shard.seq, shard.state.dropped, shard.state.duplicates, len(rec.events)) == before
 
 
 # ---- 12: compression -----------------------------------------------------------------------
@@ -189,12 +191,12 @@ async def test_13_stale_saved_session_identifies(
     sim: DiscordSimulator, make_manager: MakeManager, tmp_path: Path
 ) -> None:
     wall = [1_000_000.0]
-    mgr = make_manager(sim, state_dir=tmp_path, wall_clock=lambda: wall[0])
+    mgr = make_manager(sim, state_dir=tmp_path, clocks=Clocks(wall=lambda: wall[0]))
     await mgr.start()
     await asyncio.wait_for(mgr.wait_for("ready"), 5)
     await mgr.stop(resumable=True)
     wall[0] += 3600
-    mgr2 = make_manager(sim, state_dir=tmp_path, wall_clock=lambda: wall[0])
+    mgr2 = make_manager(sim, state_dir=tmp_path, clocks=Clocks(wall=lambda: wall[0]))
     await mgr2.start()
     await asyncio.wait_for(mgr2.wait_for("ready"), 5)
     assert len(sim.identifies) == 2 and sim.resumes == []
@@ -209,7 +211,7 @@ async def test_14_loop_stall_is_logged_with_the_lag(
     shard = await ready_shard(sim, make_shard, timings=timings)
     caplog.set_level(logging.WARNING, logger="gateway.shard")
     time.sleep(0.5)  # blocks the event loop on purpose: the stall the shard must notice
-    await eventually(lambda: shard.stalls >= 1)
+    await eventually(lambda: shard.state.stalls >= 1)
     warnings = [r for r in caplog.records if "stalled" in r.getMessage()]
     assert len(warnings) == 1
     args = warnings[0].args

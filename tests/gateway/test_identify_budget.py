@@ -10,6 +10,7 @@ from functools import partial
 
 import pytest
 
+from gateway.clock import Clocks
 from gateway.connection import GatewayManager, Shard, ShardStatus
 from gateway.simulator import DiscordSimulator
 from tests.support.harness.shards import FAST, fetcher
@@ -74,10 +75,11 @@ async def test_17_repeated_invalid_sessions_back_off(
         await asyncio.sleep(0)
 
     timings = dataclasses.replace(FAST, invalid_session_wait=(1.0, 5.0))
-    shard = make_shard(sim, timings=timings, rng=lambda: 0.5, sleep=sleep, clock=lambda: now[0])
+    clocks = Clocks(monotonic=lambda: now[0], sleep=sleep, random=lambda: 0.5)
+    shard = make_shard(sim, timings=timings, clocks=clocks)
     shard.start()
     await sim.wait_ready()
     await sim.invalid_session(False)  # then every identify is "too fast": op 9 again
     await sim.wait_for(lambda: len(sim.identifies) >= 6, what="identifies")
     assert delays[:5] == [3.0, 6.0, 12.0, 24.0, 24.0]  # doubling, capped at 8x
-    assert shard.invalid_sessions >= 5
+    assert shard.state.invalid_sessions >= 5

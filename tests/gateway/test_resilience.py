@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection
 
+from gateway.clock import Clocks
 from gateway.connection import GatewayManager, Shard, ShardStatus
 from gateway.connection.compression import ZlibStreamInflater
 from gateway.simulator import DiscordSimulator
@@ -105,9 +106,8 @@ async def test_no_storm_while_refused_for_60_s_and_back_by_itself(
         FAST, backoff_base=1.0, backoff_cap=60.0, backoff_floor=1.0, backoff_fast_attempts=2
     )
     sim.refuse_connections()  # until the virtual clock passes 60 s
-    shard = make_shard(
-        sim, timings=timings, clock=vt.clock, sleep=vt.sleep, rng=random.Random(3).random
-    )
+    clocks = Clocks(monotonic=vt.clock, sleep=vt.sleep, random=random.Random(3).random)
+    shard = make_shard(sim, timings=timings, clocks=clocks)
     shard.start()
     await sim.wait_ready(timeout=10)
     await eventually(lambda: shard.status is ShardStatus.READY)
@@ -166,7 +166,7 @@ async def test_memory_and_tasks_flat_over_1000_reconnects(
     await eventually(lambda: settled_tasks() == baseline_tasks, what="tasks back to baseline")
     assert shard.reconnects == 1000
     assert shard.generation == 1001
-    conn = shard._conn
+    conn = shard.connection
     assert conn is not None and len(conn.tasks) == 1  # just this connection's heartbeat
     # exactly one live client socket, connection record and inflater: nothing old survives
     assert live(ClientConnection) == 1

@@ -72,7 +72,7 @@ async def test_16_two_failed_connects_to_the_resume_host_resume_on_the_gateway_u
     assert len(refused) == 2 and all(str(p).startswith("/resume") for p in refused)
     assert [c.kind for c in sim.connections] == ["gateway", "gateway"]
     assert len(sim.identifies) == 1 and shard.session_id == session  # kept, resumed
-    assert shard.resume_host_failures == 0
+    assert shard.state.resume_host_failures == 0
     # once READY again, the next resume tries the resume host first
     sim.refuse_resume_host(False)
     await sim.drop_connection()
@@ -101,11 +101,11 @@ async def test_ready_numbered_zero_starts_the_sequence(
     rec = Recorder()
     shard = await ready_shard(sim, make_shard, dispatch=rec)
     assert sim.sent("READY")[0].seq == 0
-    assert shard.seq == 0 and shard.dropped == 0
+    assert shard.seq == 0 and shard.state.dropped == 0
     await sim.dispatch("NUMBERED", {"n": 1})
     await sim.dispatch("NUMBERED", {"n": 2})
     await eventually(lambda: rec.numbers() == [1, 2])
-    assert shard.seq == 2 and shard.dropped == 0
+    assert shard.seq == 2 and shard.state.dropped == 0
     await sim.drop_connection()  # and it resumes from there
     await sim.wait_for(lambda: sim.resumes, what="RESUME")
     assert sim.resumes[0].payload["d"]["seq"] == 2
@@ -130,7 +130,7 @@ async def test_status_leaves_ready_before_the_old_socket_has_closed(
     seen: list[tuple[ShardStatus, State | None]] = []
 
     def on_status(shard: Shard, status: ShardStatus) -> None:
-        conn = shard._conn
+        conn = shard.connection
         ws = conn.transport.ws if conn is not None else None
         seen.append((status, ws.state if ws is not None else None))
 

@@ -46,8 +46,10 @@ async def test_256_shards_ready_in_16_identify_rounds(
         enforce_identify_rate=True,
         heartbeat_interval_ms=5000,  # a zombie (no ACK within 5 s) would show
     )
-    timings = dataclasses.replace(FAST, connect_timeout=30.0, hello_timeout=30.0)
-    mgr = make_manager(sim, timings=timings, identify_interval=5.0)
+    timings = dataclasses.replace(
+        FAST, connect_timeout=30.0, hello_timeout=30.0, identify_interval=5.0
+    )
+    mgr = make_manager(sim, timings=timings)
     before = rss_bytes()
     started = time.monotonic()
     await mgr.start()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.clock import Clocks
 from gateway.connection.session import FILE_NAME, SessionState, SessionStore
 
 
@@ -16,7 +17,7 @@ def _state(shard: int = 0, count: int = 1) -> SessionState:
 
 def test_save_then_load_round_trip_and_consumed(tmp_path: Path) -> None:
     now = [1000.0]
-    store = SessionStore(tmp_path, clock=lambda: now[0])
+    store = SessionStore(tmp_path, clocks=Clocks(wall=lambda: now[0]))
     store.save([_state(0, 2), _state(1, 2)])
     assert (tmp_path / FILE_NAME).exists()
     assert [p.name for p in tmp_path.iterdir()] == [FILE_NAME]  # no temp file left behind
@@ -31,7 +32,7 @@ def test_save_then_load_round_trip_and_consumed(tmp_path: Path) -> None:
 
 def test_stale_and_other_shard_count_ignored(tmp_path: Path) -> None:
     now = [0.0]
-    store = SessionStore(tmp_path, max_age=180, clock=lambda: now[0])
+    store = SessionStore(tmp_path, max_age=180, clocks=Clocks(wall=lambda: now[0]))
     store.save([_state()])
     now[0] = 181.0
     assert store.load(1) == {}
@@ -49,7 +50,7 @@ def test_malformed_file_ignored(tmp_path: Path) -> None:
 def test_write_is_atomic_old_file_survives_failed_write(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = SessionStore(tmp_path, clock=lambda: 5.0)
+    store = SessionStore(tmp_path, clocks=Clocks(wall=lambda: 5.0))
     store.save([_state()])
     before = (tmp_path / FILE_NAME).read_bytes()
 
@@ -64,6 +65,6 @@ def test_write_is_atomic_old_file_survives_failed_write(
 
 
 def test_creates_state_dir(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "a" / "b", clock=lambda: 1.0)
+    store = SessionStore(tmp_path / "a" / "b", clocks=Clocks(wall=lambda: 1.0))
     store.save([_state()])
     assert store.load(1)[0].resume_url == "wss://resume.example"

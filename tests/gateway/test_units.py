@@ -8,6 +8,7 @@ import orjson
 import pytest
 import zstandard
 
+from gateway.clock import Clocks
 from gateway.connection.backoff import Backoff
 from gateway.connection.compression import (
     CompressionError,
@@ -134,18 +135,18 @@ def test_plain_and_factory() -> None:
 
 # ---- backoff -----------------------------------------------------------------------------
 def test_backoff_exponential_full_jitter_capped_with_floor() -> None:
-    b = Backoff(base=1.0, cap=60.0, floor=1.0, fast_attempts=2, rng=lambda: 1.0)
+    b = Backoff(base=1.0, cap=60.0, floor=1.0, fast_attempts=2, clocks=Clocks(random=lambda: 1.0))
     assert [b.next_delay() for _ in range(9)] == [1, 2, 4, 8, 16, 32, 60, 60, 60]
-    low = Backoff(base=1.0, cap=60.0, floor=1.0, fast_attempts=2, rng=lambda: 0.0)
+    low = Backoff(base=1.0, cap=60.0, floor=1.0, fast_attempts=2, clocks=Clocks(random=lambda: 0.0))
     delays = [low.next_delay() for _ in range(6)]
     assert delays[:2] == [0.0, 0.0]  # the first tries may be immediate
     assert all(d == 1.0 for d in delays[2:])  # then never more than one a second
-    half = Backoff(rng=lambda: 0.5)
+    half = Backoff(clocks=Clocks(random=lambda: 0.5))
     assert [half.next_delay() for _ in range(4)] == [0.5, 1.0, 2.0, 4.0]
     half.reset()
     assert half.attempt == 0
     assert half.next_delay() == 0.5
-    huge = Backoff(rng=lambda: 1.0)
+    huge = Backoff(clocks=Clocks(random=lambda: 1.0))
     huge.attempt = 10_000
     assert huge.next_delay() == 60.0
 
@@ -153,7 +154,7 @@ def test_backoff_exponential_full_jitter_capped_with_floor() -> None:
 # ---- limiter -----------------------------------------------------------------------------
 async def test_send_limiter_window_and_priority_reserve() -> None:
     ft = FakeTime()
-    lim = SendLimiter(limit=120, ordinary=115, window=60.0, clock=ft.clock, sleep=ft.sleep)
+    lim = SendLimiter(limit=120, ordinary=115, window=60.0, clocks=ft.clocks)
     for _ in range(115):
         await lim.acquire()
     assert ft.now == 0.0
@@ -167,7 +168,7 @@ async def test_send_limiter_window_and_priority_reserve() -> None:
 
 async def test_send_limiter_never_exceeds_limit_in_any_window() -> None:
     ft = FakeTime()
-    lim = SendLimiter(limit=10, ordinary=8, window=1.0, clock=ft.clock, sleep=ft.sleep)
+    lim = SendLimiter(limit=10, ordinary=8, window=1.0, clocks=ft.clocks)
     times: list[float] = []
     for i in range(100):
         await lim.acquire()
@@ -184,7 +185,7 @@ async def test_send_limiter_never_exceeds_limit_in_any_window() -> None:
 
 async def test_identify_throttle_per_bucket() -> None:
     ft = FakeTime()
-    throttle = IdentifyThrottle(2, interval=5.0, clock=ft.clock, sleep=ft.sleep)
+    throttle = IdentifyThrottle(2, interval=5.0, clocks=ft.clocks)
     assert await throttle.acquire(0) == 0.0
     assert await throttle.acquire(1) == 0.0  # other bucket: no wait
     assert await throttle.acquire(2) == pytest.approx(5.0)  # bucket 0 again
@@ -197,7 +198,9 @@ async def test_identify_throttle_per_bucket() -> None:
 
 
 def test_backoff_after_ready_keeps_only_the_fast_attempts_escalation() -> None:
-    backoff = Backoff(base=1.0, cap=60.0, floor=1.0, fast_attempts=2, rng=lambda: 1.0)
+    backoff = Backoff(
+        base=1.0, cap=60.0, floor=1.0, fast_attempts=2, clocks=Clocks(random=lambda: 1.0)
+    )
     assert [backoff.next_delay() for _ in range(6)] == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
     backoff.reached_ready(stable=False)
     assert backoff.next_delay() == 4.0  # not 64 -> 60: the path worked a moment ago
@@ -209,7 +212,7 @@ def test_backoff_after_ready_keeps_only_the_fast_attempts_escalation() -> None:
 
 async def test_identify_throttle_counts_from_the_send_plus_a_margin() -> None:
     ft = FakeTime()
-    throttle = IdentifyThrottle(1, interval=5.0, margin=0.25, clock=ft.clock, sleep=ft.sleep)
+    throttle = IdentifyThrottle(1, interval=5.0, margin=0.25, clocks=ft.clocks)
     assert await throttle.acquire(0) == 0.0
     ft.now = 2.0  # the connect and HELLO took 2 s; the IDENTIFY goes out now
     await throttle.sent(0)

@@ -341,6 +341,6 @@ async def test_an_inline_handler_runs_in_the_dispatch_itself() -> None:
     manager = GatewayManager(GatewayConfig(token="t", intents=5), no_gateway_bot)
     seen: list[Any] = []
     manager.on_inline("INTERACTION_CREATE", lambda data, shard: seen.append(data))
-    manager._dispatcher("INTERACTION_CREATE", {"id": "1"}, cast(Any, None))
+    manager.dispatcher("INTERACTION_CREATE", {"id": "1"}, cast(Any, None))
     assert seen == [{"id": "1"}]  # already called: no task in between
     assert manager.handler_tasks == 0

@@ -26,6 +26,7 @@ FAST = ShardTimings(
     ping_interval=None,
     ping_timeout=None,
     close_timeout=1.0,
+    identify_interval=0.0,
 )
 
 

@@ -116,12 +116,12 @@ class Soak:
     def _shorten_timeouts(self, manager: GatewayManager) -> None:
         c = self.config
         for shard in manager.shards:
-            timings = shard.timings
+            timings = shard.state.timings
             if c.hello_timeout is not None:
                 timings = dataclasses.replace(timings, hello_timeout=c.hello_timeout)
             if c.ready_timeout is not None:
                 timings = dataclasses.replace(timings, ready_timeout=c.ready_timeout)
-            shard.timings = timings
+            shard.state.timings = timings
 
     def _ready_seconds(self, start: float, end: float) -> float:
         """Seconds the gateway was READY between `start` and `end`."""

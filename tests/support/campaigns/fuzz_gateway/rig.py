@@ -117,9 +117,7 @@ class GatewayRig:
             compression=self.compression,  # type: ignore[arg-type]
             api_base=self.sim.api_base,
         )
-        self.manager = GatewayManager(
-            config, fetcher(self.sim), timings=FAST, identify_interval=0.0
-        )
+        self.manager = GatewayManager(config, fetcher(self.sim), timings=FAST)
         self.manager.on("NUMBERED", self._on_numbered)
         self.manager.on("INTERACTION_CREATE", self._on_interaction)
         await self.manager.start()
@@ -148,7 +146,7 @@ class GatewayRig:
         shard = self.shard
         mark = len(self.logs)
         reconnects, identifies = shard.reconnects, len(self.sim.identifies)
-        dropped, duplicates = shard.dropped, shard.duplicates
+        dropped, duplicates = shard.state.dropped, shard.state.duplicates
         self.run(self._apply(fault))
         self.run(self._settle())
         records = self.logs.since(mark)
@@ -156,8 +154,8 @@ class GatewayRig:
             fault,
             shard.reconnects - reconnects,
             len(self.sim.identifies) > identifies,
-            shard.dropped - dropped,
-            shard.duplicates - duplicates,
+            shard.state.dropped - dropped,
+            shard.state.duplicates - duplicates,
             [_format(r) for r in records],
         )
         self.run(self._housekeeping())
