@@ -10,6 +10,7 @@ from importlib import resources
 from typing import Any
 
 from asgi_app import validation as v
+from asgi_app.devtools.common import simulator_of
 from asgi_app.devtools.standin import HANDLED_PREFIX, KINDS, StandIn
 from asgi_app.http import App, HTTPError, Request, Response
 from asgi_app.overlay.state import valid_name, view_url
@@ -109,11 +110,6 @@ def _timeline(
 
 
 def register(app: App, services: Services, standin: StandIn) -> None:
-    def simulator() -> DiscordSimulator:
-        if services.simulator is None:
-            raise HTTPError(409, "The Discord simulator is not running (BOT_TOKEN is set)")
-        return services.simulator
-
     async def page(req: Request, res: Response) -> None:
         res.send(_static("console.html"), "text/html; charset=utf-8")
 
@@ -130,7 +126,7 @@ def register(app: App, services: Services, standin: StandIn) -> None:
         res.json({"url": view_url(services.settings.view_secrets[0], name)})
 
     async def fire(req: Request, res: Response) -> None:
-        sim = simulator()
+        sim = simulator_of(services)
         kind = req.body_value["kind"]
         interaction = await sim.send_interaction(_BUILDERS[kind]())
         deadline = time.monotonic() + OUTCOME_TIMEOUT

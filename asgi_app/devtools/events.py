@@ -18,10 +18,10 @@ from typing import Any, Literal
 import orjson
 
 from asgi_app import validation as v
+from asgi_app.devtools.common import keep, read_delivery, simulator_of
 from asgi_app.http import App, HTTPError, Request, Response
 from asgi_app.services import Services
 from gateway.events.model import gateway_event_id, session_key, webhook_event_id
-from gateway.interactions.signatures import verify_ed25519, verify_signature
 from gateway.simulator import DiscordSimulator
 from gateway.simulator.guild_events import Sent
 
@@ -29,20 +29,8 @@ EventsMode = Literal["ok", "fail", "reject"]
 EVENTS_MODES: tuple[EventsMode, ...] = ("ok", "fail", "reject")
 STATUS = {"ok": 200, "fail": 500, "reject": 400}
 WEBHOOK = "WEBHOOK_EVENT"
-KINDS = (
-    "GUILD_MEMBER_ADD",
-    "GUILD_MEMBER_REMOVE",
-    "MESSAGE_CREATE",
-    "MESSAGE_UPDATE",
-    "MESSAGE_DELETE",
-    "MESSAGE_REACTION_ADD",
-    "MESSAGE_REACTION_REMOVE",
-    "VOICE_STATE_UPDATE",
-    WEBHOOK,
-)
 #: Longest a fire waits for the outcome (a failing main app: attempts at 0, 1, 3, 7 s).
 OUTCOME_TIMEOUT = 8.0
-KEEP = 50
 
 
 @dataclass
@@ -64,8 +52,6 @@ class EventInbox:
         return [p for p in self.received if any(e["id"] == event_id for e in p.events)]
 
 
-FIRE = v.object({"kind": v.enum(list(KINDS))})
-MODE = v.object({"mode": v.enum(list(EVENTS_MODES))})
 Fire = Callable[[DiscordSimulator], Awaitable[Sent | None]]
 _FIRES: dict[str, Fire] = {
     "GUILD_MEMBER_ADD": lambda sim: sim.guild_events.member_add(),
@@ -77,48 +63,36 @@ _FIRES: dict[str, Fire] = {
     "MESSAGE_REACTION_REMOVE": lambda sim: sim.guild_events.reaction_remove(),
     "VOICE_STATE_UPDATE": lambda sim: sim.guild_events.voice_state_update(),
 }
+#: What the console can fire: each dispatch above, and a Webhook Event.
+KINDS = (*_FIRES, WEBHOOK)
+FIRE = v.object({"kind": v.enum(list(KINDS))})
+MODE = v.object({"mode": v.enum(list(EVENTS_MODES))})
 
 
 def register(app: App, services: Services) -> EventInbox:
     inbox = EventInbox()
-    auth_token = services.settings.auth_token.get()
 
     async def receive(req: Request, res: Response) -> None:
-        body = await req.body()
-        stamp = req.headers.get("x-signature-timestamp") or ""
-        key = services.signing_key
-        signed = verify_signature(
-            auth_token, stamp, body, req.headers.get("x-signature-sha256") or ""
-        ) and (
-            key is not None
-            and verify_ed25519(
-                key.public_key(), stamp, body, req.headers.get("x-signature-ed25519")
-            )
-        )
-        status = STATUS[inbox.mode] if signed else 401
-        events = orjson.loads(body).get("events", [])
-        inbox.received.append(
+        post = await read_delivery(services, req)
+        status = STATUS[inbox.mode] if post.signed else 401
+        events = orjson.loads(post.body).get("events", [])
+        keep(
+            inbox.received,
             EventPost(
-                at=time.time(),
-                delivery_id=req.headers.get("x-delivery-id") or "",
-                attempt=int(req.headers.get("x-delivery-attempt") or 0),
+                at=post.at,
+                delivery_id=post.delivery_id,
+                attempt=post.attempt,
                 status=status,
                 events=[{"id": str(e.get("id")), "type": str(e.get("type"))} for e in events],
-                signature_ok=signed,
-            )
+                signature_ok=post.signed,
+            ),
         )
-        del inbox.received[:-KEEP]
         if status != 200:
             raise HTTPError(status, "The stand-in main app was told to refuse events")
         res.json({"ok": True})
 
-    def simulator() -> DiscordSimulator:
-        if services.simulator is None:
-            raise HTTPError(409, "The Discord simulator is not running (BOT_TOKEN is set)")
-        return services.simulator
-
     async def fire(req: Request, res: Response) -> None:
-        sim = simulator()
+        sim = simulator_of(services)
         kind = req.body_value["kind"]
         started = time.time()
         steps: list[dict[str, Any]] = []

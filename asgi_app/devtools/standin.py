@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from asgi_app import validation as v
+from asgi_app.devtools.common import signed_by_this_server
 from asgi_app.http import App, HTTPError, Request, Response
 from asgi_app.services import Services
 from gateway.interactions.policy import Mode as PolicyMode
-from gateway.interactions.signatures import verify_ed25519, verify_signature
 
 log = logging.getLogger("asgi_app.devtools")
 
@@ -89,8 +89,6 @@ def answer_for(mode: Mode, kind: str, name: str) -> dict[str, Any] | None:
 
 
 def register(app: App, services: Services, standin: StandIn) -> None:
-    auth_token = services.settings.auth_token.get()
-
     async def edit_original(interaction: dict[str, Any], content: str) -> None:
         rest = services.rest
         application_id = interaction.get("application_id")
@@ -106,13 +104,7 @@ def register(app: App, services: Services, standin: StandIn) -> None:
         kind = req.path_params["kind"]
         if kind not in KINDS:
             raise HTTPError(404, "Unknown interaction kind")
-        body = await req.body()
-        stamp = req.headers.get("x-signature-timestamp") or ""
-        key = services.signing_key
-        ed25519 = req.headers.get("x-signature-ed25519")
-        signed = verify_signature(
-            auth_token, stamp, body, req.headers.get("x-signature-sha256") or ""
-        ) and (key is not None and verify_ed25519(key.public_key(), stamp, body, ed25519))
+        signed = signed_by_this_server(services, req, await req.body())
         interaction = await req.json()
         mode = standin.mode
         status = 401 if not signed else {"fail": 500, "down": 503}.get(mode, 200)

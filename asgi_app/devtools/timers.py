@@ -10,22 +10,19 @@ what the stand-in received.
 from __future__ import annotations
 
 import itertools
-import time
 from dataclasses import asdict, dataclass, field
 
 import orjson
 
+from asgi_app.devtools.common import keep, read_delivery
 from asgi_app.http import App, HTTPError, Request, Response
 from asgi_app.routes.timers import spec_of
 from asgi_app.services import Services
-from gateway.interactions.signatures import verify_ed25519, verify_signature
 from gateway.timers.engine import TimerEngine
 
 PICK_MS = 30_000
 REMINDER_MS = 10_000
 PREFIX = "dev:pick:"
-#: Deliveries the console keeps.
-KEEP = 50
 
 
 @dataclass
@@ -50,38 +47,27 @@ class TimerInbox:
 
 def register(app: App, services: Services) -> TimerInbox:
     inbox = TimerInbox()
-    auth_token = services.settings.auth_token.get()
 
     async def receive(req: Request, res: Response) -> None:
-        body = await req.body()
-        stamp = req.headers.get("x-signature-timestamp") or ""
-        key = services.signing_key
-        signed = verify_signature(
-            auth_token, stamp, body, req.headers.get("x-signature-sha256") or ""
-        ) and (
-            key is not None
-            and verify_ed25519(
-                key.public_key(), stamp, body, req.headers.get("x-signature-ed25519")
-            )
-        )
-        if not signed:
+        post = await read_delivery(services, req)
+        if not post.signed:
             raise HTTPError(401, "The timer delivery is not signed by this server")
-        data = orjson.loads(body)
-        inbox.received.append(
+        data = orjson.loads(post.body)
+        keep(
+            inbox.received,
             TimerDelivery(
-                at=time.time(),
+                at=post.at,
                 timer_id=str(data.get("id")),
                 kind=str(data.get("kind")),
-                delivery_id=req.headers.get("x-delivery-id") or "",
-                attempt=int(req.headers.get("x-delivery-attempt") or 0),
+                delivery_id=post.delivery_id,
+                attempt=post.attempt,
                 late=bool(data.get("late")),
                 due_at=int(data.get("due_at") or 0),
                 sent_at=int(data.get("sent_at") or 0),
                 remaining_ms=data.get("remaining_ms"),
-                signature_ok=signed,
-            )
+                signature_ok=post.signed,
+            ),
         )
-        del inbox.received[:-KEEP]
         res.json({"ok": True})
 
     def engine() -> TimerEngine:

@@ -28,13 +28,20 @@ log = logging.getLogger("gateway.events")
 Deliver = Callable[[list[Event]], Awaitable[None]]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Lane:
     key: str
     queue: deque[Event] = field(default_factory=deque)
     current: list[Event] = field(default_factory=list)  # the batch being delivered
     task: asyncio.Task[None] | None = None
-    full: asyncio.Event = field(default_factory=asyncio.Event)
+    #: While the lane waits to fill a batch: resolved by its timer, by the batch filling up,
+    #: or by `stop()` (a future and a timer: no timeout's cancellation to raise and catch).
+    waiter: asyncio.Future[None] | None = None
+
+
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
 
 
 class Lanes:
@@ -62,16 +69,18 @@ class Lanes:
     def push(self, events: Iterable[Event]) -> None:
         if self._closed:
             return
+        lanes, queued, batch_max = self.lanes, self._queued, self.batch_max
         for event in events:
-            lane = self.lanes.get(event.lane)
+            key = event.lane
+            lane = lanes.get(key)
             if lane is None:
-                lane = self.lanes[event.lane] = Lane(event.lane)
+                lane = lanes[key] = Lane(key)
             lane.queue.append(event)
-            self._queued[event] = None
-            if len(lane.queue) >= self.batch_max:
-                lane.full.set()
+            queued[event] = None
             if lane.task is None:
                 lane.task = asyncio.get_running_loop().create_task(self._run(lane))
+            elif lane.waiter is not None and len(lane.queue) >= batch_max:
+                _wake(lane.waiter)
 
     def drop_oldest(self) -> Event | None:
         """Take the oldest queued (not in flight) event out; None when nothing is queued."""
@@ -99,7 +108,7 @@ class Lanes:
         self._closed = True
         tasks = [lane.task for lane in self.lanes.values() if lane.task is not None]
         for lane in self.lanes.values():
-            lane.full.set()  # a lane waiting to fill a batch stops waiting
+            _wake(lane.waiter)  # a lane waiting to fill a batch stops waiting
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         while tasks and loop.time() < deadline and not settled():
@@ -110,23 +119,25 @@ class Lanes:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _run(self, lane: Lane) -> None:
+        loop = asyncio.get_running_loop()
+        queue, queued = lane.queue, self._queued
         try:
-            while lane.queue and not self._closed:
-                if self.batch_wait > 0 and len(lane.queue) < self.batch_max:
-                    oldest = lane.queue[0].received_at / 1000
-                    remaining = oldest + self.batch_wait - self._wall()
+            while queue and not self._closed:
+                if self.batch_wait > 0 and len(queue) < self.batch_max:
+                    remaining = queue[0].received_at / 1000 + self.batch_wait - self._wall()
                     if remaining > 0:
-                        lane.full.clear()
+                        waiter = lane.waiter = loop.create_future()
+                        timer = loop.call_later(remaining, _wake, waiter)
                         try:
-                            async with asyncio.timeout(remaining):
-                                await lane.full.wait()
-                        except TimeoutError:
-                            pass
-                        if self._closed or not lane.queue:
+                            await waiter
+                        finally:
+                            lane.waiter = None
+                            timer.cancel()
+                        if self._closed or not queue:
                             break
-                batch = [lane.queue.popleft() for _ in range(min(self.batch_max, len(lane.queue)))]
+                batch = [queue.popleft() for _ in range(min(self.batch_max, len(queue)))]
                 for event in batch:
-                    del self._queued[event]
+                    del queued[event]
                 lane.current = batch
                 self.in_flight += len(batch)
                 try:

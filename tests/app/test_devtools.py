@@ -10,10 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.async_api import expect
 
 from asgi_app.factory import ServerApp, create_app
 from asgi_app.settings import load_settings
 from gateway.interactions.signatures import Ed25519Signer, sign
+from tests.support.browser import chromium
 from tests.support.harness.logcapture import note_settings
 from tests.support.harness.server import free_port, serve
 
@@ -133,8 +135,9 @@ async def test_the_stand_in_answering_late_is_delivered_after_the_defer(
 async def test_the_stand_in_accepts_on_both_signatures_alone(
     dev: tuple[httpx.AsyncClient, ServerApp],
 ) -> None:
-    """No Authorization header is needed (CONTRACT.md v3); a forward that lacks the Ed25519
-    signature, or whose HMAC is keyed with another secret, is refused."""
+    """No Authorization header is needed (CONTRACT.md v3); a forward, an event batch or a
+    timer delivery that lacks the Ed25519 signature, or whose HMAC is keyed with another
+    secret, is refused."""
     client, app = dev
     body = b'{"id": "1", "type": 2, "data": {"name": "draft"}}'
     stamp = str(int(time.time()))
@@ -146,9 +149,37 @@ async def test_the_stand_in_accepts_on_both_signatures_alone(
         "X-Signature-SHA256": sign(app.settings.auth_token.get(), stamp, body),
         **Ed25519Signer(key)(stamp, body),
     }
-    path = "/api/discord/interactions/command"
-    assert (await client.post(path, content=body, headers=good)).status_code == 200
     no_ed25519 = {k: v for k, v in good.items() if k != "X-Signature-Ed25519"}
-    assert (await client.post(path, content=body, headers=no_ed25519)).status_code == 401
     other_hmac = good | {"X-Signature-SHA256": sign("another-secret" * 3, stamp, body)}
-    assert (await client.post(path, content=body, headers=other_hmac)).status_code == 401
+    for path in (
+        "/api/discord/interactions/command",
+        "/api/discord/events",
+        "/api/discord/timers",
+    ):
+        assert (await client.post(path, content=body, headers=good)).status_code == 200, path
+        for bad in (no_ed25519, other_hmac):
+            assert (await client.post(path, content=body, headers=bad)).status_code == 401, path
+    received = (await client.get("/dev/events")).json()["received"]
+    assert [r["signature_ok"] for r in received] == [True, False, False]
+
+
+async def test_the_console_page_shows_what_a_fired_interaction_and_event_did(
+    dev: tuple[httpx.AsyncClient, ServerApp],
+) -> None:
+    """The page itself (console.js) in Chromium: a fired command's steps, then a fired
+    MESSAGE_CREATE's delivery and outcome, each as a line of its panel."""
+    client, _ = dev
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await page.goto(str(client.base_url.join("/dev")))
+        await page.click('button[data-kind="command"]')
+        steps = page.locator("#steps li")
+        await expect(steps.filter(has_text="forwarded: /command answered 200")).to_have_count(
+            1, timeout=30000
+        )
+        await expect(steps.first).to_contain_text("ms")
+        await expect(steps.filter(has_text="[X-Response-Mode: deferred]")).to_have_count(1)
+        await page.locator("#event-kinds button", has_text="MESSAGE_CREATE").first.click()
+        events = page.locator("#event-steps li")
+        await expect(events.last).to_have_text("outcome: delivered", timeout=30000)
+        await expect(events.filter(has_text="answered 200")).to_have_count(1)

@@ -64,10 +64,13 @@ def build_image(docker: str) -> str:
     return IMAGE
 
 
-async def run(docker: str, *args: str, timeout: float = 60) -> tuple[int, str]:
-    """`docker ARGS...`: exit status and output (stdout and stderr together)."""
+async def run(
+    docker: str, *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """`docker ARGS...` (or any command: compose's): exit status and output (stdout and stderr
+    together); `env`: its whole environment (None: this process's)."""
     proc = await asyncio.create_subprocess_exec(
-        docker, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        docker, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), timeout)

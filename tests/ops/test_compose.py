@@ -13,6 +13,7 @@ import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -23,7 +24,7 @@ from gateway.interactions.signing_key import key_from_hex
 from gateway.interactions.trace import parse_traceparent, trace_id_for
 from gateway.simulator import DiscordSimulator
 from gateway.simulator.http_delivery import HttpDelivery
-from tests.ops.docker import build_image, require_compose, require_docker
+from tests.ops.docker import build_image, require_compose, require_docker, run
 from tests.overlay.helpers import overlay_data
 from tests.support.harness.main_app import MainApp
 from tests.support.harness.process import ROOT
@@ -61,7 +62,8 @@ def test_compose_accepts_the_file_with_the_example_env_and_names_what_is_missing
         assert service in config, config
     assert config.count("network_mode: host") == 4, config
     assert "REDIS_URL: redis://127.0.0.1:6379/0" in config
-    assert "SHARD_IDS: '1'" in config or 'SHARD_IDS: "1"' in config, config
+    # The nodes share the shards by lease (CONTRACT "Several nodes"), none pinned.
+    assert config.count("SHARD_IDS: auto") == 2, config
 
     lacking = tmp_path / "lacking.env"
     lacking.write_text("BOT_TOKEN=x\nORIGIN_URL=https://app.example.com\n")
@@ -96,19 +98,7 @@ class Stack:
                 "--env-file", str(self.env_file), *args]  # fmt: skip
 
     async def run(self, *args: str, timeout: float = 120) -> tuple[int, str]:
-        proc = await asyncio.create_subprocess_exec(
-            *self.command(*args),
-            env=_compose_env(),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        try:
-            out, _ = await asyncio.wait_for(proc.communicate(), timeout)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise
-        return proc.returncode if proc.returncode is not None else -1, out.decode(errors="replace")
+        return await run(*self.command(*args), timeout=timeout, env=_compose_env())
 
     async def wait_http(self, url: str, *, status: int = 200, timeout: float = 90) -> None:
         loop = asyncio.get_running_loop()
@@ -185,11 +175,14 @@ async def test_the_stack_carries_interactions_through_both_nodes_and_nginx(
         try:
             code, out = await stack.run("up", "-d", "--no-build", timeout=180)
             assert code == 0, out
+            # SHARD_IDS=auto: a node that starts alone takes both shards and hands one over
+            # when the other shows up; once balanced, each node's one shard is READY (200).
+            await _the_nodes_share_the_shards_by_lease(stack)
             for node in stack.nodes:
                 await stack.wait_http(node + "/health")  # 200: its gateway shard is READY
             await stack.wait_http(stack.nginx + "/health")
-            await sim.wait_ready(0)
-            await sim.wait_ready(1)
+            await sim.wait_ready(0, timeout=30)
+            await sim.wait_ready(1, timeout=30)
             await _gateway_interaction_reaches_the_main_app(sim, main_app, public_key)
             await _http_interaction_through_nginx(discord_http, main_app, public_key)
             await _overlay_state_is_shared_through_redis(stack)
@@ -223,11 +216,37 @@ def _signed_and_traced(main_app: MainApp, headers: dict[str, str], public_key: s
     assert "authorization" not in headers
 
 
+async def _the_nodes_share_the_shards_by_lease(stack: Stack) -> None:
+    """SHARD_IDS=auto: both nodes see each other live and hold one shard each (balanced
+    within 30 s), no shard twice, none free."""
+    auth = {"Authorization": AUTH_TOKEN}
+    views: list[dict[str, Any]] = []
+    async with httpx.AsyncClient(timeout=10) as http:
+        for _ in range(180):
+            views = []
+            for node in stack.nodes:
+                try:  # 503 until its shards are READY, but the body says who holds what
+                    answer = await http.get(node + "/health/detailed", headers=auth)
+                except httpx.TransportError:
+                    views.append({"node": node, "holders": {}, "free": [0, 1], "live_nodes": []})
+                    continue
+                assert answer.status_code in (200, 503), answer.text
+                views.append(answer.json()["discord"].get("leases") or {"holders": {}, "free": [0]})
+            holders = [sorted(view["holders"].values()) for view in views]
+            if all(h == [[0], [1]] for h in holders) and all(not v["free"] for v in views):
+                break
+            await asyncio.sleep(0.5)
+        else:
+            raise AssertionError(f"the nodes do not hold one shard each: {views}")
+    assert {str(view["node"]) for view in views} == set(views[0]["holders"]), views
+    assert all(len(view["live_nodes"]) == 2 for view in views), views
+
+
 async def _gateway_interaction_reaches_the_main_app(
     sim: DiscordSimulator, main_app: MainApp, public_key: str
 ) -> None:
-    """Shard 0 is node 1's, shard 1 node 2's (SHARD_IDS): each acknowledges and forwards the
-    interaction of its shard, signed with the shared key."""
+    """Each shard is held by one node (SHARD_IDS=auto): the node that holds it acknowledges
+    and forwards the interaction of its shard, signed with the shared key."""
     for shard in (0, 1):
         sent = await sim.send_interaction(
             {"type": 2, "guild_id": "1", "data": {"id": "7", "name": "draft", "type": 1}},

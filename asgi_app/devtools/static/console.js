@@ -20,6 +20,19 @@ async function loadMode() {
   }
 }
 
+// The timeline of a fire (an interaction's or an event's): one line per step.
+function showSteps(list, steps) {
+  list.replaceChildren(...steps.map((step) => {
+    const item = document.createElement("li");
+    const ms = document.createElement("span");
+    ms.className = "ms";
+    ms.textContent = step.ms === undefined ? "" : `${step.ms} ms`;
+    const mode = step.response_mode ? ` [X-Response-Mode: ${step.response_mode}]` : "";
+    item.append(ms, `${step.step}: ${step.detail}${mode}`);
+    return item;
+  }));
+}
+
 async function fire(kind) {
   const summary = document.getElementById("summary");
   const list = document.getElementById("steps");
@@ -29,15 +42,7 @@ async function fire(kind) {
   summary.textContent = `${result.kind} ${result.interaction_id}: main app ${result.main_app_mode}, ` +
     `response ${result.response_mode}, ` +
     (result.finished ? "finished" : "not finished within the wait");
-  for (const step of result.steps) {
-    const item = document.createElement("li");
-    const ms = document.createElement("span");
-    ms.className = "ms";
-    ms.textContent = `${step.ms} ms`;
-    const mode = step.response_mode ? ` [X-Response-Mode: ${step.response_mode}]` : "";
-    item.append(ms, `${step.step}: ${step.detail}${mode}`);
-    list.append(item);
-  }
+  showSteps(list, result.steps);
 }
 
 for (const button of document.querySelectorAll("button[data-kind]")) {
@@ -85,14 +90,7 @@ async function fireEvent(kind) {
   list.replaceChildren();
   const result = await call("POST", "/dev/event", { kind });
   summary.textContent = `${result.kind} ${result.event_id || ""} (main app: ${result.main_app_mode})`;
-  for (const step of result.steps) {
-    const item = document.createElement("li");
-    const ms = document.createElement("span");
-    ms.className = "ms";
-    ms.textContent = step.ms === undefined ? "" : `${step.ms} ms`;
-    item.append(ms, `${step.step}: ${step.detail}`);
-    list.append(item);
-  }
+  showSteps(list, result.steps);
 }
 
 async function loadEvents() {
