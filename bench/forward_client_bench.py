@@ -1,17 +1,22 @@
-"""Which client for forwards: httpx (today's), aiohttp, or a pool on httptools' parser.
+"""Which client for forwards: the server's own, httpx on its own pool, or aiohttp alone.
 
 N forwards at once (an interaction-sized JSON body, the relay's headers) to the stand-in main
 app (tests/support/harness/sim_process.py, uvicorn in a child process) that answers after DELAY s;
 each client in the same process (uvloop, as under uvicorn), alternating rounds. Per run: the
 client process's CPU per request (the whole batch, connects included), the time from the
 start until the main app has read the last request (what a capped or slow client delays), and
-until every answer is back. httpx is given a pool as large as N (so it does not queue: its
-cost per request is what grows); aiohttp and the httptools pool have no cap.
+until every answer is back.
 
-The httptools pool here is a bench prototype (keep-alive, one request per connection at a
-time, a new connection when none is idle; parsing by httptools), not production code.
+- `server`: the forwards' client as the relay holds it (`forward.new_forward_client`, as large
+  as N): httpx on aiohttp's pool through httpx-aiohttp (gateway/rest/http_client.py). Run from
+  an older tree, this is whatever that tree's forwards used (`git worktree add` a commit, copy
+  this file there, run it there).
+- `httpx`: httpx on its own pool (httpcore), given a pool as large as N (so it does not queue:
+  its cost per request is what grows).
+- `aiohttp`: aiohttp's ClientSession alone, no cap: the floor under `server`.
 
     .venv/bin/python bench/forward_client_bench.py [--inflight 100 --inflight 1000] [--rounds 2]
+        [--client server --client httpx --client aiohttp]
 """
 
 from __future__ import annotations
@@ -21,18 +26,17 @@ import asyncio
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import aiohttp
-import httptools
 import httpx
 import orjson
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
+from gateway.interactions.forward import new_forward_client
 from gateway.simulator import factory
 from tests.support.harness.sim_process import SimProcess, sim_process
 
@@ -47,66 +51,9 @@ HEADERS = {
 }
 
 
-class _Conn(asyncio.Protocol):
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
-        self.waiter: asyncio.Future[int] | None = None
-        self.body = bytearray()
-        self.keep = True
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self.parser.feed_data(data)
-
-    def on_body(self, body: bytes) -> None:
-        self.body += body
-
-    def on_message_complete(self) -> None:
-        self.keep = self.parser.should_keep_alive()
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(self.parser.get_status_code())
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.keep = False
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(ConnectionError("closed"))
-
-
-class HttptoolsPool:
-    def __init__(self, base: str) -> None:
-        url = urlsplit(base)
-        self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
-        self.idle: list[_Conn] = []
-
-    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
-        conn = self.idle.pop() if self.idle else None
-        if conn is None:
-            loop = asyncio.get_running_loop()
-            _, conn = await loop.create_connection(_Conn, self.host, self.port)
-        head = f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        head += f"Content-Length: {len(body)}\r\n\r\n"
-        conn.waiter = asyncio.get_running_loop().create_future()
-        conn.body.clear()
-        assert conn.transport is not None
-        conn.transport.write(head.encode() + body)
-        status = await conn.waiter
-        if conn.keep:
-            self.idle.append(conn)
-        else:
-            conn.transport.close()
-        return status
-
-    async def aclose(self) -> None:
-        for conn in self.idle:
-            if conn.transport is not None:
-                conn.transport.close()
-
-
 Post = Callable[[str, int], Awaitable[int]]
+PREFIX = "/api/discord/interactions"
+NAMES = ("server", "httpx", "aiohttp")
 
 
 async def run_client(name: str, sim: SimProcess, inflight: int) -> tuple[float, float, float]:
@@ -131,12 +78,13 @@ async def run_client(name: str, sim: SimProcess, inflight: int) -> tuple[float, 
 
         close = session.close
     else:
-        pool = HttptoolsPool(base)
+        server = new_forward_client(base + PREFIX, inflight)
 
         async def post(path: str, i: int) -> int:
-            return await pool.post(path, BODY, HEADERS)
+            answer = await server.request("POST", path.removeprefix(PREFIX), HEADERS, BODY)
+            return answer.status
 
-        close = pool.aclose
+        close = server.aclose
     before = len((await sim.call("main_times"))["at"])
     cpu0, start = time.process_time(), time.monotonic()
     statuses = await asyncio.gather(
@@ -149,8 +97,7 @@ async def run_client(name: str, sim: SimProcess, inflight: int) -> tuple[float, 
     return cpu / inflight * 1e6, max(arrivals) - start, done
 
 
-async def main(levels: list[int], rounds: int, delay: float) -> None:
-    names = ("httpx", "aiohttp", "httptools pool")
+async def main(levels: list[int], rounds: int, delay: float, names: Sequence[str]) -> None:
     async with sim_process(main_delay=delay) as sim:
         for inflight in levels:
             print(f"== {inflight} forwards at once, main app {delay:g} s")
@@ -175,5 +122,6 @@ if __name__ == "__main__":
     parser.add_argument("--inflight", type=int, action="append")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--delay", type=float, default=1.0)
+    parser.add_argument("--client", choices=NAMES, action="append")
     args = parser.parse_args()
-    uvloop.run(main(args.inflight or [100, 1000], args.rounds, args.delay))
+    uvloop.run(main(args.inflight or [100, 1000], args.rounds, args.delay, args.client or NAMES))

@@ -15,7 +15,9 @@ to 100,000 pending.
 
     .venv/bin/python bench/timers_bench.py [--pending 100000] [--burst 10000] [--fires 1000]
         [--rounds 3]
-        [--client pool|httpx]   (pool: the server's client, Http1Pool; httpx: httpx.AsyncClient)
+
+The deliveries go on the server's client (`HttpPoster`: httpx on aiohttp's pool,
+gateway/rest/http_client.py).
 """
 
 from __future__ import annotations
@@ -35,12 +37,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 import httpx
 
 from gateway.interactions.signatures import Ed25519Signer
+from gateway.journal.timers import MemoryTimerStore
+from gateway.journal.timers_sqlite import SqliteTimerStore
 from gateway.timers.engine import TimerEngine
 from gateway.timers.model import TimerSpec
-from gateway.timers.sender import HttpxPoster, PoolPoster, Poster, SignedSender
+from gateway.timers.sender import HttpPoster, SignedSender
 from gateway.timers.service import TimerService
-from gateway.timers.store import MemoryTimerStore
-from gateway.timers.store_sqlite import SqliteTimerStore
 from tests.support.harness.server import free_port
 
 TOKEN = "bench-token-0123456789abcdef0123456789"
@@ -88,18 +90,12 @@ async def fill(engine: TimerEngine, far: int, due: int, due_at: int) -> None:
         await asyncio.gather(*(engine.create(s) for s in specs[start : start + CHUNK]))
 
 
-def poster(kind: str, url: str) -> Poster:
-    return HttpxPoster() if kind == "httpx" else PoolPoster(url)
-
-
-async def run_burst(
-    url: str, pending: int, burst: int, client: str, lead: float = 3.0
-) -> dict[str, float]:
+async def run_burst(url: str, pending: int, burst: int, lead: float = 3.0) -> dict[str, float]:
     """PENDING timers, BURST of them due in the same second; when each is answered."""
     with tempfile.TemporaryDirectory() as state_dir:
         store = await SqliteTimerStore.open(Path(state_dir))
         engine = TimerEngine(store)
-        sender = SignedSender(poster(client, url), TOKEN, signers=(Ed25519Signer(),))
+        sender = SignedSender(HttpPoster(url), TOKEN, signers=(Ed25519Signer(),))
         service = TimerService(engine, sender, url + "/api/discord/timers")
         await service.start()
         created = time.perf_counter()
@@ -163,14 +159,15 @@ async def schedule_cost(pending: int, fires: int) -> tuple[float, float]:
     for i in range(peer_fires):
         peer.tick(base + 1000 + i)
     scan = (time.process_time() - started) / peer_fires * 1e6
+    await engine.store.aclose()
     return heap, scan
 
 
 async def run(args: argparse.Namespace) -> None:
     process, url = start_main_app()
     try:
-        print(f"client: {args.client}; main app answers in {ANSWER_DELAY * 1000:.0f} ms")
-        burst = await run_burst(url, args.pending, args.burst, args.client)
+        print(f"main app answers in {ANSWER_DELAY * 1000:.0f} ms")
+        burst = await run_burst(url, args.pending, args.burst)
         print(
             f"burst: {args.pending:,} pending, {args.burst:,} due in the same second: "
             f"all delivered {burst['all_delivered_s']:.2f} s after the due second "
@@ -182,7 +179,7 @@ async def run(args: argparse.Namespace) -> None:
         runs: dict[int, list[float]] = {pending: [] for pending in levels}
         for _ in range(args.rounds):  # interleaved, so the machine's load falls on each alike
             for pending in levels:
-                result = await run_burst(url, pending, args.fires, args.client, lead=1.0)
+                result = await run_burst(url, pending, args.fires, lead=1.0)
                 runs[pending].append(result["cpu_ms_per_fire"])
         per_fire = {pending: statistics.median(values) for pending, values in runs.items()}
         for pending in levels:
@@ -210,7 +207,6 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=10_000)
     parser.add_argument("--fires", type=int, default=1_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--client", choices=("httpx", "pool"), default="pool")
     asyncio.run(run(parser.parse_args()))
 
 

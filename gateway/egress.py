@@ -3,12 +3,14 @@
 HTTPS_PROXY for https:// and wss:// destinations, HTTP_PROXY for http:// and ws://, ALL_PROXY
 for either when the specific one is unset (upper or lower case); NO_PROXY lists hosts reached
 directly (`*` for all, a domain also covers its subdomains). The one place that decides,
-for the gateway's WebSocket and every Http1Pool (callbacks, forwards, the REST proxy); the
-server's httpx clients read the same variables themselves.
+for the gateway's WebSocket (websockets' `proxy=`) and every outgoing HTTP client
+(gateway/rest/http_client.py: the REST client, its callbacks and proxied calls, the forwards,
+the deliveries), once per client for its origin.
 
 Proxies are spoken to in plain HTTP (`http://[user:password@]host[:port]`): https
-destinations through a CONNECT tunnel, http ones by absolute-form requests. Any other
-proxy scheme is refused with the variable's name, at start, rather than ignored.
+destinations through a CONNECT tunnel, http ones by absolute-form requests (by websockets and
+aiohttp). Any other proxy scheme is refused with the variable's name, at start, rather than
+ignored.
 """
 
 from __future__ import annotations

@@ -15,11 +15,11 @@ no Authorization header unless FORWARD_LEGACY_AUTH. Its body is made per attempt
 - Any other status (4xx): a dead letter at once.
 
 At most `max_in_flight` attempts are open at once; a delivery waiting for its backoff holds no
-slot. The HTTP client is a `Poster`: `PoolPoster` (the project's `Http1Pool`, as the forwards
-use) in the server, `HttpxPoster` (httpx.AsyncClient) beside it. Why not httpx in the server:
-bench/timers_bench.py measured 3-10 ms of CPU per delivery with httpx against 0.04 ms for the
-request itself over Http1Pool (0.2 ms per fire for the whole path), so 10,000 timers due in
-the same second took minutes of CPU with httpx and 2.5 s with the pool (docs/PERFORMANCE.md).
+slot. The HTTP client is a `Poster`: in the server `HttpPoster`, a client and pool of its own
+(gateway/rest/http_client.py: httpx on aiohttp's pool, as the forwards use) as large as the
+attempts in flight. httpx on its own pool (httpcore) measured 3-10 ms of CPU per delivery in
+bench/timers_bench.py, its work per request growing with the requests queued and the
+connections open (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ from gateway.clock import Sleep
 from gateway.interactions.signatures import signature_headers
 from gateway.interactions.trace import HEADER as TRACEPARENT
 from gateway.interactions.trace import trace_id_for, traceparent
-from gateway.rest.http1 import Http1Pool
+from gateway.rest.http_client import AnswerTooLarge as AnswerTooLarge  # re-exported
+from gateway.rest.http_client import OriginClient
 
 log = logging.getLogger("gateway.delivery")
 
@@ -62,10 +63,6 @@ class Outcome(StrEnum):
     DEAD = "dead"
 
 
-class AnswerTooLarge(httpx.HTTPError):
-    """The main app's answer body is over MAX_ANSWER_BYTES."""
-
-
 @dataclass(frozen=True)
 class Answer:
     status: int
@@ -80,46 +77,10 @@ class Poster(Protocol):
     async def aclose(self) -> None: ...
 
 
-class HttpxPoster:
-    """POST with httpx.AsyncClient; the answer's body is read up to `max_answer_bytes`."""
-
-    def __init__(
-        self,
-        client: httpx.AsyncClient | None = None,
-        *,
-        max_connections: int = MAX_IN_FLIGHT,
-        max_answer_bytes: int = MAX_ANSWER_BYTES,
-    ) -> None:
-        limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        )
-        self._client = client or httpx.AsyncClient(limits=limits)
-        self._limit = max_answer_bytes
-
-    async def post(
-        self, url: str, headers: Mapping[str, str], body: bytes, answer_within: float
-    ) -> Answer:
-        limit = self._limit
-        async with self._client.stream(
-            "POST", url, headers=headers, content=body, timeout=answer_within
-        ) as response:
-            declared = response.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                raise AnswerTooLarge("answer body too large")
-            size = 0
-            async for chunk in response.aiter_raw():
-                size += len(chunk)
-                if size > limit:
-                    raise AnswerTooLarge("answer body too large")
-            return Answer(response.status_code, response.headers.get("retry-after"))
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-
-class PoolPoster:
-    """POST over `Http1Pool` (gateway/rest/http1.py, the forwards' keep-alive client: about a
-    tenth of httpx's CPU per request) to URLs under `base_url`."""
+class HttpPoster:
+    """POST to URLs under `base_url` on a client and pool of its own (`OriginClient`), at most
+    `max_connections` at once; an answer body over `max_answer_bytes` is AnswerTooLarge (a
+    failed attempt), read no further."""
 
     def __init__(
         self,
@@ -129,9 +90,12 @@ class PoolPoster:
         max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         self._base = base_url.rstrip("/")
-        self._pool = Http1Pool(
+        self._client = OriginClient.open(
             self._base, max_connections=max_connections, max_answer_bytes=max_answer_bytes
         )
+
+    def __repr__(self) -> str:
+        return f"HttpPoster({self._client!r})"
 
     async def post(
         self, url: str, headers: Mapping[str, str], body: bytes, answer_within: float
@@ -139,13 +103,13 @@ class PoolPoster:
         if not url.startswith(self._base):
             raise ValueError("the URL is not under this poster's base URL")
         path = url[len(self._base) :]
-        response = await self._pool.request(
+        response = await self._client.request(
             "POST", path, headers, body, answer_within=answer_within
         )
         return Answer(response.status, response.headers.get("retry-after"))
 
     async def aclose(self) -> None:
-        await self._pool.aclose()
+        await self._client.aclose()
 
 
 def retry_after_seconds(value: str | None, now: float) -> float:

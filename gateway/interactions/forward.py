@@ -21,15 +21,15 @@ from gateway.interactions.signatures import sign
 from gateway.interactions.stats import RelayStats
 from gateway.interactions.trace import HEADER as TRACEPARENT
 from gateway.interactions.trace import trace_id_for, traceparent
-from gateway.rest.http1 import Http1Pool
+from gateway.rest.http_client import OriginClient
 from gateway.rest.transport import RestResponse
 
 log = logging.getLogger("gateway.relay")
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 #: Forwards in flight at once (FORWARD_MAX_IN_FLIGHT); more wait for a slot, counted in
-#: `RelayStats.forwards_waiting` (/metrics). The pool's cost per request does not grow with
-#: the connections open, so the bound is there for the main app's sake, not the client's.
+#: `RelayStats.forwards_waiting` (/metrics). aiohttp's pool's cost per request does not grow
+#: with the connections open, so the bound is there for the main app's sake, not the client's.
 MAX_CONCURRENT_FORWARDS = 1000
 #: The longest answer body the main app may give a forward: a longer one is a failed attempt
 #: (AnswerTooLarge, like a garbled answer), read no further than this, so a misbehaving main
@@ -43,13 +43,11 @@ def new_forward_client(
     forward_url: str,
     max_connections: int = MAX_CONCURRENT_FORWARDS,
     max_answer_bytes: int = MAX_ANSWER_BYTES,
-) -> Http1Pool:
-    """The forwards' own keep-alive pool to FORWARD_URL (never the REST client's), as large as
-    the forwards allowed in flight, so none queues inside it; answers over `max_answer_bytes`
-    fail. Why not httpx: its pool's work per request grows with the requests queued and the
-    connections open (gateway/rest/http1.py); a draft-night burst of 1,000 forwards spent
-    seconds of CPU there."""
-    return Http1Pool(
+) -> OriginClient:
+    """The forwards' own client and pool to FORWARD_URL (never the REST client's or the
+    callbacks'), as large as the forwards allowed in flight, so none queues inside it; answers
+    over `max_answer_bytes` fail (gateway/rest/http_client.py)."""
+    return OriginClient.open(
         forward_url, max_connections=max_connections, max_answer_bytes=max_answer_bytes
     )
 
@@ -71,7 +69,7 @@ class Forwarder:
 
     def __init__(
         self,
-        client: Http1Pool,
+        client: OriginClient,
         auth_token: str,
         *,
         timeout: float = 10.0,

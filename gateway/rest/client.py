@@ -1,4 +1,4 @@
-"""DiscordRest: the rate-limited Discord REST client on one long-lived httpx.AsyncClient.
+"""DiscordRest: the rate-limited Discord REST client on long-lived httpx.AsyncClients.
 
 - `Authorization: Bot <token>` and `User-Agent: DiscordBot (url, version)` on every call.
 - Per-route buckets (major params kept) mapped to `X-RateLimit-Bucket` hashes; a bucket at
@@ -18,13 +18,14 @@
   nothing about it, and they keep going while the token is marked invalid. `check_token()`
   checks again (POST /discord) and clears the mark when Discord takes the token.
 - Interaction callbacks (`POST /interactions/{id}/{token}/callback`, the 3 s acknowledgements)
-  skip httpx: they go on `self.callbacks`, a small keep-alive pool of their own
-  (gateway/rest/http1.py), so they are never queued behind other requests and cost ~10x less CPU.
-  The same bucket/429/retry rules apply to them.
+  go on `self.callbacks`, a client and connection pool of their own
+  (gateway/rest/http_client.py), so they are never queued behind other requests. The same
+  bucket/429/retry rules apply to them. The main app's proxied calls have their own too.
 
 Each rule is a named piece of gateway/rest/rules.py (the 401 rule: gateway/rest/token_rule.py);
 `request` only strings them together. Both transports (gateway/rest/transport.py) answer with one
-type, `RestResponse`. Tokens in logged URLs: gateway/rest/redact.py.
+type, `RestResponse`; the clients are gateway/rest/http_client.py's. Tokens in logged URLs:
+gateway/rest/redact.py.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from gateway.rest.errors import (
     InvalidRequestBudget,
     RateLimitWait,
 )
-from gateway.rest.http1 import Http1Pool
+from gateway.rest.http_client import OriginClient, new_client
 from gateway.rest.ratelimit import (
     BucketRegistry,
     GlobalLimiter,
@@ -67,7 +68,7 @@ from gateway.rest.rules import (
 )
 from gateway.rest.stats import RestStats
 from gateway.rest.token_rule import CHECK_PATH, TokenListener, TokenState
-from gateway.rest.transport import Body, HttpxTransport, RestResponse, Transport
+from gateway.rest.transport import Body, RestResponse, Transport
 from gateway.user_agent import USER_AGENT
 
 __all__ = [
@@ -86,23 +87,23 @@ __all__ = [
 
 log = logging.getLogger("gateway.rest")
 
-#: Requests DiscordRest lets into httpx at once; its pool is sized to match, so httpx never
-#: queues (its pool does work proportional to queued requests x connections on every event).
+#: Requests DiscordRest lets into its client at once; the pool is sized to match, so none
+#: waits inside it.
 MAX_IN_FLIGHT = 50
 #: Keep-alive connections of the acknowledgement path (interaction callbacks).
 CALLBACK_CONNECTIONS = 16
 #: Keep-alive connections of the main app's proxied calls (`DiscordRest.proxy`).
 PROXY_CONNECTIONS = MAX_IN_FLIGHT
 PROXY_ANSWER_TIMEOUT = 120.0
+#: The path the callbacks' pool opens its connections with (`warm_callbacks`): unauthenticated
+#: and outside the rate limits.
+WARM_PATH = "/gateway"
 
 
-def new_rest_client(timeout: float = 15.0) -> httpx.AsyncClient:
-    """The client DiscordRest wants: its own pool (never the forwards' client), sized to
-    DiscordRest's in-flight cap."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout),
-        limits=httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT),
-    )
+def new_rest_client(api_base: str, timeout: float = 15.0) -> httpx.AsyncClient:
+    """The client DiscordRest wants for `api_base`: its own pool (never the forwards' client),
+    sized to DiscordRest's in-flight cap."""
+    return new_client(api_base, max_connections=MAX_IN_FLIGHT, timeout=timeout)
 
 
 class DiscordRest:
@@ -118,7 +119,7 @@ class DiscordRest:
         global_window: float = 1.0,
         backoff_base: float = 0.5,
         max_in_flight: int = MAX_IN_FLIGHT,
-        callback_pool: Http1Pool | bool = True,
+        callback_pool: OriginClient | bool = True,
     ) -> None:
         self._base = api_base.rstrip("/")
         self._token = token
@@ -132,19 +133,19 @@ class DiscordRest:
         self.pacing = Pacing(self.buckets, self.global_limiter, clock)
         self.rate_limits = RateLimits(self.pacing, self.stats, clock)
         self.retries = Retries(backoff_base, self.stats)
-        self._transport: Transport = HttpxTransport(self._base, client, max_in_flight)
+        self._transport: Transport = OriginClient(self._base, client, max_in_flight=max_in_flight)
         self.discord_clock = DiscordClock()  # from the Date header of every answer
-        # Interaction callbacks (the 3 s acknowledgements) go on their own keep-alive pool:
-        # never queued behind other requests, ~10x less CPU than an httpx request.
-        self.callbacks: Http1Pool | None = None
-        if isinstance(callback_pool, Http1Pool):
+        # Interaction callbacks (the 3 s acknowledgements) go on their own client and pool:
+        # never queued behind other requests.
+        self.callbacks: OriginClient | None = None
+        if isinstance(callback_pool, OriginClient):
             self.callbacks = callback_pool
         elif callback_pool:
-            self.callbacks = Http1Pool(self._base, max_connections=CALLBACK_CONNECTIONS)
-        # The main app's calls (the REST proxy) on a keep-alive pool of their own: an httpx
-        # request costs about 1 ms of CPU more, which is most of what a proxied call costs.
-        # Its answer timeout counts from the first byte sent: room for a 25 MiB upload.
-        self.proxied = Http1Pool(
+            self.callbacks = OriginClient.open(self._base, max_connections=CALLBACK_CONNECTIONS)
+        # The main app's calls (the REST proxy) on a pool of their own, so they never hold
+        # the connections of the server's own calls. Its answer timeout counts from the
+        # request's start: room for a 25 MiB upload.
+        self.proxied = OriginClient.open(
             self._base, max_connections=PROXY_CONNECTIONS, timeout=PROXY_ANSWER_TIMEOUT
         )
         # The 401 rule: the bot token marked invalid (a 401 on a call of ours, then on
@@ -165,16 +166,17 @@ class DiscordRest:
         return self.token_state.failure_reason
 
     async def aclose(self) -> None:
-        """Close the keep-alive pools (the httpx client belongs to the caller)."""
+        """Close the callbacks' and the proxy's clients (`client` belongs to the caller)."""
         if self.callbacks is not None:
             await self.callbacks.aclose()
         await self.proxied.aclose()
 
     async def warm_callbacks(self, connections: int = 2) -> None:
-        """Open acknowledgement connections ahead of the first interaction (best effort)."""
+        """Open acknowledgement connections ahead of the first interaction (best effort): TCP
+        and TLS done by `connections` GETs of /gateway at once."""
         if self.callbacks is not None:
             try:
-                await self.callbacks.warm(connections)
+                await self.callbacks.warm(connections, WARM_PATH)
             except httpx.TransportError as exc:
                 log.warning("discord: could not pre-open callback connections: %s", exc)
 
@@ -215,7 +217,7 @@ class DiscordRest:
         keeps failing. `essential` requests (interaction callbacks, error messages to users)
         go on until the hard invalid-request cap (None: token routes are, others are not).
         `route_key` overrides the rate-limit route.
-        `transport`: where to send (default: httpx, the callbacks' pool for callbacks).
+        `transport`: where to send (default: `client`, the callbacks' pool for callbacks).
         """
         call = self._prepare(method, path, json, content, headers, reason, auth, essential)
         if transport is not None:

@@ -1,6 +1,7 @@
 """The production worker runs on uvloop (gunicorn.conf.py -> asgi_app.worker, loop "auto"):
-the acknowledgement pool (gateway/rest/http1.py) must work there too, not only on asyncio's loop.
-Found by the restart-safety test: under gunicorn every callback raised AssertionError."""
+the server's client (gateway/rest/http_client.py, the acknowledgements' pool among others) must
+work there too, not only on asyncio's loop. Found by the restart-safety test with the earlier
+hand-written pool: under gunicorn every callback raised AssertionError."""
 
 from __future__ import annotations
 
@@ -8,30 +9,34 @@ import asyncio
 
 import uvloop
 
-from gateway.rest.http1 import Http1Pool
+from gateway.rest.client import CALLBACK_CONNECTIONS
+from gateway.rest.http_client import OriginClient
 from gateway.simulator import DiscordSimulator
 
 
-async def _gateway_status() -> int:
+async def _statuses() -> list[int]:
+    """GET /gateway twice (the second on the kept-alive connection), then an acknowledgement,
+    which the simulator records."""
     async with DiscordSimulator() as sim:
-        pool = Http1Pool(sim.api_base)
+        pool = OriginClient.open(sim.api_base, max_connections=CALLBACK_CONNECTIONS)
+        headers = {"Authorization": f"Bot {sim.token}"}
         try:
-            answer = await pool.request(
-                "GET",
-                "/gateway",
-                {
-                    "User-Agent": "DiscordBot (https://example.test, 1)",
-                    "Authorization": f"Bot {sim.token}",
-                },
+            statuses = [(await pool.request("GET", "/gateway", headers)).status for _ in "ab"]
+            callback = await pool.request(
+                "POST",
+                "/interactions/1/tok/callback",
+                {"Content-Type": "application/json"},
+                b'{"type":5}',
             )
         finally:
             await pool.aclose()
-        return answer.status
+        assert [r.json for r in sim.routes.unknown_callbacks] == [{"type": 5}]
+        return [*statuses, callback.status]
 
 
-def test_http1_pool_answers_on_uvloop() -> None:
-    assert uvloop.run(_gateway_status()) == 200
+def test_the_client_answers_on_uvloop() -> None:
+    assert uvloop.run(_statuses()) == [200, 200, 204]
 
 
-def test_http1_pool_answers_on_asyncio() -> None:
-    assert asyncio.run(_gateway_status()) == 200
+def test_the_client_answers_on_asyncio() -> None:
+    assert asyncio.run(_statuses()) == [200, 200, 204]

@@ -11,8 +11,8 @@ import pytest
 
 from asgi_app.http import HTTPError
 from asgi_app.routes.interactions import ANSWER_MARGIN, ANSWER_WINDOW, answer_discord_post
-from gateway.interactions.journal_types import JournalEntry
 from gateway.interactions.model import Interaction
+from gateway.journal.interactions import JournalEntry
 from gateway.simulator import factory
 from gateway.simulator.snowflake import Snowflakes
 from tests.support.harness.relay_stack import relay_stack, until

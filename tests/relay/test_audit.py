@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gateway.audit.log import GUILD_EVENTS, AuditLog, clamp_embed, guild_event_embed
+from gateway.clock import Clocks
 from gateway.rest.client import DiscordRest, new_rest_client
 from gateway.simulator import DiscordSimulator
 
@@ -18,7 +19,7 @@ CHANNEL = "555"
 @pytest.fixture
 async def env() -> AsyncIterator[tuple[DiscordSimulator, DiscordRest]]:
     async with DiscordSimulator() as sim:
-        client = new_rest_client()
+        client = new_rest_client(sim.api_base)
         try:
             yield sim, DiscordRest(sim.api_base, sim.token, client)
         finally:
@@ -195,7 +196,7 @@ async def test_outage_after_grace_then_recovery_and_fatal(
 ) -> None:
     sim, rest = env
     grace = GatedSleep()
-    audit = AuditLog(rest, CHANNEL, outage_grace=30.0, sleep=grace)
+    audit = AuditLog(rest, CHANNEL, outage_grace=30.0, clocks=Clocks(sleep=grace))
     audit.on_status("ready", None)
     audit.on_status("resuming", None)
     await grace.started()

@@ -1,6 +1,7 @@
-"""An operator's outgoing proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY) is used by the hot-path
-client as httpx would use it: through a real tinyproxy with credentials, https by a CONNECT
-tunnel (certificates still checked against the origin), http by absolute-form requests."""
+"""An operator's outgoing proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY) is used by the server's
+client (gateway/rest/http_client.py) as httpx would use it: through a real tinyproxy with
+credentials, https by a CONNECT tunnel (certificates still checked against the origin), http by
+absolute-form requests."""
 
 from __future__ import annotations
 
@@ -15,17 +16,22 @@ import pytest
 
 from asgi_app.logs import MASK
 from gateway.egress import parse_proxy, proxy_for
-from gateway.rest.http1 import Http1Pool
-from tests.rest.test_http1 import (
+from gateway.rest.http_client import OriginClient
+from tests.rest.http_servers import (
     NO_CONTENT,
     Scripted,
-    _self_signed,
     fixed,
     scripted,
+    self_signed,
     serving,
 )
 from tests.support.harness.process import ROOT, clean_env
+from tests.support.harness.server import free_port
 from tests.support.tinyproxy import PASSWORD, clear_proxy_env, tinyproxy
+
+
+def pool(base: str, **options: object) -> OriginClient:
+    return OriginClient.open(base, max_connections=4, **options)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -65,7 +71,7 @@ def test_a_proxy_scheme_we_cannot_speak_is_refused_with_its_variable(
     with pytest.raises(ValueError, match="HTTPS_PROXY: only http:// proxies"):
         proxy_for("https://discord.com/api")
     with pytest.raises(ValueError, match="HTTPS_PROXY"):
-        Http1Pool("https://discord.com/api")
+        pool("https://discord.com/api")
     with pytest.raises(ValueError, match="X_PROXY"):
         parse_proxy("https://proxy:443", "X_PROXY")
 
@@ -73,19 +79,20 @@ def test_a_proxy_scheme_we_cannot_speak_is_refused_with_its_variable(
 async def test_https_through_the_proxy_tunnel_with_credentials(
     tmp_path: Path, clean_proxy_env: pytest.MonkeyPatch
 ) -> None:
-    server_context, cert_path = _self_signed(tmp_path)
+    server_context, cert_path = self_signed(tmp_path)
     handler = Scripted(fixed(NO_CONTENT))
     trust = ssl.create_default_context(cafile=str(cert_path))
     with tinyproxy(tmp_path) as proxy:
         clean_proxy_env.setenv("HTTPS_PROXY", proxy.url())
         async with serving(handler, tls=server_context) as port:
-            pool = Http1Pool(f"https://127.0.0.1:{port}/api", ssl_context=trust)
-            assert pool.proxy is not None and pool.proxy.port == proxy.port
+            tunnelled = pool(f"https://127.0.0.1:{port}/api", ssl_context=trust)
+            assert tunnelled.proxy is not None and tunnelled.proxy.port == proxy.port
             for _ in range(3):
-                answer = await pool.request("POST", "/x", {"A": "1"}, b"{}")
+                answer = await tunnelled.request("POST", "/x", {"A": "1"}, b"{}")
                 assert answer.status == 204
-            assert pool.connects == 1  # the tunnel is kept alive like a direct connection
-            await pool.aclose()
+            # the tunnel is kept alive like a direct connection
+            assert handler.connections == 1
+            await tunnelled.aclose()
             # the origin saw the requests as sent directly (no proxy credentials in them)
             assert len(handler.requests) == 3
             assert handler.requests[0].startswith(b"POST /api/x HTTP/1.1\r\n")
@@ -93,14 +100,14 @@ async def test_https_through_the_proxy_tunnel_with_credentials(
             assert proxy.requests() == [f"CONNECT 127.0.0.1:{port} HTTP/1.1"]
 
             # inside the tunnel the origin's certificate is still checked
-            untrusting = Http1Pool(f"https://127.0.0.1:{port}/api")
-            with pytest.raises(httpx.ConnectError):
+            untrusting = pool(f"https://127.0.0.1:{port}/api")
+            with pytest.raises(httpx.ConnectError, match="certificate"):
                 await untrusting.request("POST", "/x", {}, b"{}")
             await untrusting.aclose()
 
             # wrong credentials: the proxy's refusal, named, not a TLS error
             clean_proxy_env.setenv("HTTPS_PROXY", proxy.url(password="wrong"))
-            refused = Http1Pool(f"https://127.0.0.1:{port}/api", ssl_context=trust)
+            refused = pool(f"https://127.0.0.1:{port}/api", ssl_context=trust)
             with pytest.raises(httpx.ProxyError, match=r"answered 40\d to CONNECT"):
                 await refused.request("POST", "/x", {}, b"{}")
             await refused.aclose()
@@ -113,20 +120,22 @@ async def test_http_through_the_proxy_in_absolute_form(
     with tinyproxy(tmp_path) as proxy:
         clean_proxy_env.setenv("HTTP_PROXY", proxy.url())
         async with scripted(fixed(NO_CONTENT)) as (handler, base):
-            pool = Http1Pool(base)
+            absolute = pool(base)
             for _ in range(2):
-                answer = await pool.request("POST", "/interactions", {}, b'{"a":1}')
+                answer = await absolute.request("POST", "/interactions", {}, b'{"a":1}')
                 assert answer.status == 204
-            assert pool.connects == 2  # not reused: see Http1Pool
-            await pool.aclose()
+            await absolute.aclose()
             port = base.split(":")[2].split("/")[0]
             target = f"POST http://127.0.0.1:{port}/api/v10/interactions HTTP/1.1"
             assert proxy.requests() == [target, target]
             assert len(handler.requests) == 2 and handler.requests[0].endswith(b'{"a":1}')
+            # one request per connection to the proxy (see gateway/rest/http_client.py): the
+            # proxy's credentials never reach the origin
             assert PASSWORD.encode() not in b"".join(handler.requests)
+            assert b"proxy-authorization" not in b"".join(handler.requests).lower()
 
             clean_proxy_env.setenv("NO_PROXY", "127.0.0.1")
-            direct = Http1Pool(base)
+            direct = pool(base)
             assert direct.proxy is None
             assert (await direct.request("POST", "/x", {}, b"")).status == 204
             await direct.aclose()
@@ -179,9 +188,20 @@ async def test_a_proxy_that_never_answers_connect_times_out_and_is_let_go(
 
     async with serving(silent) as port:
         clean_proxy_env.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
-        pool = Http1Pool("https://discord.test/api", connect_timeout=0.3)
+        unanswered = pool("https://discord.test/api", connect_timeout=0.3)
         with pytest.raises(httpx.ConnectTimeout, match=r"via 127\.0\.0\.1"):
-            await pool.request("GET", "/x", {})
+            await unanswered.request("GET", "/x", {})
         await asyncio.wait_for(closed.wait(), 5)  # the socket to the proxy was closed
-        assert pool.open_connections == 0
-        await pool.aclose()
+        await unanswered.aclose()
+
+
+async def test_a_proxy_nobody_listens_on_is_a_connect_error_naming_it(
+    clean_proxy_env: pytest.MonkeyPatch,
+) -> None:
+    """Not a ConnectTimeout (httpx-aiohttp's own name for it): nothing was sent, at once."""
+    port = free_port()
+    clean_proxy_env.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
+    unreachable = pool("https://discord.test/api")
+    with pytest.raises(httpx.ConnectError, match=rf"via 127\.0\.0\.1:{port}: the proxy cannot"):
+        await unreachable.request("GET", "/x", {})
+    await unreachable.aclose()

@@ -1,4 +1,4 @@
-"""DiscordRest interaction callbacks: their own buckets and keep-alive pool, retries."""
+"""DiscordRest interaction callbacks: their own buckets and client (and pool), retries."""
 
 from __future__ import annotations
 
@@ -27,16 +27,16 @@ async def test_per_interaction_buckets_do_not_pile_up(clock: FakeClock) -> None:
     assert clock.sleeps == []
 
 
-async def test_callbacks_go_on_their_own_keep_alive_pool_not_httpx(
+async def test_callbacks_go_on_their_own_keep_alive_pool_not_the_rest_client(
     stub: Stub, clock: FakeClock
 ) -> None:
     app, _ = stub
 
     def refuse(request: httpx.Request) -> httpx.Response:
-        raise AssertionError(f"httpx used for {request.url.path}")
+        raise AssertionError(f"the REST client used for {request.url.path}")
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as no_httpx:
-        rest = make(stub, no_httpx, clock)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as rest_client:
+        rest = make(stub, rest_client, clock)
         assert rest.callbacks is not None
         for i in range(3):
             response = await rest.request("POST", f"/interactions/{i}/tok/callback", {"type": 5})
@@ -46,8 +46,9 @@ async def test_callbacks_go_on_their_own_keep_alive_pool_not_httpx(
         ]
         assert app.requests[0].json == {"type": 5}
         assert app.requests[0].headers["user-agent"] == USER_AGENT
-        assert rest.callbacks.connects == 1  # one warm connection for all of them
-        with pytest.raises(AssertionError, match="httpx used"):
+        # one kept-alive connection for all of them
+        assert len({r.peer for r in app.requests}) == 1 and app.requests[0].peer
+        with pytest.raises(AssertionError, match="the REST client used"):
             await rest.request("POST", "/channels/1/messages", {})
         await rest.aclose()
 
@@ -79,9 +80,10 @@ async def test_callback_connection_errors_retried_then_raised(
     with pytest.raises(httpx.ConnectError):
         await rest.request("POST", "/interactions/1/tok/callback", {"type": 5})
     assert rest.stats.connection_errors == 3
+    await rest.aclose()
 
 
-async def test_callbacks_on_httpx_when_the_pool_is_turned_off(
+async def test_callbacks_on_the_rest_client_when_their_pool_is_turned_off(
     stub: Stub, client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     rest = make(stub, client, clock, callback_pool=False)

@@ -87,6 +87,7 @@ async def test_invalid_request_budget_refuses_non_essential_first(
     clock.now += 601  # ten minutes later the budget is back
     await rest.request("POST", "/channels/1/messages", {})
     assert len(app.requests) == 3
+    await rest.aclose()
 
 
 async def test_max_wait_refuses_a_longer_bucket_or_global_wait_without_sending(

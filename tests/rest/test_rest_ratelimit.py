@@ -32,6 +32,7 @@ async def test_exhausted_bucket_waits_exactly_reset_after(
     assert clock.sleeps == [2.5]
     assert clock.now - start == pytest.approx(2.5)
     assert rest.buckets.waits == 1
+    await rest.aclose()
 
 
 async def test_routes_sharing_a_bucket_hash_share_the_wait(
@@ -114,6 +115,7 @@ async def test_global_429_pauses_bot_routes_but_not_interaction_callbacks(
     assert clock.sleeps == [2.0]
     await rest.request("GET", "/guilds/3/roles")
     assert clock.sleeps == [2.0, 7.0]
+    await rest.aclose()
 
 
 async def test_global_limit_is_never_exceeded_fake_clock(
@@ -156,6 +158,7 @@ async def test_global_limit_on_the_wire_and_callbacks_exempt(
     )
     assert len(app.requests) == 40
     assert loop.time() - start < 0.25 * 40 / 5 / 2  # far quicker than the global pace
+    await rest.aclose()
 
 
 async def test_rate_limited_bucket_never_delays_another_route(
@@ -185,3 +188,4 @@ async def test_rate_limited_bucket_never_delays_another_route(
     release.set()
     assert (await asyncio.wait_for(waiting, 5)).status_code == 200
     assert clock.sleeps == [60.0]
+    await rest.aclose()

@@ -50,6 +50,7 @@ async def test_a_401_confirmed_by_users_me_marks_the_token_invalid(
     edit = await rest.request("PATCH", "/webhooks/1/tok/messages/@original", {"content": "x"})
     assert ack.status == 200 and edit.status == 200
     assert paths(stub)[2:] == ["/interactions/1/tok/callback", "/webhooks/1/tok/messages/@original"]
+    await rest.aclose()
 
 
 async def test_a_401_with_a_token_that_works_is_only_that_calls_answer(
@@ -82,6 +83,7 @@ async def test_a_proxied_401_is_given_back_and_changes_nothing(
     assert not rest.failed and rest.failure_reason is None
     assert rest.invalid.count() == 1  # Discord counts it all the same
     assert (await rest.request("POST", "/channels/1/messages", {"content": "x"})).status == 200
+    await rest.aclose()
 
 
 async def test_a_401_on_a_token_route_is_not_checked(
@@ -149,7 +151,7 @@ async def test_a_revoked_token_in_the_simulator_then_restored() -> None:
     """The simulator refuses the token for real: the audit log's post is refused, checked,
     the token marked invalid; the refusal is posted once check_token() finds it working."""
     async with DiscordSimulator() as sim:
-        client = new_rest_client()
+        client = new_rest_client(sim.api_base)
         try:
             rest = DiscordRest(sim.api_base, sim.token, client)
             audit = AuditLog(rest, "555")

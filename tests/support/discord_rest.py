@@ -37,6 +37,7 @@ class Recorded:
     headers: dict[str, str]
     body: bytes
     at: float
+    peer: str = ""  # the client's address and port: one per connection
 
     @property
     def json(self) -> Any:
@@ -62,7 +63,8 @@ class DiscordStub:
             return
         body, headers = await read_request(scope, receive)
         method, path = scope["method"], scope["path"]
-        self.requests.append(Recorded(method, path, headers, body, time.monotonic()))
+        peer = ":".join(str(part) for part in scope.get("client") or ())
+        self.requests.append(Recorded(method, path, headers, body, time.monotonic(), peer))
         self.arrived.set()
         reply = Reply()
         for m, regex, replies in self._scripts:

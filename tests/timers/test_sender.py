@@ -13,9 +13,8 @@ import pytest
 from gateway.interactions.signatures import Ed25519Signer, verify_ed25519, verify_signature
 from gateway.timers.sender import (
     Answer,
-    HttpxPoster,
+    HttpPoster,
     Outcome,
-    PoolPoster,
     SignedSender,
     retry_after_seconds,
 )
@@ -94,8 +93,8 @@ def test_retry_after_as_seconds_or_a_date() -> None:
     assert retry_after_seconds(None, 0.0) == 0.0
 
 
-@pytest.mark.parametrize(("legacy", "client"), [(False, "pool"), (True, "httpx")])
-async def test_signed_like_a_forward_over_real_http(legacy: bool, client: str) -> None:
+@pytest.mark.parametrize("legacy", [False, True])
+async def test_signed_like_a_forward_over_real_http(legacy: bool) -> None:
     seen: list[tuple[bytes, dict[str, str]]] = []
 
     async def main_app(scope: Any, receive: Any, send: Any) -> None:
@@ -107,7 +106,7 @@ async def test_signed_like_a_forward_over_real_http(legacy: bool, client: str) -
 
     signer = Ed25519Signer()
     async with serve(main_app) as url:
-        poster = HttpxPoster() if client == "httpx" else PoolPoster(url)
+        poster = HttpPoster(url)
         s = SignedSender(poster, TOKENS, signers=(signer,), legacy_auth=legacy)
         outcome = await s.deliver(f"{url}/t", "d4", lambda now: b'{"a":1}', {"X-Timer-Id": "t"})
     await poster.aclose()
@@ -123,8 +122,7 @@ async def test_signed_like_a_forward_over_real_http(legacy: bool, client: str) -
         assert headers["authorization"] == TOKENS
 
 
-@pytest.mark.parametrize("client", ["pool", "httpx"])
-async def test_an_answer_over_1_mib_is_a_failed_attempt(client: str) -> None:
+async def test_an_answer_over_1_mib_is_a_failed_attempt() -> None:
     sizes = [2 << 20, 10]
 
     async def main_app(scope: Any, receive: Any, send: Any) -> None:
@@ -141,7 +139,7 @@ async def test_an_answer_over_1_mib_is_a_failed_attempt(client: str) -> None:
 
     sleeps: list[float] = []
     async with serve(main_app) as url:
-        poster = HttpxPoster() if client == "httpx" else PoolPoster(url)
+        poster = HttpPoster(url)
         s = sender(poster, sleeps)
         outcome = await s.deliver(f"{url}/t", "d5", lambda now: b"{}")
     await poster.aclose()

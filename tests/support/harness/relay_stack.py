@@ -91,7 +91,7 @@ async def wired_relay(
     asgi_app wires them, ready (shard 0 identified) when entered."""
     add_secret(token)
     add_secret(AUTH)
-    rest_client = new_rest_client()
+    rest_client = new_rest_client(api_base)
     forward_client = new_forward_client(
         forward_base + FORWARD_PATH,
         relay_options.get("max_concurrent_forwards", MAX_CONCURRENT_FORWARDS),
