@@ -43,17 +43,20 @@ from asgi_app import validation as v
 from asgi_app.envfile import read_env_file
 from asgi_app.overlay.state import valid_name, view_url
 from asgi_app.settings import Settings, SettingsError, load_settings
-from gateway.interactions.journal_redis import DEFAULT_PREFIX
-from gateway.interactions.journal_replay import REPLAY_MAX_AGE
-from gateway.interactions.journal_sqlite import FILE_NAME as JOURNAL_FILE
 from gateway.interactions.signatures import public_key_hex
 from gateway.interactions.signing_key import FILE_NAME as KEY_FILE
 from gateway.interactions.signing_key import key_from_hex
+from gateway.journal.interactions_redis import DEFAULT_PREFIX
+from gateway.journal.interactions_replay import REPLAY_MAX_AGE
+from gateway.journal.interactions_sqlite import FILE_NAME as JOURNAL_FILE
+from gateway.redis_client import redis_client
 from gateway.user_agent import USER_AGENT
 
 #: The server's exit status for invalid settings (gunicorn's "worker failed to boot").
 INVALID_SETTINGS = 3
 TOKEN_CHECK_TIMEOUT = 10.0
+#: Redis commands give up after this long (s).
+REDIS_TIMEOUT = 5.0
 
 
 class CommandError(Exception):
@@ -213,11 +216,10 @@ def _sqlite_summary(state_dir: Path, now: float) -> JournalSummary:
 
 async def _redis_summary(url: str, now: float) -> JournalSummary:
     """Every group's pending set (`{prefix}pending:{SHARD_IDS}`), read only."""
-    import redis.asyncio as aioredis
     from redis.exceptions import RedisError
 
     summary = JournalSummary("redis")
-    client = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    client = redis_client(url, timeout=REDIS_TIMEOUT)
     try:
         async for key in client.scan_iter(match=f"{DEFAULT_PREFIX}pending:*", count=100):
             members: list[Any] = await client.zrange(key, 0, -1, withscores=True)

@@ -17,12 +17,13 @@ from asgi_app.metrics import ScrapeProbes, build_registry
 from asgi_app.overlay import routes as overlay_routes
 from asgi_app.overlay.realtime import OverlayRealtime
 from asgi_app.overlay.state import valid_name
-from asgi_app.overlay.store import FileStore, build_store
+from asgi_app.overlay.store import REDIS_TIMEOUT_SECONDS, FileStore, build_store
 from asgi_app.routes import access, discord, events, interactions, metrics, proxy, status, timers
 from asgi_app.services import Services
 from asgi_app.settings import Settings, load_settings
 from gateway.egress import proxy_secrets
 from gateway.private_files import private_dir
+from gateway.redis_client import redis_client
 from gateway.timers.engine import Listener as TimerListener
 from gateway.timers.model import Timer
 
@@ -54,7 +55,8 @@ def create_app(settings: Settings) -> ServerApp:
     app = ServerApp(settings)
     services = app.services
     redis_url = settings.redis_url.get() if settings.redis_url is not None else None
-    store = build_store(settings.state_dir, redis_url)
+    overlay_redis = redis_client(redis_url, timeout=REDIS_TIMEOUT_SECONDS) if redis_url else None
+    store = build_store(settings.state_dir, overlay_redis)
     realtime = OverlayRealtime(
         store,
         auth_tokens=settings.auth_token.all(),
@@ -152,8 +154,8 @@ def build_from_environment(
     """What `asgi_app:app` serves: settings from the environment (and `.env`), logging as
     configured there, then the app. Raises SettingsError (every problem, no value)."""
     settings = load_settings(os.environ if environ is None else environ, env_file)
-    # The proxy variables are read from the process environment by every client (egress.py,
-    # httpx), so their credentials are masked from there.
+    # The proxy variables are read from the process environment for every client
+    # (gateway/egress.py), so their credentials are masked from there.
     secrets = (*settings.secret_values(), *proxy_secrets())
     configure_logging(settings.log_level, settings.log_format, secrets)
     if settings.dev_defaults:

@@ -1,22 +1,23 @@
 """Several nodes on one REDIS_URL: the shard leases built from the settings (SHARD_IDS=auto),
-what a node does when another one dies (its journaled interactions adopted and forwarded
-again, with X-Redelivery), and the league timers shared (one runner by role lease, every
-change seen by every node: gateway/timers/sync.py). The leases: gateway/connection/leases.py."""
+the group each node's journal keeps its own in (`store_group`), what a node does when another
+one dies (its journaled interactions adopted and forwarded again, with X-Redelivery; its
+pending events adopted and delivered under their ids), and the league timers shared (one
+runner by role lease, every change seen by every node: gateway/timers/sync.py). The leases:
+gateway/connection/leases.py."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from asgi_app.settings import Settings
 from gateway.connection.lease import LeaseTimings, RoleLease
 from gateway.connection.leases import NodeDead, ShardLeases
-from gateway.connection.redis_store import redis_client
-from gateway.interactions.journal_redis import RedisJournal
-from gateway.interactions.journal_replay import Redeliver, replay_entries
-from gateway.interactions.journal_types import Journal
+from gateway.events.service import EventService
+from gateway.journal.interactions import Journal
+from gateway.journal.interactions_replay import Redeliver, replay_entries
+from gateway.journal.timers import TimerStore
+from gateway.redis_client import redis_client
 from gateway.timers.service import TimerService
-from gateway.timers.store import TimerStore
 from gateway.timers.sync import TimerSync
 
 log = logging.getLogger("asgi_app.nodes")
@@ -48,18 +49,43 @@ def journal_group(node: str) -> str:
     return f"node:{node}"
 
 
-def adopter(journal: Callable[[], Journal | None], redeliver: Redeliver) -> NodeDead:
+def leased(settings: Settings) -> bool:
+    """The shards come by lease: SHARD_IDS=auto with REDIS_URL (not the embedded simulator)."""
+    redis = settings.redis_url is not None
+    return settings.shard_ids == "auto" and redis and not settings.use_simulator
+
+
+def store_group(settings: Settings, node: str) -> str:
+    """The group this process keeps its journaled interactions and its own pending events in
+    (Redis): with leases the node, so each node loads only its own at start and a survivor
+    adopts a dead one's; else SHARD_IDS (or "all")."""
+    if leased(settings):
+        return journal_group(node)
+    pinned = pinned_shards(settings)
+    return ",".join(str(i) for i in sorted(pinned)) if pinned else "all"
+
+
+def event_shards(settings: Settings) -> list[int] | None:
+    """The shards whose pending gateway events this process loads at start: none with leases
+    (each comes with its lease: `EventService.shard_changed`), SHARD_IDS when pinned, else
+    every shard (None)."""
+    return [] if leased(settings) else pinned_shards(settings)
+
+
+def adopter(journal: Journal, redeliver: Redeliver, events: EventService | None) -> NodeDead:
     """`on_node_dead`: the dead node's journal entries moved to this node's and forwarded
-    again (X-Redelivery), as at a restart."""
+    again (X-Redelivery), as at a restart; its pending events moved here and delivered under
+    their ids (EventService.adopt). A failure raises: the node is adopted again at the next
+    step (both adoptions take only what is still there)."""
 
     async def adopt(node: str) -> None:
-        found = journal()
-        if not isinstance(found, RedisJournal):
-            return
-        entries = await found.adopt(journal_group(node))
+        group = journal_group(node)
+        entries = await journal.adopt(group)
         if entries:
             log.warning("node %s is gone: %d interactions forwarded again here", node, len(entries))
-            await replay_entries(found, entries, redeliver)
+            await replay_entries(journal, entries, redeliver)
+        if events is not None:
+            await events.adopt(group)
 
     return adopt
 

@@ -18,9 +18,10 @@ from asgi_app.file_limit import ensure_file_limit
 from asgi_app.interaction_answers import validate_answer
 from asgi_app.nodes import (
     adopter,
-    journal_group,
+    event_shards,
     pinned_shards,
     shard_leases,
+    store_group,
     synced_timers,
     timer_role,
 )
@@ -28,21 +29,21 @@ from gateway.audit.log import AuditLog
 from gateway.connection.lease import RoleLease, node_id
 from gateway.connection.leases import ShardLeases
 from gateway.connection.manager import GatewayConfig, GatewayManager
-from gateway.delivery.sender import PoolPoster, SignedSender
+from gateway.delivery.sender import HttpPoster, SignedSender
 from gateway.events.service import EventService
-from gateway.events.store import open_event_store
 from gateway.interactions.forward import new_forward_client
-from gateway.interactions.journal_replay import open_journal, replay_pending
-from gateway.interactions.journal_types import Journal, JournalEntry
 from gateway.interactions.relay import InteractionRelay
 from gateway.interactions.signatures import Ed25519Signer, SigningKey, public_key_hex
 from gateway.interactions.signing_key import load_signing_key
+from gateway.journal.events import open_event_store
+from gateway.journal.interactions import Journal, JournalEntry, MemoryJournal
+from gateway.journal.interactions_replay import open_journal, replay_pending
+from gateway.journal.timers import open_timer_store
 from gateway.rest.client import DiscordRest, new_rest_client
-from gateway.rest.http1 import Http1Pool
+from gateway.rest.http_client import OriginClient
 from gateway.timers.engine import Listener as TimerListener
 from gateway.timers.engine import TimerEngine
 from gateway.timers.service import TimerService
-from gateway.timers.store import open_timer_store
 
 if TYPE_CHECKING:
     from asgi_app.setting_types import InteractionPolicy
@@ -66,11 +67,13 @@ class Services:
         self._started_mono = time.monotonic()
         self.simulator: DiscordSimulator | None = None
         self.rest_client: httpx.AsyncClient | None = None
-        self.forward_client: Http1Pool | None = None
+        self.forward_client: OriginClient | None = None
         self.rest: DiscordRest | None = None
         self.gateway: GatewayManager | None = None
         self.relay: InteractionRelay | None = None
-        self.journal: Journal | None = None
+        #: The interaction journal: memory until start() opens the configured one (memory
+        #: too when neither STATE_DIR nor REDIS_URL is set).
+        self.journal: Journal = MemoryJournal()
         self.leases: ShardLeases | None = None  # SHARD_IDS=auto
         self.node = ""  # this process among the nodes sharing REDIS_URL (at start)
         self._timer_role: RoleLease | None = None
@@ -114,7 +117,7 @@ class Services:
             ).start()
             api_base, token = self.simulator.api_base, self.simulator.token
             log.info("development: Discord simulator at %s", api_base)
-        self.rest_client = new_rest_client()
+        self.rest_client = new_rest_client(api_base)
         ensure_file_limit(settings.forward_max_in_flight)
         self.forward_client = new_forward_client(
             settings.forward_url, settings.forward_max_in_flight
@@ -147,8 +150,7 @@ class Services:
         self.journal = await open_journal(
             settings.state_dir,
             redis_url,
-            shard_ids=pinned_shards(settings),
-            group=journal_group(self.leases.node) if self.leases is not None else None,
+            group=store_group(settings, self.node),
         )
         self.relay = InteractionRelay(
             self.rest,
@@ -169,7 +171,9 @@ class Services:
         )
         self.gateway.on_inline("INTERACTION_CREATE", self.relay.on_dispatch)
         if self.leases is not None:  # a dead node's interactions in flight: finished here
-            self.leases.on_node_dead(adopter(lambda: self.journal, self._redeliver))
+            self.leases.on_node_dead(adopter(self.journal, self._redeliver, self.events))
+            if self.events is not None:  # a shard's pending events go with its lease
+                self.leases.on_shard(self.events.shard_changed)
         if settings.audit_log_channel:
             self.audit = AuditLog(self.rest, settings.audit_log_channel)
             self.audit.attach(self.gateway)
@@ -195,7 +199,7 @@ class Services:
         for listener in self.timer_listeners:
             engine.on_change(listener)
         sender = SignedSender(
-            PoolPoster(settings.timers_url),
+            HttpPoster(settings.timers_url),
             settings.auth_token.get(),
             signers=(Ed25519Signer(self.signing_key),),
             legacy_auth=settings.forward_legacy_auth,
@@ -222,7 +226,7 @@ class Services:
         assert self.signing_key is not None
         redis_url = settings.redis_url.get() if settings.redis_url is not None else None
         sender = SignedSender(
-            PoolPoster(settings.events_url, max_connections=settings.events_max_in_flight),
+            HttpPoster(settings.events_url, max_connections=settings.events_max_in_flight),
             settings.auth_token.get(),
             signers=(Ed25519Signer(self.signing_key),),
             legacy_auth=settings.forward_legacy_auth,
@@ -231,7 +235,9 @@ class Services:
             give_up_after=settings.events_retry_hours * 3600,
         )
         events = EventService(
-            await open_event_store(settings.state_dir, redis_url),
+            await open_event_store(
+                settings.state_dir, redis_url, group=store_group(settings, self.node)
+            ),
             sender,
             settings.events_url,
             settings.event_forwards,
@@ -240,7 +246,7 @@ class Services:
             max_pending=settings.events_max_pending,
             notice=self._events_notice,
         )
-        await events.start()
+        await events.start(event_shards(settings))
         self.events = events
 
     def _events_notice(self, text: str) -> None:
@@ -288,8 +294,7 @@ class Services:
             await self.timers.stop()
         if self.events is not None:
             await self.events.stop()
-        if self.journal is not None:
-            await self.journal.aclose()
+        await self.journal.aclose()
         if self.leases is not None:  # what is left in this node's journal: the others' now
             await self.leases.finish()
             await self.leases.client.aclose()

@@ -51,6 +51,19 @@ RULES: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
         (),
     ),
     (
+        "`gateway/journal/` imports no other room of `gateway/` but `gateway.clock`, "
+        "`gateway.backoff`, `gateway.private_files` and `gateway.redis_client`.",
+        "gateway.journal",
+        ("gateway",),
+        (
+            "gateway.journal",
+            "gateway.clock",
+            "gateway.backoff",
+            "gateway.private_files",
+            "gateway.redis_client",
+        ),
+    ),
+    (
         "`gateway/interactions/`, `gateway/audit/`, `gateway/timers/` and `gateway/delivery/` "
         "never import `gateway/connection/`.",
         "gateway.interactions gateway.audit gateway.timers gateway.delivery",

@@ -191,16 +191,12 @@ class RedisStore:
 
     def __init__(
         self,
-        url: str,
+        client: aioredis.Redis,
         *,
         prefix: str = "overlay:state:",
         default: Mapping[str, Any] = DEFAULT_STATE,
     ) -> None:
-        self._client: aioredis.Redis = aioredis.Redis.from_url(
-            url,
-            socket_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        )
+        self._client = client  # built by the factory, with REDIS_TIMEOUT_SECONDS; closed here
         self._prefix = prefix
         self._default: OverlayState = dict(default)
         self._known: dict[str, OverlayState] = {}
@@ -249,8 +245,9 @@ class RedisStore:
         await self._client.aclose()
 
 
-def build_store(state_dir: Path, redis_url: str | None) -> OverlayStore:
-    """RedisStore when REDIS_URL is set, else FileStore under STATE_DIR/overlays."""
-    if redis_url:
-        return RedisStore(redis_url)
+def build_store(state_dir: Path, redis: aioredis.Redis | None) -> OverlayStore:
+    """RedisStore on `redis` (a client of REDIS_URL) when there is one, else FileStore under
+    STATE_DIR/overlays."""
+    if redis is not None:
+        return RedisStore(redis)
     return FileStore(state_dir / "overlays")

@@ -1,12 +1,15 @@
 """Events for the main app (CONTRACT "Gateway events for the main app"): the dead letters
 (protected: GET /events/dead, POST /events/dead/replay, DELETE /events/dead) and Discord's
 Webhook Events (POST /webhook-events, public, Ed25519-verified exactly like POST
-/interactions). The events themselves are `gateway.events` (`services.events`)."""
+/interactions). The events themselves are `gateway.events` (`services.events`). With several
+nodes on one Redis the dead letters are every node's: any node lists, replays (the events then
+delivered by that node) and forgets the same ones."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from asgi_app import validation as v
 from asgi_app.http import App, HTTPError, Request, Response, RouteRegistrar, decode_json
@@ -19,6 +22,7 @@ from gateway.interactions.signatures import load_public_key, verify_ed25519
 JOURNAL_WAIT = 2.0
 RETRY_AFTER_SECONDS = 1
 MAX_IDS = 10_000
+T = TypeVar("T")
 
 IDS = v.object({"ids": v.array(v.string().min(1).max(200)).max(MAX_IDS).optional()})
 
@@ -37,15 +41,27 @@ def register(app: App, guarded: RouteRegistrar, services: Services) -> None:
             )
         return services.events
 
+    async def settled(work: Awaitable[T]) -> T:
+        """A dead-letter operation, once the journal has written what came before it (503
+        while it cannot write)."""
+        try:
+            return await work
+        except TimeoutError:
+            raise HTTPError(
+                503,
+                "The events journal cannot be written now",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ) from None
+
     async def dead(req: Request, res: Response) -> None:
         running = events()
-        letters = running.dead_letters() if running is not None else []
+        letters = await settled(running.dead_letters()) if running is not None else []
         res.json({"dead": letters, "count": len(letters)})
 
     async def replay(req: Request, res: Response) -> None:
         running = events()
         ids = req.body_value.get("ids")
-        res.json({"replayed": running.replay(ids) if running is not None else 0})
+        res.json({"replayed": await settled(running.replay(ids)) if running is not None else 0})
 
     async def forget(req: Request, res: Response) -> None:
         body = await req.body()
@@ -57,7 +73,7 @@ def register(app: App, guarded: RouteRegistrar, services: Services) -> None:
                 raise HTTPError(422, "The body does not match the schema", errors=errors)
             ids = result.value.get("ids")
         running = events()
-        res.json({"forgotten": running.forget(ids) if running is not None else 0})
+        res.json({"forgotten": await settled(running.forget(ids)) if running is not None else 0})
 
     tags = ("events",)
     guarded.get(

@@ -15,10 +15,10 @@ import orjson
 from asgi_app import validation as v
 from asgi_app.http import HTTPError, Request, Response, RouteRegistrar
 from asgi_app.services import Services
+from gateway.journal.timers import StoreUnavailable
 from gateway.timers.engine import TimerEngine, TimerError
 from gateway.timers.model import Timer, TimerSpec
 from gateway.timers.quiet import MAX_QUIET_MINUTES, Quiet, valid_zone, window_minutes
-from gateway.timers.store import StoreUnavailable
 
 ID_PATTERN = r"^[A-Za-z0-9:_.-]{1,100}$"
 _ID = re.compile(ID_PATTERN)

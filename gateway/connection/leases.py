@@ -9,11 +9,12 @@ that shard before sending anything on it. Session checkpoints are written only w
 holds (`FencedSessionStore`), so a stale node never overwrites the new holder's.
 
 The loop (`ShardLeases`): heartbeat (renew what is held, learn which nodes died), adopt the
-dead nodes' leftovers (`on_node_dead`: the journal's interactions in flight), read the view,
-and follow the plan (lease_plan.py): take free shards up to the node's target, give up what is
-above it. A taken shard resumes from its checkpoint in Redis. A hand-over (a node above its
-target, or SIGTERM) stops the shard, saves its session, releases the lease and announces it on
-the `leases` channel, so the taker resumes within a second instead of waiting out the lease.
+dead nodes' leftovers (`on_node_dead`: the journal's interactions in flight, the node's own
+events), read the view, and follow the plan (lease_plan.py): take free shards up to the
+node's target, give up what is above it. A taken shard resumes from its checkpoint in Redis,
+after its `on_shard` listeners (its pending events read first). A hand-over (a node above its
+target, or SIGTERM) stops the shard, saves its session, tells `on_shard`, releases the lease
+and announces it on the `leases` channel, so the taker resumes within a second.
 The loop wakes at each renewal, at each announcement, and just after the earliest expiry of
 another node's lease (a takeover comes within a few ms of the expiry, within ttl + 1 s of a
 crash). Every timing is in `LeaseTimings` (`scaled(ttl)` for tests).
@@ -24,18 +25,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 
-from gateway.clock import Clock
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.connection.lease import FencedSessionStore, Lease, LeaseStats, LeaseTimings, node_id
 from gateway.connection.lease_plan import plan
 from gateway.connection.lease_store import LeaseStore, View
-from gateway.connection.limiter import IdentifyGate
 from gateway.connection.redis_store import PREFIX
 
 if TYPE_CHECKING:
@@ -45,12 +44,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("gateway.leases")
 
 NodeDead = Callable[[str], Awaitable[None]]
+ShardChange = Callable[[int, bool], Awaitable[None]]
 
 
 class ShardLeases:
-    """This node's part of SHARD_IDS=auto (module docstring). `start(manager, count,
-    throttle)` once /gateway/bot is known; `stop()` hands every shard over (SIGTERM);
-    `finish()` at the very end lets the others adopt what is left in this node's journal."""
+    """This node's part of SHARD_IDS=auto (module docstring). `start(manager, count)` once
+    /gateway/bot is known (the manager makes the shards taken); `stop()` hands every shard
+    over (SIGTERM); `finish()` at the very end lets the others adopt what is left in this
+    node's journal."""
 
     def __init__(
         self,
@@ -60,23 +61,22 @@ class ShardLeases:
         shard_count: int | None = None,
         node: str | None = None,
         prefix: str = PREFIX,
-        clock: Clock = time.monotonic,
-        wall_clock: Clock = time.time,
+        clocks: Clocks = SYSTEM_CLOCKS,
     ) -> None:
         self.node = node or node_id()
         self.timings = timings or LeaseTimings()
         self.configured_count = shard_count
         self.store = LeaseStore(client, self.node, prefix)
         self.client = client
-        self._clock = clock
-        self._wall = wall_clock
+        self._clock = clocks.monotonic
+        self._wall = clocks.wall
         self.held: dict[int, Lease] = {}
         self.stats = LeaseStats()
         self.view: View | None = None
         self.shard_count = 0
         self._manager: GatewayManager | None = None
-        self._throttle: IdentifyGate | None = None
         self._dead_listeners: list[NodeDead] = []
+        self._shard_listeners: list[ShardChange] = []
         self._free_since: dict[int, float] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -89,25 +89,35 @@ class ShardLeases:
         """Started and not stopped: the loop runs (holding shards or not)."""
         return bool(self._tasks) and not self._stopping
 
-    def sessions(self, clock: Clock) -> FencedSessionStore:
-        return FencedSessionStore(self.client, self.store, self.held, clock=clock)
+    def sessions(self, clocks: Clocks) -> FencedSessionStore:
+        return FencedSessionStore(self.client, self.store, self.held, clock=clocks.wall)
 
     def on_node_dead(self, listener: NodeDead) -> None:
         """`await listener(node)` once per dead node, on the one node that adopts it."""
         self._dead_listeners.append(listener)
 
+    def on_shard(self, listener: ShardChange) -> None:
+        """`await listener(shard, True)` once a lease is taken here, before the shard starts;
+        `(shard, False)` once one is stopped here, before its release (or after its loss)."""
+        self._shard_listeners.append(listener)
+
+    async def _tell(self, shard: int, held: bool) -> None:
+        for listener in self._shard_listeners:
+            try:
+                await listener(shard, held)
+            except Exception as exc:  # the shard goes on; its events wait for the next holder
+                log.warning("shard %d: a listener failed (%s)", shard, exc.__class__.__name__)
+
     # ---- lifecycle ----------------------------------------------------------------------
-    async def start(
-        self, manager: GatewayManager, recommended: int, throttle: IdentifyGate
-    ) -> None:
+    async def start(self, manager: GatewayManager, recommended: int) -> None:
         """Join in the background (retried while Redis is away): the shard count agreed, the
         node registered and announced, then the loop and the announcement listener."""
-        self._manager, self._throttle = manager, throttle
+        self._manager = manager
         self._stopping = False
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._run(recommended), name="shard-leases"),
-            loop.create_task(self._listen(), name="shard-leases-listen"),
+            loop.create_task(self.store.listen(self._wake.set), name="shard-leases-listen"),
         ]
 
     async def _join(self, recommended: int) -> None:
@@ -245,7 +255,7 @@ class ShardLeases:
     # ---- taking and giving up -----------------------------------------------------------
     async def _take(self, shard: int) -> None:
         manager = self._manager
-        assert manager is not None and self._throttle is not None
+        assert manager is not None
         started = self._clock()
         taken = await self.store.acquire(str(shard), self.timings.ttl_ms)
         if taken is None:
@@ -272,7 +282,8 @@ class ShardLeases:
                 self.stats.takeovers += 1
         store = manager._store
         saved = (await store.load_all(self.shard_count, [shard])).get(shard) if store else None
-        new = manager._make_shard(shard, self.shard_count, self._throttle, saved)
+        await self._tell(shard, True)  # what was pending on it goes before what it resumes
+        new = manager._make_shard(shard, self.shard_count, saved)
         new.lease = lease
         manager.shards.append(new)
         manager.shards.sort(key=lambda s: s.shard_id)
@@ -308,6 +319,7 @@ class ShardLeases:
         if shard is not None:
             await shard.stop(resumable=True)
             self._forget(shard)
+        await self._tell(shard_id, False)
 
     async def _hand_over(self, shard_ids: Sequence[int]) -> None:
         """Stop, checkpoint, release, announce: the taker resumes from this session."""
@@ -322,6 +334,8 @@ class ShardLeases:
                 await manager._store.save_all(sessions)
             except Exception as exc:
                 log.warning("hand-over: sessions not saved (%s)", exc.__class__.__name__)
+        for i in shard_ids:  # before the release: the taker reads what was written
+            await self._tell(i, False)
         held = {str(i): self.held[i].token for i in shard_ids if i in self.held}
         try:
             await self.store.release(held)
@@ -341,25 +355,6 @@ class ShardLeases:
         await self.store.bury(node)
         self.stats.adopted += 1
         log.warning("node %s is gone: its leftovers adopted by %s", node, self.node)
-
-    # ---- announcements ------------------------------------------------------------------
-    async def _listen(self) -> None:
-        while True:
-            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self.store.channel)
-                async for message in pubsub.listen():
-                    text = message.get("data")
-                    if isinstance(text, bytes) and not text.endswith(self.node.encode()):
-                        self._wake.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("shard leases: announcements lost (%s)", exc.__class__.__name__)
-                await asyncio.sleep(1.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     # ---- state --------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:

@@ -1,35 +1,34 @@
-"""GatewayManager: /gateway/bot (cached), the shards, identify throttle, dispatch routing."""
+"""GatewayManager: /gateway/bot (cached), the shards, identify throttle, dispatch routing.
+
+What its shards share (`ShardContext`: the dispatcher, the status hook, the identify gate and
+budget, timings, clocks) is built here once /gateway/bot is known, and handed to each shard.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
 import logging
-import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from gateway.clock import Clock, Sleep
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.connection.budget import IdentifyBudget
 from gateway.connection.checkpoint import Barrier, Checkpointer, JournalFirst
-from gateway.connection.dispatcher import MAX_HANDLER_TASKS, Dispatcher, Handler, InlineHandler
+from gateway.connection.context import ShardContext
+from gateway.connection.dispatcher import Dispatcher, Handler, InlineHandler
 from gateway.connection.gateway_bot import FetchGatewayBot, fetch_gateway_bot
 from gateway.connection.leases import ShardLeases
 from gateway.connection.limiter import IdentifyGate, IdentifyThrottle
 from gateway.connection.presence import presence_payload, send_presence
-from gateway.connection.protocol import (
-    CLOSE_SHARDING_REQUIRED,
-    IDENTIFY_INTERVAL,
-    Compression,
-    ShardStatus,
-)
-from gateway.connection.redis_store import RedisIdentifyLock, RedisSessionStore, redis_client
+from gateway.connection.protocol import CLOSE_SHARDING_REQUIRED, Compression, ShardStatus
+from gateway.connection.redis_store import RedisIdentifyLock, RedisSessionStore
 from gateway.connection.session import SessionBackend, SessionState, SessionStore
 from gateway.connection.shard import Shard
 from gateway.connection.timings import ShardTimings
+from gateway.redis_client import redis_client
 
 log = logging.getLogger("gateway.manager")
 
@@ -61,27 +60,17 @@ class GatewayManager:
         config: GatewayConfig,
         fetch_gateway_bot: FetchGatewayBot,
         *,
-        clock: Clock = time.monotonic,
-        wall_clock: Clock = time.time,
-        rng: Callable[[], float] = random.random,
-        sleep: Sleep = asyncio.sleep,
+        clocks: Clocks = SYSTEM_CLOCKS,
         timings: ShardTimings | None = None,
-        identify_interval: float = IDENTIFY_INTERVAL,
-        max_handler_tasks: int = MAX_HANDLER_TASKS,
-        sessions: SessionBackend | None = None,
-        checkpoint_interval: float | None = None,
     ) -> None:
-        """`sessions`: where sessions are checkpointed (default: STATE_DIR's file, if set);
-        `checkpoint_interval` None: every heartbeat interval."""
+        """Sessions are checkpointed (every `timings.checkpoint_interval`) to the leases'
+        fenced Redis keys, REDIS_URL or STATE_DIR's file, whichever the config has first."""
         self.config = config
         self._fetch = fetch_gateway_bot
-        self._clock = clock
-        self._wall = wall_clock
-        self._rng = rng
-        self._sleep = sleep
+        self._clocks = clocks
         self._timings = timings or ShardTimings()
-        self._identify_interval = identify_interval
-        self._dispatcher = Dispatcher(max_handler_tasks)
+        self._dispatcher = Dispatcher()
+        self._context: ShardContext | None = None  # built once /gateway/bot is known
         self._presence = config.presence
         self._status_listeners: list[StatusListener] = []
         self._notice_listeners: list[NoticeListener] = []
@@ -95,17 +84,19 @@ class GatewayManager:
         self._resharding = False
         self._changed = asyncio.Event()
         self._redis = redis_client(config.redis_url) if config.redis_url else None
-        if sessions is None and config.leases is not None:  # checkpoints fenced by lease
-            sessions = config.leases.sessions(wall_clock)
-        if sessions is None and self._redis is not None:
-            sessions = RedisSessionStore(self._redis, clock=wall_clock)
-        if sessions is None and config.state_dir is not None:
-            sessions = SessionStore(config.state_dir, clock=wall_clock)
+        sessions: SessionBackend | None = None
+        if config.leases is not None:  # checkpoints fenced by lease
+            sessions = config.leases.sessions(clocks)
+        elif self._redis is not None:
+            sessions = RedisSessionStore(self._redis, clock=clocks.wall)
+        elif config.state_dir is not None:
+            sessions = SessionStore(config.state_dir, clocks=clocks)
         if sessions is not None and config.checkpoint_barrier is not None:
             sessions = JournalFirst(sessions, config.checkpoint_barrier)
         self._store = sessions
+        interval = self._timings.checkpoint_interval
         self._checkpoints = (
-            Checkpointer(sessions, lambda: self.shards, interval=checkpoint_interval)
+            Checkpointer(sessions, lambda: self.shards, interval=interval)
             if sessions is not None
             else None
         )
@@ -151,6 +142,16 @@ class GatewayManager:
 
     def snapshot(self) -> list[dict[str, Any]]:
         return [shard.snapshot() for shard in self.shards]
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """What every shard hands its dispatches to (the handlers of `on` and `on_inline`)."""
+        return self._dispatcher
+
+    @property
+    def checkpoints(self) -> Checkpointer | None:
+        """The session checkpoints while running (None: no session store configured)."""
+        return self._checkpoints
 
     @property
     def handler_tasks(self) -> int:
@@ -245,7 +246,7 @@ class GatewayManager:
         self._refresh()
 
     async def _fetch_gateway_bot(self) -> dict[str, Any]:
-        return await fetch_gateway_bot(self._fetch, self._timings, self._rng, self._sleep)
+        return await fetch_gateway_bot(self._fetch, self._timings, self._clocks)
 
     async def _refresh_limit(self) -> dict[str, Any]:
         """The budget's refresh: one GET /gateway/bot (its URL is kept for identifies)."""
@@ -285,59 +286,46 @@ class GatewayManager:
                     f" resets in {reset_after:.0f} s"
                 )
                 return
+            clocks = self._clocks
             self.budget = IdentifyBudget(
-                limit,
-                self._refresh_limit,
-                on_wait=self._notice,
-                clock=self._clock,
-                wall_clock=self._wall,
-                sleep=self._sleep,
+                limit, self._refresh_limit, on_wait=self._notice, clocks=clocks
             )
             concurrency = int(limit.get("max_concurrency", 1))
+            interval = self._timings.identify_interval
             throttle: IdentifyGate = (
-                RedisIdentifyLock(self._redis, concurrency, clock=self._clock, sleep=self._sleep)
-                if self._redis is not None
-                else IdentifyThrottle(
-                    concurrency,
-                    interval=self._identify_interval,
-                    clock=self._clock,
-                    sleep=self._sleep,
+                RedisIdentifyLock(
+                    self._redis, concurrency, clock=clocks.monotonic, sleep=clocks.sleep
                 )
+                if self._redis is not None
+                else IdentifyThrottle(concurrency, interval=interval, clocks=clocks)
             )
-            self.shards = [self._make_shard(i, count, throttle, saved.get(i)) for i in ids]
+            self._context = ShardContext(
+                token=cfg.token,
+                intents=cfg.intents,
+                gateway_url=self._gateway_url,
+                compression=cfg.compression,
+                dispatch=self._dispatcher,
+                on_status=self._shard_status,
+                identify_gate=throttle,
+                identify_budget=self.budget,
+                timings=self._timings,
+                clocks=clocks,
+            )
+            self.shards = [self._make_shard(i, count, saved.get(i)) for i in ids]
             log.info("gateway starting %d shard(s) of %d, %d resuming", len(ids), count, len(saved))
             for shard in self.shards:
                 shard.start()
             if self._checkpoints is not None:
                 self._checkpoints.start()
             if cfg.leases is not None:
-                await cfg.leases.start(self, count, throttle)
+                await cfg.leases.start(self, count)
         finally:
             self._boot = None
             self._refresh()
 
-    def _make_shard(
-        self, shard_id: int, count: int, throttle: IdentifyGate, saved: SessionState | None
-    ) -> Shard:
-        return Shard(
-            shard_id,
-            count,
-            token=self.config.token,
-            intents=self.config.intents,
-            compression=self.config.compression,
-            gateway_url=self._gateway_url,
-            dispatch=self._dispatcher,
-            on_status=self._shard_status,
-            identify_throttle=throttle,
-            identify_budget=self.budget,
-            presence=self._presence,
-            session=saved,
-            timings=self._timings,
-            clock=self._clock,
-            wall_clock=self._wall,
-            rng=self._rng,
-            sleep=self._sleep,
-        )
+    def _make_shard(self, shard_id: int, count: int, saved: SessionState | None) -> Shard:
+        assert self._context is not None, "shards are made once /gateway/bot is known"
+        return Shard(shard_id, count, self._context, session=saved, presence=self._presence)
 
     def _gateway_url(self) -> str:
         if self.gateway_bot is None:

@@ -125,8 +125,3 @@ class RedisSessionStore:
     async def clear_all(self, shard_ids: Sequence[int]) -> None:
         if shard_ids:
             await self._client.delete(*(self.key(i) for i in shard_ids))
-
-
-def redis_client(url: str) -> Redis:
-    """A client for REDIS_URL (connections are made on first use)."""
-    return Redis.from_url(url)

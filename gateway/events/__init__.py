@@ -7,16 +7,18 @@ gateway may checkpoint past them, delivered in each guild's order, in signed bat
   content_prefix), `guild_of` (an event's lane).
 - `model.py`: `Event` (its JSON body made once, its journal row), the ids (a gateway
   dispatch: session key + seq; a Webhook Event: a hash of it), the batch's X-Delivery-Id.
-- `store.py`: `Journal` (one writer, group commit, `flush()`: the checkpoint barrier),
-  `EventStore` and `MemoryEventStore`, `open_event_store`; `store_sqlite.py`
-  (STATE_DIR/events.sqlite3), `store_redis.py` (REDIS_URL).
 - `lanes.py`: `Lanes`, one per guild, one batch at a time, the batch size and wait.
-- `service.py`: `EventService`: the intake (inline in the dispatch loop; the dedupe of a
-  replayed dispatch), the backlog bound, delivery through the shared `SignedSender`
-  (gateway/delivery/), the dead letters, health.
+- `service.py`: `EventService`: the intake (inline in the dispatch loop), the backlog bound,
+  delivery through the shared `SignedSender` (gateway/delivery/), health; its journal is the
+  events' store (gateway/journal/events*.py) behind the group commit, whose `flush()` is the
+  checkpoint barrier.
+- `marks.py`: `SessionMarks`, the dedupe of a replayed dispatch.
+- `dead_letters.py`: `DeadLetters`, every node's, listed, replayed and forgotten in the store.
+- `shards.py`: `ShardEvents`, which shard each pending event came on and which shards this
+  node holds (with several nodes, a shard's events go with its lease).
 - `stats.py`: counts by event type and the delivery latency (asgi_app/metrics.py names them).
 
-Imports `gateway.delivery`, `gateway.interactions.stats` (the histogram), `gateway.clock` and
-itself; never `gateway/connection/` (the shard is a protocol here, and the gateway calls
-`barrier()` through `GatewayConfig.checkpoint_barrier`) nor `asgi_app/`.
+Imports `gateway.delivery`, `gateway.journal`, `gateway.interactions.stats` (the histogram),
+`gateway.clock` and itself; never `gateway/connection/` (the shard is a protocol here, and the
+gateway calls `barrier()` through `GatewayConfig.checkpoint_barrier`) nor `asgi_app/`.
 """

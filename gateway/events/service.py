@@ -5,7 +5,7 @@ The path of a gateway event:
 1. `on_dispatch(name, data, shard)`, called inline by the gateway's dispatcher (no task in
    between) for each name in EVENT_FORWARDS: the filter; a dispatch at or below its
    session's mark is a replay already journaled (dropped, counted as a duplicate); else an
-   `Event` with its id, submitted to the journal (model.py, store.py).
+   `Event` with its id, submitted to the journal (model.py; the store: gateway/journal/events.py).
 2. The journal writes it (group commit) and hands it to the lanes once durable; the gateway's
    session checkpoint awaits `barrier()` first, so the sequence number saved never runs ahead
    of what is journaled: after a SIGKILL, what was journaled is delivered by the next start
@@ -13,6 +13,15 @@ The path of a gateway event:
 3. A lane delivers it in a batch through the shared `SignedSender` (gateway/delivery/); 2xx:
    forgotten; a dead letter (4xx other than 408/429 at once, or EVENTS_RETRY_HOURS of
    retries): kept, listed by `dead_letters()`, queued again by `replay()`.
+
+Several nodes on one Redis: a gateway event is kept with its shard and delivered by the node
+holding that shard's lease (shards.py): a node starts with none of them (`start(shards=())`),
+reads a shard's pending events and the marks when it takes the shard (`take_shard`, before
+the shard resumes: what the last holder left goes first, and its RESUME journals nothing
+twice) and stops delivering them when it gives the shard up (`give_shard`). The other pending
+events (Webhook Events, replayed dead letters) are the node's own: when a node dies,
+`adopt(group)` (on the node that adopts it) moves them here. The dead letters are every
+node's: any node lists, replays and forgets them.
 """
 
 from __future__ import annotations
@@ -20,13 +29,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from gateway.delivery.sender import Outcome, SignedSender
+from gateway.events.dead_letters import DeadLetters, decoded
 from gateway.events.filters import Forwards, guild_of
 from gateway.events.lanes import Lanes
+from gateway.events.marks import SessionMarks
 from gateway.events.model import (
     GATEWAY,
     WEBHOOK,
@@ -35,9 +45,10 @@ from gateway.events.model import (
     gateway_event_id,
     webhook_event_id,
 )
-from gateway.events.model import session_key as make_session_key
+from gateway.events.shards import ShardEvents
 from gateway.events.stats import EventStats
-from gateway.events.store import MARK_KEEP, WEBHOOK_KEEP, Change, EventStore, Journal
+from gateway.journal.events import MARK_KEEP, WEBHOOK_KEEP, Change, EventStore, events_writer
+from gateway.journal.seen import SeenIds
 
 log = logging.getLogger("gateway.events")
 
@@ -47,6 +58,10 @@ STALE_AFTER = 300.0
 PRUNE_EVERY = 600.0
 #: At most one audit line about drops per this many seconds.
 NOTICE_EVERY = 60.0
+#: Most Webhook Event ids remembered (each for WEBHOOK_KEEP; the oldest forgotten first).
+WEBHOOKS_REMEMBERED = 200_000
+#: How long the stop waits for the journal to write what is queued (s).
+JOURNAL_CLOSE_GRACE = 10.0
 
 
 class ShardLike(Protocol):
@@ -61,20 +76,6 @@ class Dispatches(Protocol):
     """Where dispatches come from (gateway.connection.manager.GatewayManager)."""
 
     def on_inline(self, event: str, handler: Callable[[Any, Any], None]) -> Any: ...
-
-
-@dataclass
-class _Marks:
-    """Per gateway session: its key and the highest seq journaled."""
-
-    keys: dict[str, str] = field(default_factory=dict)  # session id -> key
-    seqs: dict[str, tuple[int, float]] = field(default_factory=dict)  # key -> (seq, at)
-
-    def key(self, session_id: str) -> str:
-        key = self.keys.get(session_id)
-        if key is None:
-            key = self.keys[session_id] = make_session_key(session_id)
-        return key
 
 
 class EventService:
@@ -97,7 +98,8 @@ class EventService:
         self.max_pending = max_pending
         self._wall = wall_clock
         self._notice = notice
-        self.journal = Journal(store, self._durable)
+        self.store = store
+        self.journal = events_writer(store, self._durable)
         self.lanes = Lanes(
             self._deliver,
             batch_max=batch_max,
@@ -105,11 +107,19 @@ class EventService:
             wall_clock=wall_clock,
         )
         self.stats = EventStats()
-        self.dead: dict[str, Event] = {}
+        self.letters = DeadLetters(
+            store,
+            self.journal,
+            self.lanes,
+            self.stats,
+            max_kept=max_pending,
+            wall_clock=wall_clock,
+        )
         self.bot_user_id: str | None = None
-        self._marks = _Marks()
-        self._webhooks: dict[str, float] = {}
+        self._marks = SessionMarks()
+        self._webhooks = SeenIds(WEBHOOK_KEEP, WEBHOOKS_REMEMBERED)
         self._n = 0
+        self.shards = ShardEvents()  # every shard's, until start() says
         self._unwritten = 0  # events submitted, not yet durable
         self._last_drop: float | None = None
         self._last_notice = 0.0
@@ -117,18 +127,21 @@ class EventService:
         self.started = False
 
     # -- lifecycle ------------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, shards: Sequence[int] | None = None) -> None:
         """Load the journal: the pending events go to their lanes (in arrival order), the dead
-        letters are listed, the marks dedupe what a resume replays."""
-        contents = await self.journal.store.load()
+        letters are listed, the marks dedupe what a resume replays. `shards`: the shards whose
+        events this node delivers (None: every one; () with leases: `take_shard` adds them)."""
+        self.shards = ShardEvents(shards)
+        contents = await self.store.load(shards)
         self._marks.seqs = dict(contents.marks)
-        self._webhooks = dict(contents.webhooks)
-        pending = [e for e in contents.events if not e.dead]
-        self.dead = {e.id: e for e in contents.events if e.dead}
-        self._n = max((e.n for e in contents.events), default=0)
+        now = self._wall()
+        for webhook_id, at in sorted(contents.webhooks.items(), key=lambda item: item[1]):
+            self._webhooks.add(webhook_id, at, now)
+        self.letters.known(decoded(contents.dead))
+        self._n = max((e.n for e in self.dead.values()), default=0)
+        pending = self._stored(decoded(contents.pending), contents.shards)
         if pending:
-            log.warning("events: %d pending from the last run, delivered again", len(pending))
-        self.lanes.push(pending)
+            log.warning("events: %d pending from the last run, delivered again", pending)
         self.started = True
         self._pruner = asyncio.get_running_loop().create_task(self._prune(), name="events-prune")
 
@@ -137,8 +150,59 @@ class EventService:
             self._pruner.cancel()
             await asyncio.gather(self._pruner, return_exceptions=True)
         await self.lanes.stop(grace, lambda: self.sender.stats.in_flight == 0)
-        await self.journal.aclose()
+        await self.journal.aclose(JOURNAL_CLOSE_GRACE)
+        await self.store.aclose()
         await self.sender.poster.aclose()
+
+    def _stored(self, events: list[Event], shards: Mapping[str, int]) -> int:
+        """Events read from the store (at start, a shard taken, adopted), in arrival order, to
+        their lanes unless pending here already; a dead one among them (a replay cut short, a
+        file of an earlier version) back to the dead letters. Returns how many went."""
+        events = self.shards.unknown(events, shards)
+        self._n = max(self._n, max((e.n for e in events), default=0))
+        self.letters.restore([e for e in events if e.dead])
+        live = [e for e in events if not e.dead]
+        self.lanes.push(live)
+        while self.pending > self.max_pending and self._drop_oldest():
+            pass
+        return len(live)
+
+    async def adopt(self, group: str) -> int:
+        """A dead node's pending events (its `group`) moved here and delivered under their
+        ids, oldest first; its marks learned first. Returns how many."""
+        contents = await self.store.adopt(group)
+        self._marks.learn(contents.marks)
+        adopted = self._stored(decoded(contents.pending), contents.shards)
+        if adopted:
+            log.warning("events: %d pending of %s adopted, delivered here", adopted, group)
+        return adopted
+
+    async def take_shard(self, shard: int) -> int:
+        """This node now holds `shard` (before it resumes it): the events pending there,
+        oldest first, and the marks. Returns how many."""
+        self.shards.take(shard)  # its new events are delivered here, whatever comes next
+        contents = await self.store.take_shard(shard)
+        self._marks.learn(contents.marks)
+        taken = self._stored(decoded(contents.pending), contents.shards)
+        if taken:
+            log.warning("events: %d pending of shard %d taken over, delivered here", taken, shard)
+        return taken
+
+    async def shard_changed(self, shard: int, held: bool) -> None:
+        """`ShardLeases.on_shard`: a shard taken here (before it resumes), or given up."""
+        if held:
+            await self.take_shard(shard)
+        else:
+            await self.give_shard(shard)
+
+    async def give_shard(self, shard: int) -> None:
+        """This node no longer holds `shard` (stopped): its events are the next holder's, and
+        what this node journaled of them is written before the lease goes."""
+        self.shards.give(shard)
+        try:
+            await asyncio.wait_for(self.journal.flush(), JOURNAL_CLOSE_GRACE)
+        except TimeoutError:
+            log.error("events: shard %d given up before its events were written", shard)
 
     async def barrier(self) -> None:
         """Return once every event received so far is journaled (before a checkpoint)."""
@@ -176,8 +240,7 @@ class EventService:
         if session_id is None or seq is None:
             return
         key = self._marks.key(session_id)
-        mark = self._marks.seqs.get(key)
-        if mark is not None and seq <= mark[0]:
+        if self._marks.replayed(key, seq):
             self.stats.count(self.stats.duplicates, name)  # a replay already journaled
             return
         now = self._wall()
@@ -191,7 +254,9 @@ class EventService:
             int(now * 1000),
             data,
         )
-        self._admit(event, Change(add=[event], marks={key: (seq, now)}))
+        self.shards.came(event.id, shard.shard_id)
+        change = Change(add=[event], marks={key: (seq, now)}, shards={event.id: shard.shard_id})
+        self._admit(event, change)
 
     def submit_webhook(self, body: Any) -> Event | None:
         """A Webhook Event (`"type": 1`) as an event with source "webhook"; None when Discord
@@ -200,11 +265,10 @@ class EventService:
         if not isinstance(wrapped, dict) or not isinstance(wrapped.get("type"), str):
             return None
         event_id = webhook_event_id(wrapped)
-        if event_id in self._webhooks:
+        now = self._wall()
+        if not self._webhooks.add(event_id, now, now):
             self.stats.count(self.stats.duplicates, wrapped["type"])
             return None
-        now = self._wall()
-        self._webhooks[event_id] = now
         data = wrapped.get("data")
         event = Event.make(
             event_id,
@@ -218,7 +282,7 @@ class EventService:
         self._admit(event, Change(add=[event], webhooks={event_id: now}))
         return event
 
-    def _admit(self, event: Event, change: Change) -> None:
+    def _admit(self, event: Event, change: Change[Event]) -> None:
         self._n += 1
         event.n = self._n
         self.stats.count(self.stats.received, event.type)
@@ -227,9 +291,11 @@ class EventService:
         while self.pending > self.max_pending and self._drop_oldest():
             pass
 
-    def _durable(self, events: list[Event]) -> None:
-        self._unwritten -= len(events)
-        self.lanes.push(events)
+    def _durable(self, changes: list[Change[Event]]) -> None:
+        events = [event for change in changes for event in change.add]
+        if events:
+            self._unwritten -= len(events)
+            self.lanes.push(events)
 
     # -- the backlog bound ------------------------------------------------------------------
     @property
@@ -239,11 +305,13 @@ class EventService:
     def _drop_oldest(self) -> bool:
         event = self.lanes.drop_oldest()
         if event is not None:
-            self.journal.submit(Change(remove=[event.id]))
+            self.journal.submit(Change(remove=[event.id], shards=self.shards.done([event.id])))
         else:
-            event = self.journal.oldest_unwritten()
-            if event is None or not self.journal.drop_unwritten(event):
+            change = next((c for c in self.journal.queued() if c.add), None)
+            if change is None:
                 return False
+            event = change.add.pop(0)  # the oldest queued, not being written yet
+            self.shards.done([event.id])
             self._unwritten -= 1
         self.stats.count(self.stats.dropped, event.type)
         now = self._wall()
@@ -265,6 +333,10 @@ class EventService:
 
     # -- delivery ---------------------------------------------------------------------------
     async def _deliver(self, batch: list[Event]) -> None:
+        if gone := self.shards.elsewhere(batch):  # another node holds their shard now
+            batch = [e for e in batch if e not in gone]
+            if not batch:
+                return
         body = b'{"events":[' + b",".join(e.body for e in batch) + b"]}"
         ids = [e.id for e in batch]
         since = min(e.received_at for e in batch) / 1000
@@ -275,60 +347,23 @@ class EventService:
             for event in batch:
                 stats.count(stats.delivered, event.type)
                 stats.latency.observe(max(0.0, now_ms - event.received_at) / 1000)
-            self.journal.submit(Change(remove=ids))
+            self.journal.submit(Change(remove=ids, shards=self.shards.done(ids)))
             return
-        for event in batch:
-            stats.count(stats.dead, event.type)
-            event.dead = True
-            event.attempts = report.attempts
-            event.status = report.status
-            event.problem = report.problem
-            event.first_attempt = int(report.first_at * 1000)
-            event.last_attempt = int(report.last_at * 1000)
-            self.dead[event.id] = event
-        self.journal.submit(Change(put=list(batch)))
-        self._bound_dead()
+        self.letters.died(batch, report, self.shards.done(ids))
 
-    def _bound_dead(self) -> None:
-        """Dead letters are kept up to EVENTS_MAX_PENDING too: past it, the oldest go."""
-        over = len(self.dead) - self.max_pending
-        if over <= 0:
-            return
-        oldest = sorted(self.dead.values(), key=lambda e: e.n)[:over]
-        for event in oldest:
-            del self.dead[event.id]
-            self.stats.count(self.stats.dropped, event.type)
-        self.journal.submit(Change(remove=[e.id for e in oldest]))
+    # -- dead letters (dead_letters.py) -----------------------------------------------------
+    @property
+    def dead(self) -> dict[str, Event]:
+        return self.letters.kept
 
-    # -- dead letters -----------------------------------------------------------------------
-    def dead_letters(self) -> list[dict[str, Any]]:
-        return [e.dead_view() for e in sorted(self.dead.values(), key=lambda e: e.n)]
+    async def dead_letters(self) -> list[dict[str, Any]]:
+        return await self.letters.listed()
 
-    def _chosen(self, ids: list[str] | None) -> list[Event]:
-        chosen = self.dead.values() if ids is None else (self.dead.get(i) for i in ids)
-        return sorted((e for e in chosen if e is not None), key=lambda e: e.n)
+    async def replay(self, ids: list[str] | None = None) -> int:
+        return await self.letters.replay(ids)
 
-    def replay(self, ids: list[str] | None = None) -> int:
-        """Queue dead letters again (all of them with None), in their arrival order."""
-        events = self._chosen(ids)
-        for event in events:
-            del self.dead[event.id]
-            event.dead = False
-            event.attempts, event.status, event.problem = 0, None, None
-            event.first_attempt = event.last_attempt = None
-            event.received_at = int(self._wall() * 1000)  # a new retry clock
-        if events:
-            self.journal.submit(Change(put=list(events)))
-            self.lanes.push(events)
-        return len(events)
-
-    def forget(self, ids: list[str] | None = None) -> int:
-        events = self._chosen(ids)
-        for event in events:
-            del self.dead[event.id]
-        if events:
-            self.journal.submit(Change(remove=[e.id for e in events]))
-        return len(events)
+    async def forget(self, ids: list[str] | None = None) -> int:
+        return await self.letters.forget(ids)
 
     # -- health ---------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -350,9 +385,5 @@ class EventService:
         while True:
             await asyncio.sleep(PRUNE_EVERY)
             now = self._wall()
-            self._webhooks = {k: t for k, t in self._webhooks.items() if now - t < WEBHOOK_KEEP}
-            seqs = self._marks.seqs
-            self._marks.seqs = {k: v for k, v in seqs.items() if now - v[1] < MARK_KEEP}
-            live = set(self._marks.seqs)
-            self._marks.keys = {s: k for s, k in self._marks.keys.items() if k in live}
+            self._marks.prune(now)
             self.journal.submit(Change(prune_before=now - max(WEBHOOK_KEEP, MARK_KEEP)))

@@ -13,14 +13,15 @@ CONTRACT.md "An interaction, from Discord to the user"; the path through the fil
    outcome (`AckOutcome`); in defer mode a first response Discord did not take means no forward
    (one without a clear answer is checked on Discord first: `Acknowledger`,
    `delivery.first_response_taken`);
-4. `forward.py`: the signed POST to the main app (on its own `Http1Pool`, at most
+4. `forward.py`: the signed POST to the main app (on its own `OriginClient`, at most
    FORWARD_MAX_IN_FLIGHT at once) and its retries; `respond_mode.py` (`RespondMode`): respond
    mode's window and autocomplete;
 5. `answers.py`: the main app's answer, checked (types per interaction; the full schema comes
    from asgi_app as `answer_validator`), and how a late one is delivered; `delivery.py`
    (`UserDelivery`): the invalid-answer rule, the webhook calls (late answers, the error
    message told to the user); how each interaction ended: `stats.RelayResult`;
-6. `journal_types.py`: what the relay tells the journal (claim, record, finish).
+6. the journal (gateway/journal/interactions.py): what the relay tells it (claim, record,
+   finish).
 
 Nothing delays a first response: each interaction runs in its own task, and forwards hold back
 while acknowledgements are pending. Logs carry the interaction id and type only: never an

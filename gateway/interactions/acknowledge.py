@@ -12,10 +12,10 @@ from typing import Any
 
 from gateway.clock import Clock, Sleep
 from gateway.interactions.job import Job
-from gateway.interactions.journal_types import Journal, JournalEntry
 from gateway.interactions.model import CallbackType, Interaction
 from gateway.interactions.responder import MAYBE_TAKEN, AckOutcome
 from gateway.interactions.stats import RelayStats
+from gateway.journal.interactions import Journal, JournalEntry
 
 log = logging.getLogger("gateway.relay")
 
@@ -36,7 +36,7 @@ class Acknowledger:
         self,
         taken: TakenCheck,
         stats: RelayStats,
-        journal: Journal | None,
+        journal: Journal,
         *,
         clock: Clock,
         sleep: Sleep,
@@ -62,7 +62,7 @@ class Acknowledger:
             return outcome
         stats.ack_latency.observe(self._clock() - job.received)
         job.first = int(body["type"])
-        if record and self._journal is not None:
+        if record:
             interaction = job.interaction
             entry = JournalEntry(
                 interaction.id, interaction.created_at, interaction.raw, job.mode.header, job.first

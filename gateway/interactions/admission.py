@@ -10,49 +10,21 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from enum import StrEnum
 
 from gateway.interactions.model import Interaction
+from gateway.journal.interactions import MAX_REMEMBERED, TOKEN_LIFETIME
+from gateway.journal.seen import SeenIds
 
 #: Discord's window for the first response, from the interaction's creation.
 ACK_WINDOW = 3.0
-#: The life of an interaction token: ids are remembered this long.
-TOKEN_LIFETIME = 15 * 60.0
-MAX_REMEMBERED = 200_000
 
 
 class Drop(StrEnum):
     FOREIGN = "foreign"  # another application's
     TOO_OLD = "too_old"
     REPLAY = "replay"
-
-
-class SeenIds:
-    """Interaction ids seen in the last `ttl` seconds (by their creation time), at most
-    `max_entries` (the oldest forgotten first)."""
-
-    def __init__(self, ttl: float = TOKEN_LIFETIME, max_entries: int = MAX_REMEMBERED) -> None:
-        self.ttl = ttl
-        self._max = max_entries
-        self._ids: OrderedDict[str, float] = OrderedDict()  # id -> created_at, oldest first
-
-    def add(self, interaction_id: str, created_at: float, now: float) -> bool:
-        """Remember the id; False when it was already remembered."""
-        ids = self._ids
-        while ids:
-            oldest_id, oldest_at = next(iter(ids.items()))
-            if now - oldest_at < self.ttl and len(ids) < self._max:
-                break
-            del ids[oldest_id]
-        if interaction_id in ids:
-            return False
-        ids[interaction_id] = created_at
-        return True
-
-    def __len__(self) -> int:
-        return len(self._ids)
 
 
 class Admission:
@@ -67,7 +39,7 @@ class Admission:
         self._now = discord_now
         self._application_id = application_id
         self.max_age = max_age
-        self.seen = seen or SeenIds()
+        self.seen = seen or SeenIds(TOKEN_LIFETIME, MAX_REMEMBERED)
 
     def remember(self, interaction: Interaction) -> None:
         """Note an id handled elsewhere (a journaled one redelivered after a restart)."""

@@ -13,11 +13,11 @@ from typing import Any
 from gateway.interactions.acknowledge import Acknowledger
 from gateway.interactions.answers import Answer, AnswerValidator, late_delivery, read_answer
 from gateway.interactions.job import Job
-from gateway.interactions.journal_types import Journal
 from gateway.interactions.model import EPHEMERAL, Interaction
 from gateway.interactions.responder import AckOutcome
 from gateway.interactions.server_responses import error_reply
 from gateway.interactions.stats import RelayResult, RelayStats
+from gateway.journal.interactions import Journal
 from gateway.rest.client import DiscordRest
 from gateway.rest.transport import RestResponse
 
@@ -36,7 +36,7 @@ class UserDelivery:
         rest: DiscordRest,
         acknowledger: Acknowledger,
         stats: RelayStats,
-        journal: Journal | None,
+        journal: Journal,
         *,
         error_message: str,
         late_message: str,
@@ -60,7 +60,7 @@ class UserDelivery:
         except asyncio.CancelledError:
             # Shutdown cut the forward short (drain grace over). The user was shown "thinking"
             # by the defer: tell them it failed rather than leave it pending until it expires.
-            if await self.tell_user_on_shutdown(job) and self._journal is not None:
+            if await self.tell_user_on_shutdown(job):
                 await self._journal.finish(job.interaction.id)  # the user was told: finished
             raise
         if response is None:

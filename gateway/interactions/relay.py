@@ -27,7 +27,6 @@ from gateway.interactions.cooldown import Cooldown
 from gateway.interactions.delivery import UserDelivery, first_response_taken
 from gateway.interactions.forward import MAX_CONCURRENT_FORWARDS, Forwarder, Signer
 from gateway.interactions.job import AckDue, Job, PendingAcks
-from gateway.interactions.journal_types import Journal, JournalEntry
 from gateway.interactions.model import Interaction, InteractionType
 from gateway.interactions.policy import Mode, ResponsePolicy
 from gateway.interactions.respond_mode import RespondMode
@@ -45,8 +44,9 @@ from gateway.interactions.server_responses import (
 )
 from gateway.interactions.stats import RelayResult, RelayStats
 from gateway.interactions.trace import trace_id_for, trace_id_var
+from gateway.journal.interactions import Journal, JournalEntry, MemoryJournal
 from gateway.rest.client import DiscordRest
-from gateway.rest.http1 import Http1Pool
+from gateway.rest.http_client import OriginClient
 
 log = logging.getLogger("gateway.relay")
 
@@ -58,7 +58,7 @@ class InteractionRelay:
     def __init__(
         self,
         rest: DiscordRest,
-        client: Http1Pool,
+        client: OriginClient,
         auth_token: str,
         error_message: str,
         forward_timeout: float = 10.0,
@@ -79,7 +79,7 @@ class InteractionRelay:
         policy: Mapping[str, Any] | None = None,
         late_message: str,
         answer_validator: AnswerValidator | None = None,
-        journal: Journal | None = None,
+        journal: Journal | None = None,  # None: a MemoryJournal of its own
         signers: Sequence[Signer] = (),
         discord_clock: Callable[[], float] | None = None,
         legacy_auth: bool = False,
@@ -94,7 +94,7 @@ class InteractionRelay:
         self._application_id = application_id
         self._cooldown = Cooldown(cooldown_seconds, clock)
         self.policy = ResponsePolicy(response_mode, policy)
-        self._journal = journal
+        self._journal: Journal = journal if journal is not None else MemoryJournal()
         self._admission = Admission(
             discord_clock or rest.discord_clock.now, self._expected_application
         )
@@ -117,13 +117,17 @@ class InteractionRelay:
             legacy_auth=legacy_auth,
         )
         self.acknowledger = Acknowledger(
-            partial(first_response_taken, rest), self.stats, journal, clock=clock, sleep=sleep
+            partial(first_response_taken, rest),
+            self.stats,
+            self._journal,
+            clock=clock,
+            sleep=sleep,
         )
         self.delivery = UserDelivery(
             rest,
             self.acknowledger,
             self.stats,
-            journal,
+            self._journal,
             error_message=error_message,
             late_message=late_message,
             answer_validator=answer_validator,
@@ -259,7 +263,7 @@ class InteractionRelay:
             job.due.settle()
             self.stats.in_flight -= 1
         self.stats.forwards[result] += 1
-        if self._journal is not None and result is not RelayResult.DROPPED:
+        if result is not RelayResult.DROPPED:
             await self._journal.finish(job.interaction.id)
         return result
 
@@ -283,8 +287,7 @@ class InteractionRelay:
 
     async def _process(self, job: Job) -> RelayResult:
         interaction = job.interaction
-        journal = self._journal
-        if journal is not None and not await journal.claim(interaction.id, interaction.created_at):
+        if not await self._journal.claim(interaction.id, interaction.created_at):
             self._dropped(interaction, Drop.REPLAY, "journaled")
             return RelayResult.DROPPED
         if interaction.type is InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:

@@ -8,8 +8,8 @@ main app that cannot wait, delivered to it signed and retried, across restarts.
 - `schedule.py`: the heap of next events (O(log n) per fire, stale entries skipped).
 - `engine.py`: `TimerEngine`, every change and what falls due (`tick`), written to the store
   before it is answered or delivered.
-- `store.py` (protocol, `MemoryTimerStore`, group commit, `open_timer_store`),
-  `store_sqlite.py` (STATE_DIR/timers.sqlite3), `store_redis.py` (REDIS_URL).
+- the store (protocol, `MemoryTimerStore`, `open_timer_store`; SQLite in
+  STATE_DIR/timers.sqlite3, Redis) is the journal's: gateway/journal/timers*.py.
 - `sender.py`: re-exports the shared `SignedSender` (gateway/delivery/sender.py), the
   signed, retried POST of a delivery.
 - `service.py`: `TimerService`, the runner task, the outbox sent again at start, stop.

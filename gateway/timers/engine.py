@@ -19,9 +19,9 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from gateway.journal.timers import Change, StoreUnavailable, TimerStore
 from gateway.timers.model import Delivery, Kind, State, Timer, TimerSpec
 from gateway.timers.schedule import Schedule
-from gateway.timers.store import Change, StoreUnavailable, TimerStore
 
 log = logging.getLogger("gateway.timers")
 
@@ -125,9 +125,10 @@ class TimerEngine:
         """Read the store: timers scheduled (what fell due meanwhile is due at once), the
         outbox returned (the caller sends it again)."""
         contents = await self.store.load()
+        timers = [Timer.from_json(raw) for raw in contents.timers]
         entries = []
         finished = []
-        for timer in contents.timers:
+        for timer in timers:
             self._timers[timer.id] = timer
             self._count(None, timer)
             event = timer.next_event()
@@ -139,10 +140,10 @@ class TimerEngine:
         self._finished.extend(sorted(finished))
         self._wake()
         now = self.now()
-        for timer in contents.timers:
+        for timer in timers:
             if _active(timer.state):
                 self._notify(timer, now)
-        return contents.outbox
+        return [Delivery.from_json(raw) for raw in contents.outbox]
 
     async def reload(self) -> list[Delivery]:
         """Read the store again from scratch (this node now runs the timers: sync.py)."""

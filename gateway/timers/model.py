@@ -104,6 +104,11 @@ class Timer:
             self, state=state, started_at=now, run_ms=run_ms, due_at=due, version=self.version + 1
         )
 
+    @property
+    def scheduled_at(self) -> int | None:
+        """The due time while running, else None (the store's index of what falls due)."""
+        return self.due_at if self.state is State.RUNNING else None
+
     def reminder_at(self, x: int) -> int:
         """When reminder `x` falls due (now-ish if the clock already has less than `x` left)."""
         if x >= self.run_ms:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.delivery.sender import Outcome, SignedSender
+from gateway.journal.timers import Change, StoreUnavailable
 from gateway.timers.engine import TimerEngine
 from gateway.timers.model import LATE_AFTER_MS, Delivery
-from gateway.timers.store import Change, StoreUnavailable
 
 log = logging.getLogger("gateway.timers")
 

@@ -21,12 +21,12 @@ import logging
 from collections.abc import Sequence
 
 import orjson
-import redis.asyncio as aioredis
 
+from gateway.journal.timers import Change, Contents, TimerStore
+from gateway.journal.timers_redis import DEFAULT_PREFIX
+from gateway.redis_client import redis_client
 from gateway.timers.engine import TimerEngine
 from gateway.timers.model import Timer
-from gateway.timers.store import Change, Contents, TimerStore
-from gateway.timers.store_redis import DEFAULT_PREFIX
 
 log = logging.getLogger("gateway.timers")
 
@@ -54,7 +54,7 @@ class SyncedStore:
 
 class TimerSync:
     def __init__(self, url: str, node: str, prefix: str = DEFAULT_PREFIX) -> None:
-        self._redis = aioredis.Redis.from_url(url)
+        self._redis = redis_client(url)
         self._node = node
         self._channel = prefix + "changes"
         self._timers = prefix + "timers"

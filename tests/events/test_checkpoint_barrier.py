@@ -14,7 +14,9 @@ from gateway.connection import checkpoint
 from gateway.connection.checkpoint import JournalFirst
 from gateway.connection.manager import GatewayConfig, GatewayManager
 from gateway.connection.session import SessionState
-from gateway.events.store import Change, Journal, MemoryEventStore
+from gateway.events.model import Event
+from gateway.journal.events import Change, MemoryEventStore, events_writer
+from gateway.journal.group_commit import GroupCommit
 
 
 class Backend:
@@ -37,7 +39,7 @@ STATE = SessionState(0, 1, "s", 41, "ws://x")
 async def test_a_save_waits_until_the_journal_has_written_what_came_before() -> None:
     store = MemoryEventStore()
     store.delay = 0.1
-    journal = Journal(store)
+    journal: GroupCommit[Change[Event]] = events_writer(store, lambda changes: None)
     journal.submit(Change())
     backend = Backend()
     save = asyncio.ensure_future(JournalFirst(backend, journal.flush).save_all([STATE]))

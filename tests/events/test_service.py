@@ -12,9 +12,10 @@ import orjson
 import pytest
 
 from gateway.delivery.sender import Answer, SignedSender
+from gateway.events import dead_letters
 from gateway.events.filters import forwards_from
 from gateway.events.service import EventService
-from gateway.events.store import MemoryEventStore
+from gateway.journal.events import EventStore, MemoryEventStore
 from tests.support.waiting import eventually
 
 TOKEN = "events-token-0123456789abcdef0123456789"
@@ -74,7 +75,7 @@ class Clock:
 
 def service(
     poster: Poster,
-    store: MemoryEventStore | None = None,
+    store: EventStore | None = None,
     clock: Clock | None = None,
     forwards: dict[str, Any] | None = None,
     **options: Any,
@@ -145,6 +146,25 @@ async def test_batches_up_to_batch_max_and_waits_to_fill() -> None:
     await events.stop()
 
 
+async def test_a_lane_waiting_to_fill_goes_as_soon_as_its_batch_is_full() -> None:
+    poster = Poster()
+    events = service(poster, batch_max=5, batch_wait_ms=3000)
+    await events.start()
+    shard = Shard()
+    for n in range(2):
+        dispatch(events, shard, "1", n)
+    await asyncio.sleep(0.2)
+    assert poster.attempts == []  # two of five: the lane waits (up to 3 s)
+    loop = asyncio.get_running_loop()
+    filled = loop.time()
+    for n in range(2, 5):
+        dispatch(events, shard, "1", n)
+    await eventually(lambda: len(poster.attempts) == 1, 1)
+    assert loop.time() - filled < 1  # the fifth event ended the wait, not the 3 s
+    assert [e["data"]["content"] for e in poster.attempts[0][1]] == [f"m{n}" for n in range(5)]
+    await events.stop()
+
+
 async def test_lanes_at_once_are_limited_by_max_in_flight() -> None:
     poster = Poster(delay=0.02)
     events = service(poster, max_in_flight=4)
@@ -167,15 +187,15 @@ async def test_a_4xx_is_a_dead_letter_at_once_replayed_or_forgotten() -> None:
     dispatch(events, shard, "1", 2)
     await eventually(lambda: len(events.dead) == 2, 5)
     assert len(poster.attempts) == 2  # once each: no retry
-    [first, _] = events.dead_letters()
+    [first, _] = await events.dead_letters()
     assert first["attempts"] == 1 and first["last_status"] == 400
     assert first["type"] == "MESSAGE_CREATE" and first["guild_id"] == "1"
     assert first["first_attempt"] is not None and first["last_attempt"] is not None
     status["code"] = 200
-    assert events.replay([first["id"]]) == 1
+    assert await events.replay([first["id"]]) == 1
     await eventually(lambda: len(poster.delivered()) == 1, 5)
     assert poster.delivered()[0]["id"] == first["id"]
-    assert events.forget() == 1 and events.dead == {}
+    assert await events.forget() == 1 and events.dead == {}
     assert events.stats.dead == {"MESSAGE_CREATE": 2}
     await events.stop()
 
@@ -186,7 +206,7 @@ async def test_retried_until_the_retry_budget_then_dead() -> None:
     await events.start()
     dispatch(events, Shard(), "1", 1)
     await eventually(lambda: len(events.dead) == 1, 5)
-    [dead] = events.dead_letters()
+    [dead] = await events.dead_letters()
     assert dead["attempts"] > 5 and dead["last_status"] == 500
     assert dead["last_attempt"] - dead["first_attempt"] <= 3600_000
     await events.stop()
@@ -234,7 +254,7 @@ async def test_a_restart_delivers_what_was_journaled_with_the_same_ids() -> None
     for n in range(5):
         dispatch(first, shard, "1", n)
     await first.barrier()
-    ids = sorted(e.id for e in (await store.load()).events)
+    ids = sorted(event_id for event_id, _ in (await store.load()).pending)
     assert len(ids) == 5
     await first.stop(grace=0.0)
     up = Poster()
@@ -262,6 +282,29 @@ async def test_the_barrier_waits_for_the_journal() -> None:
     assert events.journal.failing and events.health()["ok"] is False
     store.fail = False
     await asyncio.wait_for(barrier, 5)
+    await events.stop()
+
+
+async def test_dead_letter_requests_wait_for_the_journal_and_give_up_while_it_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dead_letters, "SETTLE_WAIT", 0.1)
+    store = MemoryEventStore()
+    events = service(Poster(lambda events: 400), store)
+    await events.start()
+    dispatch(events, Shard(), "1", 1)
+    await eventually(lambda: len(events.dead) == 1, 5)
+    await events.barrier()  # the dead letter written
+    store.fail = True
+    dispatch(events, Shard(session_id="session-b"), "1", 2)  # queued, cannot be written
+    with pytest.raises(TimeoutError):
+        await events.dead_letters()  # the route answers 503
+    with pytest.raises(TimeoutError):
+        await events.forget()
+    assert len(events.dead) == 1 and len(store.dead_rows) == 1  # nothing forgotten
+    store.fail = False
+    await eventually(lambda: len(events.dead) == 2, 5)
+    assert [d["last_status"] for d in await events.dead_letters()] == [400, 400]
     await events.stop()
 
 

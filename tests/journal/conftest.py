@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from gateway.interactions.journal import Journal, MemoryJournal
-from gateway.interactions.journal_redis import RedisJournal
-from gateway.interactions.journal_sqlite import SqliteJournal
+from gateway.journal.interactions import Journal, MemoryJournal
+from gateway.journal.interactions_redis import RedisJournal
+from gateway.journal.interactions_sqlite import SqliteJournal
 from tests.support.harness.redis_server import redis_server
 from tests.support.tools import require_tool
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.interactions.journal_redis import RedisJournal
-from gateway.interactions.journal_sqlite import SqliteJournal
+from gateway.journal.interactions_redis import RedisJournal
+from gateway.journal.interactions_sqlite import SqliteJournal
 from tests.journal.crash import CrashResult, sigkill_with_acknowledged
 from tests.support.harness.redis_server import redis_server
 from tests.support.tools import require_tool

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.interactions.journal import JournalEntry, MemoryJournal
-from gateway.interactions.journal_redis import RedisJournal
-from gateway.interactions.journal_replay import open_journal, replay_pending
-from gateway.interactions.journal_sqlite import SqliteJournal
+from gateway.journal.interactions import JournalEntry, MemoryJournal
+from gateway.journal.interactions_redis import RedisJournal
+from gateway.journal.interactions_replay import open_journal, replay_pending
+from gateway.journal.interactions_sqlite import SqliteJournal
 from gateway.simulator import factory
 from tests.support.harness.main_app import MainApp
 from tests.support.harness.relay_stack import relay_stack, until

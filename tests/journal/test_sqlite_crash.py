@@ -8,12 +8,12 @@ import sys
 import time
 from pathlib import Path
 
-from gateway.interactions.journal_sqlite import SqliteJournal
+from gateway.journal.interactions_sqlite import SqliteJournal
 
 CHILD = """
 import asyncio, sys, time
-from gateway.interactions.journal import JournalEntry
-from gateway.interactions.journal_sqlite import SqliteJournal
+from gateway.journal.interactions import JournalEntry
+from gateway.journal.interactions_sqlite import SqliteJournal
 
 async def main():
     journal = await SqliteJournal.open(sys.argv[1])

@@ -7,7 +7,7 @@ import time
 
 import orjson
 
-from gateway.interactions.journal import HANDLED_TTL, JournalEntry, MemoryJournal
+from gateway.journal.interactions import HANDLED_TTL, JournalEntry, MemoryJournal
 from tests.journal.conftest import Opener
 
 
@@ -95,7 +95,7 @@ async def test_memory_journal_is_bounded() -> None:
 async def test_redis_sets_expire_after_the_last_id_and_drop_expired_ids(redis_url: str) -> None:
     import redis.asyncio as aioredis
 
-    from gateway.interactions.journal_redis import SET_TTL, UPKEEP_EVERY, RedisJournal
+    from gateway.journal.interactions_redis import SET_TTL, UPKEEP_EVERY, RedisJournal
 
     now = [time.time()]
     journal = await RedisJournal.open(redis_url, "upkeep:", clock=lambda: now[0])
@@ -114,3 +114,33 @@ async def test_redis_sets_expire_after_the_last_id_and_drop_expired_ids(redis_ur
     finally:
         await journal.aclose()
         await client.aclose()
+
+
+async def test_a_redis_group_adopts_a_dead_groups_entries_once(redis_url: str) -> None:
+    from gateway.journal.interactions_redis import RedisJournal
+
+    now = time.time()
+    dead = await RedisJournal.open(redis_url, "adopt:", group="node:a")
+    taker = await RedisJournal.open(redis_url, "adopt:", group="node:b")
+    late = await RedisJournal.open(redis_url, "adopt:", group="node:c")
+    try:
+        e1, e2 = entry(1, now - 2), entry(2, now - 3)
+        for e in (e1, e2):
+            await dead.record(e)
+        await taker.record(entry(3, now - 1))
+        assert await late.pending() == []  # a group replays only its own
+        assert await taker.adopt("node:a") == [e2, e1]  # oldest first, byte for byte
+        assert await late.adopt("node:a") == []  # one adopter gets them
+        assert await dead.pending() == []
+        assert [e.interaction_id for e in await taker.pending()] == ["2", "1", "3"]
+        assert await taker.adopt("node:b") == []  # never its own
+    finally:
+        for journal in (dead, taker, late):
+            await journal.aclose()
+
+
+async def test_a_journal_of_one_process_adopts_nothing(open_journal: Opener) -> None:
+    journal = await open_journal()
+    await journal.record(entry(1, time.time()))
+    assert await journal.adopt("node:other") == []
+    assert len(await journal.pending()) == 1

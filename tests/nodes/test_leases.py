@@ -53,6 +53,12 @@ class Node:
             leases=self.leases,
         )
         self.manager = GatewayManager(config, fetcher(sim), timings=FAST)
+        #: on_shard calls: (shard, held, its shard running then, its lease held then)
+        self.told: list[tuple[int, bool, bool, bool]] = []
+        self.leases.on_shard(self._told)
+
+    async def _told(self, shard: int, held: bool) -> None:
+        self.told.append((shard, held, shard in self.held(), shard in self.leases.held))
 
     def held(self) -> set[int]:
         return {s.shard_id for s in self.manager.shards}
@@ -87,6 +93,9 @@ async def test_three_nodes_hold_every_shard_once_balanced(
     sim: DiscordSimulator, nodes: list[Node]
 ) -> None:
     assert sorted(len(n.held()) for n in nodes) == [2, 3, 3]
+    # each taken shard told before it started (its lease already held)
+    assert all((s, True, False, True) in n.told for n in nodes for s in n.held())
+    assert all(not running and lease for n in nodes for _, held, running, lease in n.told if held)
     assert len(sim.identifies) == SHARDS  # each shard identified once: no shard taken twice
     assert [t for t in sim.takeovers if t.live] == []
     expected = {n.leases.node: sorted(n.held()) for n in nodes}
@@ -105,6 +114,7 @@ async def test_a_stopped_node_hands_over_at_once_with_resumes(
     resumes = len(sim.resumes)
     loop = asyncio.get_running_loop()
     started = loop.time()
+    told_before = [len(n.told) for n in staying]
     await leaving.close()
     await eventually(lambda: _balanced(staying), 5, "the two others hold everything")
     took = loop.time() - started
@@ -113,6 +123,11 @@ async def test_a_stopped_node_hands_over_at_once_with_resumes(
     assert len(sim.resumes) - resumes == len(gone)
     assert sum(n.leases.stats.handovers for n in staying) == len(gone)
     assert [t for t in sim.takeovers if t.live] == []
+    # told once stopped, before the lease went; the takers before they resumed
+    given = [(s, running, lease) for s, held, running, lease in leaving.told if not held]
+    assert sorted(given) == [(s, True, True) for s in sorted(gone)]
+    taken = [t for n, k in zip(staying, told_before, strict=True) for t in n.told[k:]]
+    assert sorted(taken) == [(s, True, False, True) for s in sorted(gone)]
 
 
 async def test_a_node_that_cannot_renew_closes_its_shards_before_they_are_taken_over(

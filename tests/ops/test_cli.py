@@ -12,11 +12,11 @@ import pytest
 
 from asgi_app.overlay.state import view_key
 from asgi_app.settings import SettingsError, load_settings
-from gateway.interactions.journal_redis import RedisJournal
-from gateway.interactions.journal_sqlite import SqliteJournal
-from gateway.interactions.journal_types import JournalEntry
 from gateway.interactions.signatures import public_key_hex
 from gateway.interactions.signing_key import FILE_NAME, load_signing_key
+from gateway.journal.interactions import JournalEntry
+from gateway.journal.interactions_redis import RedisJournal
+from gateway.journal.interactions_sqlite import SqliteJournal
 from gateway.simulator import DiscordSimulator
 from tests.support.harness.process import VENV_BIN, clean_env
 from tests.support.harness.redis_server import redis_server

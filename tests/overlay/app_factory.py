@@ -20,7 +20,8 @@ from asgi_app.http.middleware import (
 )
 from asgi_app.overlay.realtime import OverlayRealtime
 from asgi_app.overlay.routes import CLIENT_JS, register
-from asgi_app.overlay.store import OverlayStore, build_store
+from asgi_app.overlay.store import REDIS_TIMEOUT_SECONDS, OverlayStore, build_store
+from gateway.redis_client import redis_client
 
 TOKEN = "overlay-test-token-0123456789abcdefghij"
 ORIGIN = "http://main-app.test"
@@ -42,7 +43,8 @@ def build(
     ping_interval: float = 25.0,
     ping_timeout: float = 60.0,
 ) -> OverlayApp:
-    store = build_store(state_dir, redis_url)
+    redis = redis_client(redis_url, timeout=REDIS_TIMEOUT_SECONDS) if redis_url else None
+    store = build_store(state_dir, redis)
     realtime = OverlayRealtime(
         store,
         auth_tokens=[TOKEN],

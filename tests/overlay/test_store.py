@@ -11,7 +11,14 @@ import pytest
 
 from asgi_app.overlay import store as store_module
 from asgi_app.overlay.state import DEFAULT_STATE, valid_name, view_key
-from asgi_app.overlay.store import FileStore, RedisStore, StateNotStorable, build_store
+from asgi_app.overlay.store import (
+    REDIS_TIMEOUT_SECONDS,
+    FileStore,
+    RedisStore,
+    StateNotStorable,
+    build_store,
+)
+from gateway.redis_client import redis_client
 from tests.overlay.helpers import overlay_data
 from tests.support.harness.redis_server import RedisProcess
 from tests.support.tools import require_tool
@@ -91,9 +98,9 @@ async def test_invalid_names_are_refused(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == []
 
 
-def test_build_store_picks_redis_only_with_a_url(tmp_path: Path) -> None:
+def test_build_store_picks_redis_only_with_a_client(tmp_path: Path) -> None:
     assert isinstance(build_store(tmp_path, None), FileStore)
-    assert isinstance(build_store(tmp_path, "redis://127.0.0.1:1/0"), RedisStore)
+    assert isinstance(build_store(tmp_path, redis_client("redis://127.0.0.1:1/0")), RedisStore)
 
 
 def test_view_key_is_per_overlay_and_hides_the_token() -> None:
@@ -149,7 +156,7 @@ async def test_a_state_that_cannot_be_serialised_changes_nothing(tmp_path: Path)
 async def test_redis_store_refuses_what_it_cannot_serialise_and_ignores_garbage() -> None:
     server = await RedisProcess(require_tool("redis-server")).start()
     try:
-        store = RedisStore(server.url)
+        store = RedisStore(redis_client(server.url, timeout=REDIS_TIMEOUT_SECONDS))
         await store.open()
         first = overlay_data(blue=1)
         await store.set("a", first)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from gateway.interactions.acknowledge import CONFIRM_DELAY
-from gateway.interactions.journal_types import JournalEntry
 from gateway.interactions.model import DISCORD_EPOCH_MS, snowflake_time
+from gateway.journal.interactions import JournalEntry
 from gateway.simulator import factory
 from tests.support.harness.relay_stack import ERROR_MESSAGE, relay_stack, until
 
@@ -185,7 +185,7 @@ async def test_a_callback_never_taken_is_not_confirmed_and_not_forwarded() -> No
 
 
 class RecordingJournal:
-    """A Journal (gateway/interactions/journal_types.py) in memory, recording the calls."""
+    """A Journal (gateway/journal/interactions.py) in memory, recording the calls."""
 
     def __init__(self, known: set[str] | None = None) -> None:
         self.known = set(known or ())
@@ -204,6 +204,9 @@ class RecordingJournal:
         self.calls.append(("finish", interaction_id))
 
     async def pending(self) -> list[JournalEntry]:
+        return []
+
+    async def adopt(self, group: str) -> list[JournalEntry]:
         return []
 
     async def drop(self, interaction_id: str) -> None:

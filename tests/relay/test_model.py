@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from gateway.interactions.admission import SeenIds
 from gateway.interactions.model import Interaction, InteractionType, snowflake_time
 from gateway.interactions.policy import Mode, ResponsePolicy, policy_problems
 from gateway.interactions.server_responses import defer_for
+from gateway.journal.seen import SeenIds
 from gateway.rest.discord_clock import DiscordClock
 from gateway.simulator import factory
 

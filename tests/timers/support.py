@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gateway.journal.timers import MemoryTimerStore
 from gateway.timers.engine import TimerEngine
 from gateway.timers.model import Delivery, Timer, TimerSpec
 from gateway.timers.quiet import Quiet
-from gateway.timers.store import MemoryTimerStore
 
 T0 = 1_800_000_000_000  # 2027-01-15T08:00:00Z, in ms
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.journal.timers import StoreUnavailable
 from gateway.timers.engine import TimerConflict, TimerNotFound
 from gateway.timers.model import Kind, State
-from gateway.timers.store import StoreUnavailable
 from tests.timers.support import T0, harness, spec
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from gateway.journal.timers import Change, MemoryTimerStore, TimerStore
+from gateway.journal.timers_redis import RedisTimerStore
+from gateway.journal.timers_sqlite import SqliteTimerStore
 from gateway.timers.model import Delivery, Kind, Timer
-from gateway.timers.store import Change, MemoryTimerStore, TimerStore
-from gateway.timers.store_redis import RedisTimerStore
-from gateway.timers.store_sqlite import SqliteTimerStore
 from tests.support.harness.redis_server import redis_server
 from tests.support.tools import require_tool
 from tests.timers.support import T0, spec
@@ -61,9 +61,9 @@ async def test_changes_survive_a_reopen(opener: Opener) -> None:
 
     again = await opener()
     contents = await again.load()
-    [timer] = contents.timers
+    [timer] = [Timer.from_json(raw) for raw in contents.timers]
     assert timer.id == "a" and timer.run_ms == 5_000 and timer.due_at == T0 + 5_010
-    assert contents.outbox == [fire]
+    assert [Delivery.from_json(raw) for raw in contents.outbox] == [fire]
     await again.aclose()
 
 

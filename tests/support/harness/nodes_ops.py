@@ -1,6 +1,7 @@
 """The simulator process's commands for several nodes (sim_process.py): a stream of
-interactions spread over the shards, what became of them, and the gateway's record of who
-connected, resumed and took over which shard."""
+interactions spread over the shards, what became of them, a stream of MESSAGE_CREATE events
+over guilds of every shard and the event batches the main app received, and the gateway's
+record of who connected, resumed and took over which shard."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from gateway.simulator import DiscordSimulator, NoSessionError, factory
 from gateway.simulator.interaction_log import ACK_WINDOW
+from tests.support.harness.main_app import MainApp
+
+#: Where the nodes POST event batches (EVENTS_URL = the main app's base + this).
+EVENTS_PATH = "/events"
 
 _LOGGED = frozenset({"IDENTIFY", "RESUME", "READY", "RESUMED", "close", "drop"})
 
@@ -42,6 +49,53 @@ class Stream:
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
         return {"ids": self.sent, "refused": self.refused}
+
+
+class EventStream:
+    """MESSAGE_CREATE at `rate` per second, round robin over `shards`, `guilds` guilds on
+    each shard (guild ids that Discord would route to that shard), until `stop()`."""
+
+    def __init__(self, sim: DiscordSimulator, rate: float, shards: int, guilds: int) -> None:
+        self.sim = sim
+        self.rate = rate
+        self.lanes = [
+            (s, str((s + shards * (g + 1)) << 22)) for g in range(guilds) for s in range(shards)
+        ]
+        self.sent: list[list[Any]] = []  # [message id, shard, guild]
+        self.refused = 0
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        start, n = loop.time(), 0
+        while True:
+            shard, guild = self.lanes[n % len(self.lanes)]
+            data = self.sim.guild_events.message(guild, "1100000000000000002", f"event {n}")
+            try:
+                await self.sim.dispatch("MESSAGE_CREATE", data, shard)
+                self.sent.append([str(data["id"]), shard, guild])
+            except NoSessionError:
+                self.refused += 1
+            n += 1
+            await asyncio.sleep(max(0.0, start + n / self.rate - loop.time()))
+
+    async def stop(self) -> dict[str, Any]:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        return {"sent": self.sent, "refused": self.refused}
+
+
+def event_deliveries(main: MainApp) -> dict[str, Any]:
+    """Every event of every batch POSTed to EVENTS_PATH: [event id, message id, guild, when
+    the main app read it (this process's monotonic clock), X-Delivery-Attempt]."""
+    rows: list[list[Any]] = []
+    for request in main.requests:
+        if request.path != EVENTS_PATH:
+            continue
+        attempt = request.headers.get("x-delivery-attempt")
+        for event in orjson.loads(request.body)["events"]:
+            rows.append([event["id"], event["data"]["id"], event["guild_id"], request.at, attempt])
+    return {"rows": rows}
 
 
 def _verdict(sim: DiscordSimulator, cmd: dict[str, Any]) -> dict[str, Any]:

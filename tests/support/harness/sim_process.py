@@ -30,6 +30,12 @@ prints {"api_base", "token", "main_base"}, then answers one line per command:
     {"op": "gateway_log"} -> {"rows": [[at, shard, conn, kind]]}  (IDENTIFY, RESUME, READY,
         RESUMED, close, drop)
     {"op": "open_by_shard"} -> {"open": {shard: open identified connections}}
+    {"op": "events_start", "rate": R, "shards": N, "guilds": G} -> {"ok": true}
+        (MESSAGE_CREATE over G guilds of each shard)
+    {"op": "events_stop"} -> {"sent": [[message id, shard, guild], ...], "refused": n}
+    {"op": "event_deliveries"} -> {"rows": [[event id, message id, guild, at, attempt]]}
+        (what the main app received on /events)
+    {"op": "main_delay", "delay": s} -> {"ok": true, "now": monotonic}  (its answers from now)
     {"op": "quit"}
 """
 
@@ -48,7 +54,7 @@ import orjson
 
 from gateway.simulator import DiscordSimulator, NoConnectionError, NoSessionError, factory
 from tests.support.harness.main_app import MainApp
-from tests.support.harness.nodes_ops import NODE_OPS, Stream
+from tests.support.harness.nodes_ops import NODE_OPS, EventStream, Stream, event_deliveries
 from tests.support.harness.server import serve
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -166,6 +172,7 @@ async def _serve(
         {} if heartbeat_ms is None else {"heartbeat_interval_ms": heartbeat_ms}
     ) | (sim_options or {})
     stream: Stream | None = None
+    events: EventStream | None = None
     async with DiscordSimulator(**options) as sim, serve(main) as main_base:
 
         def reply(message: dict[str, Any]) -> None:
@@ -206,6 +213,16 @@ async def _serve(
                 reply({"ok": True})
             elif op == "stream_stop" and stream is not None:
                 reply(await stream.stop())
+            elif op == "events_start":
+                events = EventStream(sim, cmd["rate"], cmd["shards"], cmd.get("guilds", 1))
+                reply({"ok": True})
+            elif op == "events_stop" and events is not None:
+                reply(await events.stop())
+            elif op == "event_deliveries":
+                reply(event_deliveries(main))
+            elif op == "main_delay":
+                main.delay = cmd["delay"]
+                reply({"ok": True, "now": time.monotonic()})
             elif op in NODE_OPS:
                 reply(NODE_OPS[op](sim, cmd))
             elif op == "gateway":

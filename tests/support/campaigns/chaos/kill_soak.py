@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway.interactions.journal_sqlite import SqliteJournal
+from gateway.journal.interactions_sqlite import SqliteJournal
 from tests.support.harness.process import ServerProcess
 from tests.support.harness.server import free_port
 from tests.support.harness.sim_process import SimProcess, sim_process

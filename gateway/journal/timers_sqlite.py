@@ -14,9 +14,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from gateway.journal.timers import Change, Contents, GroupCommitted
 from gateway.private_files import open_private_sqlite
-from gateway.timers.model import Delivery, Timer
-from gateway.timers.store import Change, Contents, GroupCommit
 
 FILE_NAME = "timers.sqlite3"
 SCHEMA = """
@@ -25,7 +24,7 @@ CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, body BLOB NOT NULL) WITH
 """
 
 
-class SqliteTimerStore(GroupCommit):
+class SqliteTimerStore(GroupCommitted):
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = Path(path)
@@ -52,10 +51,7 @@ class SqliteTimerStore(GroupCommit):
         with self._lock:
             timers = self._db.execute("SELECT body FROM timers").fetchall()
             outbox = self._db.execute("SELECT body FROM outbox").fetchall()
-        return Contents(
-            [Timer.from_json(row[0]) for row in timers],
-            [Delivery.from_json(row[0]) for row in outbox],
-        )
+        return Contents([row[0] for row in timers], [row[0] for row in outbox])
 
     async def apply(self, changes: Sequence[Change]) -> None:
         # Serialised on the loop (cheap), written on the thread.

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.interactions.journal import HANDLED_TTL, Journal, JournalEntry, MemoryJournal
+from gateway.journal.interactions import HANDLED_TTL, Journal, JournalEntry, MemoryJournal
 
 log = logging.getLogger("gateway.journal")
 
@@ -45,7 +45,7 @@ async def open_journal(
     (SHARD_IDS) names the Redis group of this process's entries in flight, unless `group`
     does (SHARD_IDS=auto: the node)."""
     if redis_url:
-        from gateway.interactions.journal_redis import DEFAULT_PREFIX, RedisJournal
+        from gateway.journal.interactions_redis import DEFAULT_PREFIX, RedisJournal
 
         if group is None:
             group = ",".join(str(i) for i in sorted(shard_ids)) if shard_ids else "all"
@@ -53,7 +53,7 @@ async def open_journal(
         log.info("interaction journal: redis")
         return journal
     if state_dir is not None:
-        from gateway.interactions.journal_sqlite import SqliteJournal
+        from gateway.journal.interactions_sqlite import SqliteJournal
 
         sqlite_journal = await SqliteJournal.open(state_dir)
         log.info("interaction journal: %s", sqlite_journal.path.name)

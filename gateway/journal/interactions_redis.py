@@ -1,4 +1,5 @@
-"""The journal in Redis (REDIS_URL): every key expires 15 minutes after its interaction began.
+"""The interaction journal in Redis (REDIS_URL): every key expires 15 minutes after its
+interaction began.
 
 Keys, under `prefix`:
 - `handled`: a sorted set of the handled ids by expiry (creation + 15 minutes). `claim`
@@ -13,7 +14,7 @@ Keys, under `prefix`:
   are shared by all. `adopt(group)` moves a dead node's set into this one's, atomically (one
   node gets its entries), and returns them for redelivery.
 
-The commands of concurrent callers share round trips (`journal_pipeline.Pipeliner`).
+The commands of concurrent callers share round trips (`redis_pipeline.Pipeliner`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from gateway.interactions.admission import MAX_REMEMBERED, SeenIds
-from gateway.interactions.journal import HANDLED_TTL, JournalEntry
-from gateway.interactions.journal_pipeline import Command, Pipeliner
+from gateway.journal.interactions import HANDLED_TTL, MAX_REMEMBERED, JournalEntry
+from gateway.journal.redis_pipeline import Command, Pipeliner
+from gateway.journal.seen import SeenIds
+from gateway.redis_client import redis_client
 
 DEFAULT_PREFIX = "discord:journal:"
 #: Connections of the journal's own pool.
@@ -75,8 +77,8 @@ class RedisJournal:
         """A client of its own: a bounded pool that waits for a free connection under a burst
         (rather than opening one per interaction in flight, or failing); the handled ids
         loaded."""
-        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS)
-        journal = cls(aioredis.Redis(connection_pool=pool), prefix, owns_client=True, **options)
+        client = redis_client(url, max_connections=MAX_CONNECTIONS)
+        journal = cls(client, prefix, owns_client=True, **options)
         try:
             await journal.load()
         except BaseException:

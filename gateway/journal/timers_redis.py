@@ -15,16 +15,15 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
+from gateway.journal.timers import Change, Contents, GroupCommitted
 from gateway.redis_client import connected
-from gateway.timers.model import Delivery, State, Timer
-from gateway.timers.store import Change, Contents, GroupCommit
 
 DEFAULT_PREFIX = "discord:timers:"
 #: Records read per HSCAN round trip at load.
 SCAN_COUNT = 2000
 
 
-class RedisTimerStore(GroupCommit):
+class RedisTimerStore(GroupCommitted):
     def __init__(self, client: aioredis.Redis, prefix: str = DEFAULT_PREFIX) -> None:
         super().__init__()
         self._redis = client
@@ -41,24 +40,21 @@ class RedisTimerStore(GroupCommit):
 
     async def load(self) -> Contents:
         # HSCAN may return a field twice (a rehash meanwhile): keyed by id, once each.
-        timers = {}
+        timers: dict[bytes, bytes] = {}
         async for key, raw in self._redis.hscan_iter(self._timers, count=SCAN_COUNT):
             timers[key] = raw
-        outbox = {}
+        outbox: dict[bytes, bytes] = {}
         async for key, raw in self._redis.hscan_iter(self._outbox, count=SCAN_COUNT):
             outbox[key] = raw
-        return Contents(
-            [Timer.from_json(raw) for raw in timers.values()],
-            [Delivery.from_json(raw) for raw in outbox.values()],
-        )
+        return Contents(list(timers.values()), list(outbox.values()))
 
     async def apply(self, changes: Sequence[Change]) -> None:
         pipe = self._redis.pipeline(transaction=True)
         for change in changes:
             for timer in change.timers:
                 pipe.hset(self._timers, timer.id, timer.to_json())
-                if timer.state is State.RUNNING and timer.due_at is not None:
-                    pipe.zadd(self._due, {timer.id: timer.due_at})
+                if timer.scheduled_at is not None:
+                    pipe.zadd(self._due, {timer.id: timer.scheduled_at})
                 else:
                     pipe.zrem(self._due, timer.id)
             if change.forget:

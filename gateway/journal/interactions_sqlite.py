@@ -1,4 +1,5 @@
-"""The journal in STATE_DIR: the standard library's sqlite3, WAL, on a thread of its own.
+"""The interaction journal in STATE_DIR (`interactions.sqlite3`): the standard library's
+sqlite3, WAL, on a thread of its own.
 
 Every statement runs on one writer thread, never on the event loop. The thread takes whatever
 is queued, runs it in ONE transaction and wakes the loop once per batch (group commit): under
@@ -24,8 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gateway.interactions.admission import MAX_REMEMBERED, SeenIds
-from gateway.interactions.journal import HANDLED_TTL, JournalEntry
+from gateway.journal.interactions import HANDLED_TTL, MAX_REMEMBERED, JournalEntry
+from gateway.journal.seen import SeenIds
 from gateway.private_files import open_private_sqlite
 
 log = logging.getLogger("gateway.journal")
@@ -134,6 +135,10 @@ class SqliteJournal:
             ).fetchall()
         )
         return [JournalEntry(r[0], r[1], bytes(r[2]), r[3], r[4]) for r in rows]
+
+    async def adopt(self, group: str) -> list[JournalEntry]:
+        """Nothing: the file is this process's alone."""
+        return []
 
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""

@@ -1,0 +1,171 @@
+"""The events' store in STATE_DIR/events.sqlite3 (events.py has what it keeps): the standard
+library's sqlite3 in WAL mode.
+
+Each group of changes is one transaction on a worker thread (never on the event loop), one at
+a time and in order. `synchronous=NORMAL` in WAL mode: a committed change survives the process
+dying (SIGKILL, OOM); a power cut may lose the last commits. The file is created 0600 before
+SQLite opens it (its -wal and -shm files take its mode; gateway/private_files.py). Tables:
+`events` (pending), `dead` (the dead letters; a file of an earlier version keeps them in
+`events`: the events room puts them back as dead letters at load), `marks`, `webhooks`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gateway.journal.events import Change, Contents, Marks, Row
+from gateway.private_files import open_private_sqlite
+
+FILE_NAME = "events.sqlite3"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, n INTEGER NOT NULL, row BLOB NOT NULL)
+    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dead (id TEXT PRIMARY KEY, n INTEGER NOT NULL, row BLOB NOT NULL)
+    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS marks (session TEXT PRIMARY KEY, seq INTEGER NOT NULL,
+    at REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
+"""
+#: A new pending event, unless its id is known (pending, or a dead letter).
+ADD = (
+    "INSERT OR IGNORE INTO events SELECT ?1, ?2, ?3"
+    " WHERE NOT EXISTS (SELECT 1 FROM dead WHERE id = ?1)"
+)
+_PUT = {
+    True: ("INSERT OR REPLACE INTO dead VALUES (?, ?, ?)", "DELETE FROM events WHERE id = ?"),
+    False: ("INSERT OR REPLACE INTO events VALUES (?, ?, ?)", "DELETE FROM dead WHERE id = ?"),
+}
+T = TypeVar("T")
+
+
+class SqliteEventStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    async def open(cls, state_dir: Path) -> SqliteEventStore:
+        store = cls(Path(state_dir) / FILE_NAME)
+        await asyncio.to_thread(store._connect)
+        return store
+
+    def __repr__(self) -> str:
+        return f"SqliteEventStore({str(self.path)!r})"
+
+    def _connect(self) -> None:
+        self._db = open_private_sqlite(self.path, SCHEMA)
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work` on the thread, in a transaction (rolled back when it raises)."""
+
+        def run() -> T:
+            db = self._db
+            if db is None:
+                raise RuntimeError("the events journal is closed")
+            with self._lock:
+                db.execute("BEGIN")
+                try:
+                    result = work(db)
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+            return result
+
+        return await asyncio.to_thread(run)
+
+    async def load(self, shards: Sequence[int] | None = None) -> Contents:
+        """Everything (the file is this process's alone, whatever shards it runs)."""
+
+        def read(db: sqlite3.Connection) -> Contents:
+            pending = db.execute("SELECT id, row FROM events ORDER BY n").fetchall()
+            dead = db.execute("SELECT id, row FROM dead ORDER BY n").fetchall()
+            webhooks = db.execute("SELECT id, at FROM webhooks").fetchall()
+            return Contents(pending, dead, marks=_marks(db), webhooks=dict(webhooks))
+
+        return await self._run(read)
+
+    async def take_shard(self, shard: int) -> Contents:
+        """Nothing more than `load` gave (the marks, as they are)."""
+        return await self._run(lambda db: Contents(marks=_marks(db)))
+
+    async def apply(self, changes: Sequence[Change[Any]]) -> None:
+        # Serialised on the loop (cheap), written on the thread.
+        add = [(e.id, e.n, e.to_row()) for c in changes for e in c.add]
+        put = [(e.dead, (e.id, e.n, e.to_row())) for c in changes for e in c.put]
+        remove = [(event_id,) for c in changes for event_id in c.remove]
+        marks: dict[str, tuple[int, float]] = {}
+        webhooks: dict[str, float] = {}
+        prune: float | None = None
+        for change in changes:
+            marks.update(change.marks)
+            webhooks.update(change.webhooks)
+            if change.prune_before is not None:
+                prune = change.prune_before
+
+        def write(db: sqlite3.Connection) -> None:
+            db.executemany(ADD, add)
+            for dead, row in put:  # in order: a later put of the same event wins
+                into, out = _PUT[dead]
+                db.execute(into, row)
+                db.execute(out, row[:1])
+            db.executemany("DELETE FROM events WHERE id = ?", remove)
+            db.executemany("DELETE FROM dead WHERE id = ?", remove)
+            db.executemany(
+                "INSERT OR REPLACE INTO marks VALUES (?, ?, ?)",
+                [(k, seq, at) for k, (seq, at) in marks.items()],
+            )
+            db.executemany("INSERT OR REPLACE INTO webhooks VALUES (?, ?)", webhooks.items())
+            if prune is not None:
+                db.execute("DELETE FROM marks WHERE at < ?", (prune,))
+                db.execute("DELETE FROM webhooks WHERE at < ?", (prune,))
+
+        await self._run(write)
+
+    async def adopt(self, group: str) -> Contents:
+        """Nothing: the file is this process's alone (the marks, as they are)."""
+        return await self._run(lambda db: Contents(marks=_marks(db)))
+
+    async def dead(self) -> list[Row]:
+        def read(db: sqlite3.Connection) -> list[Row]:
+            return db.execute("SELECT id, row FROM dead ORDER BY n").fetchall()
+
+        return await self._run(read)
+
+    async def take_dead(self, ids: Sequence[str] | None) -> list[Row]:
+        def move(db: sqlite3.Connection) -> list[Row]:
+            rows: list[tuple[str, int, bytes]] = []
+            if ids is None:
+                rows = db.execute("SELECT id, n, row FROM dead").fetchall()
+            for event_id in dict.fromkeys(ids or ()):
+                found = db.execute("SELECT id, n, row FROM dead WHERE id = ?", (event_id,))
+                rows.extend(found.fetchall())
+            db.executemany("INSERT OR REPLACE INTO events VALUES (?, ?, ?)", rows)
+            db.executemany("DELETE FROM dead WHERE id = ?", [row[:1] for row in rows])
+            return [(event_id, row) for event_id, _n, row in rows]
+
+        return await self._run(move)
+
+    async def forget_dead(self, ids: Sequence[str] | None) -> int:
+        def delete(db: sqlite3.Connection) -> int:
+            if ids is None:
+                return db.execute("DELETE FROM dead").rowcount
+            return sum(db.execute("DELETE FROM dead WHERE id = ?", (i,)).rowcount for i in set(ids))
+
+        return await self._run(delete)
+
+    async def aclose(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            await asyncio.to_thread(db.close)
+
+
+def _marks(db: sqlite3.Connection) -> Marks:
+    rows = db.execute("SELECT session, seq, at FROM marks").fetchall()
+    return {session: (seq, at) for session, seq, at in rows}
