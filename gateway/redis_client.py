@@ -8,15 +8,24 @@ role leases, the overlay store (through the factory) and the operator's command.
   (rather than opening one per caller, or failing).
 - `connected(url, ...)`: the same, pinged, and closed again when the ping fails, so a store
   never holds a client to a dead server.
+- `subscribe_forever(client, channel, on_message, what)`: a pub/sub subscription kept for
+  ever (subscribed again a second after a lost connection, logged with `what`), each
+  message's data handed to `on_message` (the shard leases' announcements, the timers' sync).
 
 Replies are bytes (no `decode_responses`): every user decodes what it reads itself.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
+
+log = logging.getLogger("gateway.redis_client")
 
 
 def redis_client(
@@ -42,3 +51,28 @@ async def connected(url: str, **options: Any) -> aioredis.Redis:
         await client.aclose()
         raise
     return client
+
+
+async def subscribe_forever(
+    client: aioredis.Redis,
+    channel: str,
+    on_message: Callable[[object], Awaitable[None] | None],
+    what: str,
+) -> None:
+    """Hand every message published on `channel` to `on_message`, until cancelled."""
+    while True:
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(channel)
+            async for message in pubsub.listen():
+                pending = on_message(message.get("data"))
+                if pending is not None:
+                    await pending
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("%s lost (%s)", what, exc.__class__.__name__)
+            await asyncio.sleep(1.0)
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]

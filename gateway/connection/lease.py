@@ -96,6 +96,24 @@ class Lease:
     renewed_at: float = 0.0  # unix s
     lost: bool = False
 
+    @classmethod
+    def taken(
+        cls,
+        name: str,
+        fence: int,
+        started: float,
+        store: LeaseStore,
+        timings: LeaseTimings,
+        clocks: Clocks,
+    ) -> Lease:
+        """The lease `store.acquire` just gave, asked for at monotonic `started`."""
+        wall = clocks.wall()
+        valid_until = started + timings.ttl - timings.margin
+        token = store.token(fence)
+        return cls(
+            name, fence, token, wall, valid_until, clocks.monotonic, store, timings, renewed_at=wall
+        )
+
     def valid(self) -> bool:
         return not self.lost and self.clock() < self.valid_until
 
@@ -181,8 +199,8 @@ class RoleLease:
         self.store = LeaseStore(client, node or node_id(), prefix)
         self.lease: Lease | None = None
         self._on_change = on_change
+        self._clocks = clocks
         self._clock = clocks.monotonic
-        self._wall = clocks.wall
         self._task: asyncio.Task[None] | None = None
 
     def active(self) -> bool:
@@ -226,16 +244,8 @@ class RoleLease:
         taken = await self.store.acquire(self.name, self.timings.ttl_ms)
         if taken is None:
             return
-        self.lease = Lease(
-            self.name,
-            taken.fence,
-            self.store.token(taken.fence),
-            self._wall(),
-            started + self.timings.ttl - self.timings.margin,
-            self._clock,
-            self.store,
-            self.timings,
-            renewed_at=self._wall(),
+        self.lease = Lease.taken(
+            self.name, taken.fence, started, self.store, self.timings, self._clocks
         )
         log.info("%s: taken by %s (fence %d)", self.name, self.store.node, taken.fence)
         self._on_change(True)

@@ -17,14 +17,14 @@ Keys under the prefix (`companion:gateway:`):
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from redis.asyncio import Redis
+
+from gateway.redis_client import subscribe_forever
 
 log = logging.getLogger("gateway.leases")
 
@@ -265,22 +265,13 @@ class LeaseStore:
     async def listen(self, heard: Callable[[], None]) -> None:
         """`heard()` at each announcement of another node, for ever (subscribed again after
         a lost connection)."""
-        while True:
-            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self.channel)
-                async for message in pubsub.listen():
-                    text = message.get("data")
-                    if isinstance(text, bytes) and not text.endswith(self.node.encode()):
-                        heard()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("shard leases: announcements lost (%s)", exc.__class__.__name__)
-                await asyncio.sleep(1.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+        mine = self.node.encode()
+
+        def announced(data: object) -> None:
+            if isinstance(data, bytes) and not data.endswith(mine):
+                heard()
+
+        await subscribe_forever(self.client, self.channel, announced, "shard leases: announcements")
 
     async def announce(self, kind: str) -> None:
         await self.client.publish(self.channel, f"{kind} {self.node}")

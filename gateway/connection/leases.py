@@ -68,6 +68,7 @@ class ShardLeases:
         self.configured_count = shard_count
         self.store = LeaseStore(client, self.node, prefix)
         self.client = client
+        self._clocks = clocks
         self._clock = clocks.monotonic
         self._wall = clocks.wall
         self.held: dict[int, Lease] = {}
@@ -260,16 +261,8 @@ class ShardLeases:
         taken = await self.store.acquire(str(shard), self.timings.ttl_ms)
         if taken is None:
             return
-        lease = Lease(
-            str(shard),
-            taken.fence,
-            self.store.token(taken.fence),
-            self._wall(),
-            started + self.timings.ttl - self.timings.margin,
-            self._clock,
-            self.store,
-            self.timings,
-            renewed_at=self._wall(),
+        lease = Lease.taken(
+            str(shard), taken.fence, started, self.store, self.timings, self._clocks
         )
         self.held[shard] = lease
         self._free_since.pop(shard, None)

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -24,7 +23,7 @@ import orjson
 
 from gateway.journal.timers import Change, Contents, TimerStore
 from gateway.journal.timers_redis import DEFAULT_PREFIX
-from gateway.redis_client import redis_client
+from gateway.redis_client import redis_client, subscribe_forever
 from gateway.timers.engine import TimerEngine
 from gateway.timers.model import Timer
 
@@ -77,20 +76,9 @@ class TimerSync:
             log.warning("timers: change not announced (%s)", exc.__class__.__name__)
 
     async def _listen(self) -> None:
-        while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self._channel)
-                async for message in pubsub.listen():
-                    await self._apply(message.get("data"))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("timers: changes of other nodes lost (%s)", exc.__class__.__name__)
-                await asyncio.sleep(1.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await subscribe_forever(
+            self._redis, self._channel, self._apply, "timers: changes of other nodes"
+        )
 
     async def _apply(self, data: object) -> None:
         engine = self._engine
