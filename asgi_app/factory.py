@@ -75,10 +75,11 @@ def create_app(settings: Settings) -> ServerApp:
         return {"clients": sum(counts.values())} | await store.health()
 
     async def timers_health() -> dict[str, Any]:
-        return services.timers.health() if services.timers else {"ok": False, "pending": 0}
+        return services.running.timers.health()
 
     async def events_health() -> dict[str, Any]:
-        return services.events.health() if services.events else {"ok": True, "enabled": False}
+        events = services.running.events
+        return events.health() if events is not None else {"ok": True, "enabled": False}
 
     services.timer_listeners.append(_timer_pusher(realtime))
     health: dict[str, status.HealthProbe] = {

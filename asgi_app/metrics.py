@@ -29,6 +29,11 @@ from prometheus_client.registry import Collector
 
 from asgi_app.http import HttpStats
 from asgi_app.services import Services
+from gateway.connection.leases import ShardLeases
+from gateway.connection.manager import GatewayManager
+from gateway.events.service import EventService
+from gateway.interactions.relay import InteractionRelay
+from gateway.timers.service import TimerService
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _STATUSES = ("idle", "connecting", "identifying", "resuming", "ready", "reconnecting", "failed")
@@ -95,11 +100,15 @@ class ServerCollector(Collector):
             clients.add_metric([name], count)
         yield clients
         yield from self._gateway()
-        yield from self._identify_budget()
-        yield from self._relay()
-        yield from _lease_metrics(self._services)
-        yield from _timer_metrics(self._services)
-        yield from _event_metrics(self._services)
+        running = services.running
+        if running.discord is not None:
+            yield from _identify_budget(running.discord.gateway)
+            yield from _relay_metrics(running.discord.relay)
+            if running.discord.leases is not None:
+                yield from _lease_metrics(running.discord.leases)
+        yield from _timer_metrics(running.timers)
+        if running.events is not None:
+            yield from _event_metrics(running.events)
         yield from self._probes.collect()
 
     def _gateway(self) -> Iterator[Metric]:
@@ -126,76 +135,71 @@ class ServerCollector(Collector):
             stalls.add_metric([sid], shard.get("stalls", 0))
         yield from (state, latency, reconnects, stalls)
 
-    def _identify_budget(self) -> Iterator[Metric]:
-        gateway = self._services.gateway
-        budget = gateway.budget if gateway is not None else None
-        if budget is None:  # before the first GET /gateway/bot
-            return
-        yield GaugeMetricFamily(
-            "gateway_identify_remaining",
-            "IDENTIFYs left of Discord's session_start_limit until its reset",
-            value=budget.remaining,
-        )
-        yield GaugeMetricFamily(
-            "gateway_identify_total",
-            "Discord's session_start_limit: IDENTIFYs allowed per reset period",
-            value=budget.total,
-        )
 
-    def _relay(self) -> Iterator[Metric]:
-        relay = self._services.relay
-        if relay is None:
-            return
-        snap = relay.stats.snapshot()
-        yield _histogram(
-            "interaction_ack_latency_seconds",
-            "From INTERACTION_CREATE received to Discord's answer to the acknowledgement",
-            snap["ack_latency_seconds"],
-        )
-        yield _by_label(
-            "interaction_forwards", "Interactions by forward outcome", "outcome", snap["forwards"]
-        )
-        yield _by_label(
-            "interaction_first_responses",
-            "First responses by what Discord made of them",
-            "outcome",
-            snap["ack_outcomes"],
-        )
-        yield _by_label(
-            "interaction_admission_dropped",
-            "Interactions dropped on arrival (too old by Discord's clock, a replay)",
-            "reason",
-            snap["admission"],
-        )
-        yield _by_label(
-            "interaction_answers",
-            "The main app's interaction responses: first response, delivered late, invalid",
-            "outcome",
-            snap["answers"],
-        )
-        yield CounterMetricFamily(
-            "interaction_forward_retries", "Forward attempts retried", value=snap["retries"]
-        )
-        yield CounterMetricFamily(
-            "interaction_user_errors",
-            "Error messages shown to Discord users",
-            value=snap["user_errors"],
-        )
-        yield GaugeMetricFamily(
-            "interactions_in_flight", "Interactions being processed", value=snap["in_flight"]
-        )
-        yield GaugeMetricFamily(
-            "interaction_forwards_waiting",
-            "Forwards waiting for one of the FORWARD_MAX_IN_FLIGHT slots",
-            value=snap["forwards_waiting"],
-        )
-
-
-def _lease_metrics(services: Services) -> Iterator[Metric]:
-    """SHARD_IDS=auto: this node's shard leases, the live nodes, and how leases changed hands."""
-    leases = services.leases
-    if leases is None:
+def _identify_budget(gateway: GatewayManager) -> Iterator[Metric]:
+    budget = gateway.budget
+    if budget is None:  # before the first GET /gateway/bot
         return
+    yield GaugeMetricFamily(
+        "gateway_identify_remaining",
+        "IDENTIFYs left of Discord's session_start_limit until its reset",
+        value=budget.remaining,
+    )
+    yield GaugeMetricFamily(
+        "gateway_identify_total",
+        "Discord's session_start_limit: IDENTIFYs allowed per reset period",
+        value=budget.total,
+    )
+
+
+def _relay_metrics(relay: InteractionRelay) -> Iterator[Metric]:
+    snap = relay.stats.snapshot()
+    yield _histogram(
+        "interaction_ack_latency_seconds",
+        "From INTERACTION_CREATE received to Discord's answer to the acknowledgement",
+        snap["ack_latency_seconds"],
+    )
+    yield _by_label(
+        "interaction_forwards", "Interactions by forward outcome", "outcome", snap["forwards"]
+    )
+    yield _by_label(
+        "interaction_first_responses",
+        "First responses by what Discord made of them",
+        "outcome",
+        snap["ack_outcomes"],
+    )
+    yield _by_label(
+        "interaction_admission_dropped",
+        "Interactions dropped on arrival (too old by Discord's clock, a replay)",
+        "reason",
+        snap["admission"],
+    )
+    yield _by_label(
+        "interaction_answers",
+        "The main app's interaction responses: first response, delivered late, invalid",
+        "outcome",
+        snap["answers"],
+    )
+    yield CounterMetricFamily(
+        "interaction_forward_retries", "Forward attempts retried", value=snap["retries"]
+    )
+    yield CounterMetricFamily(
+        "interaction_user_errors",
+        "Error messages shown to Discord users",
+        value=snap["user_errors"],
+    )
+    yield GaugeMetricFamily(
+        "interactions_in_flight", "Interactions being processed", value=snap["in_flight"]
+    )
+    yield GaugeMetricFamily(
+        "interaction_forwards_waiting",
+        "Forwards waiting for one of the FORWARD_MAX_IN_FLIGHT slots",
+        value=snap["forwards_waiting"],
+    )
+
+
+def _lease_metrics(leases: ShardLeases) -> Iterator[Metric]:
+    """SHARD_IDS=auto: this node's shard leases, the live nodes, and how leases changed hands."""
     yield GaugeMetricFamily(
         "gateway_shard_leases_held", "Shard leases this node holds", value=len(leases.held)
     )
@@ -211,11 +215,8 @@ def _lease_metrics(services: Services) -> Iterator[Metric]:
         yield CounterMetricFamily(f"gateway_shard_lease_{name}", doc, value=value)
 
 
-def _timer_metrics(services: Services) -> Iterator[Metric]:
+def _timer_metrics(timers: TimerService) -> Iterator[Metric]:
     """League timers: pending by state, events fallen due, deliveries and their retries."""
-    timers = services.timers
-    if timers is None:
-        return
     engine, sender = timers.engine.stats, timers.sender.stats
     pending = GaugeMetricFamily("timers_pending", "League timers by state", labels=["state"])
     pending.add_metric(["running"], engine.running)
@@ -244,11 +245,8 @@ def _timer_metrics(services: Services) -> Iterator[Metric]:
     )
 
 
-def _event_metrics(services: Services) -> Iterator[Metric]:
+def _event_metrics(events: EventService) -> Iterator[Metric]:
     """Events for the main app: counts by event type, pending, dead letters, latency."""
-    events = services.events
-    if events is None:
-        return
     snap = events.stats.snapshot()
     for key, doc in (
         ("received", "Events taken in (gateway dispatches and Webhook Events), by type"),

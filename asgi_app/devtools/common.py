@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from asgi_app.http import HTTPError, Request
 from asgi_app.services import Services
+from gateway.interactions.relay import InteractionRelay
 from gateway.interactions.signatures import verify_ed25519, verify_signature
 from gateway.simulator import DiscordSimulator
 
@@ -25,11 +26,9 @@ def signed_by_this_server(services: Services, req: Request, body: bytes) -> bool
     server's forward key (no Authorization header is needed)."""
     stamp = req.headers.get("x-signature-timestamp") or ""
     hmac = req.headers.get("x-signature-sha256") or ""
-    key = services.signing_key
-    return (
-        verify_signature(services.settings.auth_token.get(), stamp, body, hmac)
-        and key is not None
-        and verify_ed25519(key.public_key(), stamp, body, req.headers.get("x-signature-ed25519"))
+    key = services.running.signing_key
+    return verify_signature(services.settings.auth_token.get(), stamp, body, hmac) and (
+        verify_ed25519(key.public_key(), stamp, body, req.headers.get("x-signature-ed25519"))
     )
 
 
@@ -61,8 +60,15 @@ def keep(received: list[T], item: T) -> None:
     del received[:-KEEP]
 
 
+def relay_of(services: Services) -> InteractionRelay | None:
+    """The interaction relay, None without a gateway."""
+    discord = services.running.discord
+    return discord.relay if discord is not None else None
+
+
 def simulator_of(services: Services) -> DiscordSimulator:
     """The embedded simulator the console fires through; 409 when there is none."""
-    if services.simulator is None:
+    discord = services.running.discord
+    if discord is None or discord.simulator is None:
         raise HTTPError(409, "The Discord simulator is not running (BOT_TOKEN is set)")
-    return services.simulator
+    return discord.simulator

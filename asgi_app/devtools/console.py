@@ -10,7 +10,7 @@ from importlib import resources
 from typing import Any
 
 from asgi_app import validation as v
-from asgi_app.devtools.common import simulator_of
+from asgi_app.devtools.common import relay_of, simulator_of
 from asgi_app.devtools.standin import HANDLED_PREFIX, KINDS, StandIn
 from asgi_app.http import App, HTTPError, Request, Response
 from asgi_app.overlay.state import valid_name, view_url
@@ -61,7 +61,7 @@ def _webhook_step(services: Services, method: str, body: dict[str, Any]) -> str:
     settings = services.settings
     if content == settings.interaction_error_message:
         label = "error shown to the user"
-    elif services.relay is not None and content == services.relay.late_message:
+    elif (relay := relay_of(services)) is not None and content == relay.late_message:
         label = "late modal: the user is asked to try again"
     elif content.startswith(HANDLED_PREFIX):
         label = "response edited by the main app"
@@ -141,7 +141,9 @@ def register(app: App, services: Services, standin: StandIn) -> None:
                 "kind": kind,
                 "interaction_id": interaction["id"],
                 "main_app_mode": standin.mode,
-                "response_mode": services.relay.policy.default.value if services.relay else None,
+                "response_mode": relay.policy.default.value
+                if (relay := relay_of(services))
+                else None,
                 "finished": finished,
                 "steps": steps,
             }

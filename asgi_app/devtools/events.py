@@ -102,7 +102,7 @@ def register(app: App, services: Services) -> EventInbox:
         res.json({"kind": kind, "event_id": event_id, "main_app_mode": inbox.mode, "steps": steps})
 
     async def state(req: Request, res: Response) -> None:
-        events = services.events
+        events = services.running.events
         res.json(
             {
                 "mode": inbox.mode,
@@ -138,7 +138,8 @@ async def _fire(
             {"step": "sent", "detail": f"Webhook Event APPLICATION_AUTHORIZED: {sent.status}"}
         )
         return webhook_event_id(event) if sent.status == 204 else None
-    forwarded = services.events is not None and kind in services.events.forwards.filters
+    events = services.running.events
+    forwarded = events is not None and kind in events.forwards.filters
     result = await _FIRES[kind](sim)
     if result is None:
         reason = sim.guild_events.withheld[-1][1] if sim.guild_events.withheld else "no session"
@@ -164,7 +165,7 @@ async def _follow(
     deadline = time.monotonic() + OUTCOME_TIMEOUT
     outcome = "still retrying (see GET /events/dead later)"
     while time.monotonic() < deadline:
-        events = services.events
+        events = services.running.events
         if any(p.status == 200 for p in inbox.for_event(event_id)):
             outcome = "delivered"
             break

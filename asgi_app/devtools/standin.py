@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from asgi_app import validation as v
-from asgi_app.devtools.common import signed_by_this_server
+from asgi_app.devtools.common import relay_of, signed_by_this_server
 from asgi_app.http import App, HTTPError, Request, Response
 from asgi_app.services import Services
 from gateway.interactions.policy import Mode as PolicyMode
@@ -90,10 +90,11 @@ def answer_for(mode: Mode, kind: str, name: str) -> dict[str, Any] | None:
 
 def register(app: App, services: Services, standin: StandIn) -> None:
     async def edit_original(interaction: dict[str, Any], content: str) -> None:
-        rest = services.rest
+        discord = services.running.discord
         application_id = interaction.get("application_id")
-        if rest is None or application_id is None:
+        if discord is None or application_id is None:
             return
+        rest = discord.rest
         path = f"/webhooks/{application_id}/{interaction['token']}/messages/@original"
         try:
             await rest.request("PATCH", path, json={"content": content})
@@ -133,8 +134,9 @@ def register(app: App, services: Services, standin: StandIn) -> None:
         )
         answer = answer_for(mode, kind, str(name))
         if answer is not None:
-            if mode == "late" and services.relay is not None:
-                await asyncio.sleep(services.relay.window + LATE_AFTER_WINDOW)
+            relay = relay_of(services)
+            if mode == "late" and relay is not None:
+                await asyncio.sleep(relay.window + LATE_AFTER_WINDOW)
             res.json(answer)
             return
         task = asyncio.create_task(edit_original(interaction, f"{HANDLED_PREFIX}: {name}"))
@@ -143,7 +145,7 @@ def register(app: App, services: Services, standin: StandIn) -> None:
         res.json({"ok": True})
 
     def response_mode() -> str | None:
-        relay = services.relay
+        relay = relay_of(services)
         return relay.policy.default.value if relay is not None else None
 
     async def set_mode(req: Request, res: Response) -> None:
@@ -152,10 +154,11 @@ def register(app: App, services: Services, standin: StandIn) -> None:
         if body.get("mode") is not None:
             standin.mode = changed["mode"] = body["mode"]
         if body.get("response") is not None:
-            if services.relay is None:
+            relay = relay_of(services)
+            if relay is None:
                 raise HTTPError(409, "The interaction relay is not running")
             # development only: the relay's default mode (INTERACTION_RESPONSE) for this run
-            services.relay.policy.default = PolicyMode(body["response"])
+            relay.policy.default = PolicyMode(body["response"])
             changed["response"] = response_mode()
         res.json(changed)
 

@@ -71,9 +71,7 @@ def register(app: App, services: Services) -> TimerInbox:
         res.json({"ok": True})
 
     def engine() -> TimerEngine:
-        if services.timers is None:
-            raise HTTPError(409, "The timers are not running")
-        return services.timers.engine
+        return services.running.timers.engine
 
     async def start(req: Request, res: Response) -> None:
         timers = engine()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from asgi_app import validation as v
 from asgi_app.http import HTTPError, Request, Response, RouteRegistrar
-from asgi_app.services import Services
+from asgi_app.services import Discord, Services
 from gateway.connection.shard import ShardNotReady
 
 #: How long a presence update may wait for the gateway's send limiter before answering 429.
@@ -26,19 +25,20 @@ PRESENCE = v.object(
 def register(guarded: RouteRegistrar, services: Services) -> None:
     """The gateway control routes, all protected: registered on the guarded group."""
 
-    def gateway() -> Any:
-        if services.gateway is None:
+    def discord() -> Discord:
+        parts = services.running.discord
+        if parts is None:
             raise HTTPError(409, "The Discord gateway is not configured (no BOT_TOKEN)")
-        return services.gateway
+        return parts
 
     async def status(req: Request, res: Response) -> None:
         summary = services.discord_summary()
         res.json({k: summary[k] for k in ("status", "reason", "identify_wait") if k in summary})
 
     async def connect(req: Request, res: Response) -> None:
-        manager = gateway()
-        rest = services.rest
-        if rest is not None and rest.failed:  # the bot token was refused: ask Discord again
+        parts = discord()
+        manager, rest = parts.gateway, parts.rest
+        if rest.failed:  # the bot token was refused: ask Discord again
             works = await rest.check_token("POST /discord")
             if works is None:
                 raise HTTPError(502, "Discord could not be reached to check the bot token")
@@ -52,7 +52,7 @@ def register(guarded: RouteRegistrar, services: Services) -> None:
         res.status(202).json({"ok": True, "action": "restart" if restarting else "connect"})
 
     async def disconnect(req: Request, res: Response) -> None:
-        manager = gateway()
+        manager = discord().gateway
         if manager.status() == "idle":
             raise HTTPError(400, "The gateway is not connected")
         await manager.stop(resumable=False)
@@ -60,7 +60,7 @@ def register(guarded: RouteRegistrar, services: Services) -> None:
 
     async def presence(req: Request, res: Response) -> None:
         body = req.body_value
-        update = gateway().update_presence(body["status"], body["type"], body["name"])
+        update = discord().gateway.update_presence(body["status"], body["type"], body["name"])
         try:
             # The gateway allows ~115 ordinary sends a minute per connection; past that the
             # send waits for the window. An HTTP request is not held that long: 429 instead.

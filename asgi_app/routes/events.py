@@ -1,7 +1,7 @@
 """Events for the main app (CONTRACT "Gateway events for the main app"): the dead letters
 (protected: GET /events/dead, POST /events/dead/replay, DELETE /events/dead) and Discord's
 Webhook Events (POST /webhook-events, public, Ed25519-verified exactly like POST
-/interactions). The events themselves are `gateway.events` (`services.events`). With several
+/interactions). The events themselves are `gateway.events` (`services.running.events`). With several
 nodes on one Redis the dead letters are every node's: any node lists, replays (the events then
 delivered by that node) and forgets the same ones."""
 
@@ -33,13 +33,14 @@ def register(app: App, guarded: RouteRegistrar, services: Services) -> None:
     def events() -> EventService | None:
         """The running events, None when none are configured (no dead letter can exist: the
         routes answer as for an empty list); 503 while configured ones are not running yet."""
-        if services.events is None and enabled:
+        running = services.running.events
+        if running is None and enabled:
             raise HTTPError(
                 503,
                 "The events are not running (EVENT_FORWARDS unset)",
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
-        return services.events
+        return running
 
     async def settled(work: Awaitable[T]) -> T:
         """A dead-letter operation, once the journal has written what came before it (503
@@ -108,8 +109,9 @@ def register_webhook_events(app: App, services: Services) -> None:
     async def webhook_events(req: Request, res: Response) -> None:
         body = await req.body()
         key = fixed
-        if key is None and services.simulator is not None:
-            key = load_public_key(services.simulator.webhook_public_key)
+        discord = services.running.discord
+        if key is None and discord is not None and discord.simulator is not None:
+            key = load_public_key(discord.simulator.webhook_public_key)
         headers = req.headers
         if key is None or not verify_ed25519(
             key, headers.get("x-signature-timestamp"), body, headers.get("x-signature-ed25519")
@@ -122,7 +124,7 @@ def register_webhook_events(app: App, services: Services) -> None:
             return
         if kind != 1:
             raise HTTPError(400, "The body is not a Webhook Event")
-        service = services.events
+        service = services.running.events
         if service is None:
             raise HTTPError(503, "The events are not running")
         if service.submit_webhook(obj) is not None:

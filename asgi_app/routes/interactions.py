@@ -26,9 +26,7 @@ NOT_ADMITTED = "The interaction was not admitted (handled before, or too old)"
 
 def register(app: App, services: Services) -> None:
     async def public_key(req: Request, res: Response) -> None:
-        if services.signing_public_key is None:
-            raise HTTPError(503, "The signing key is not loaded yet")
-        res.json({"public_key": services.signing_public_key})
+        res.json({"public_key": services.running.signing_public_key})
 
     app.get(
         "/interactions/public-key",
@@ -58,7 +56,9 @@ def register_endpoint(app: App, services: Services, discord_public_key: str) -> 
         interaction = Interaction.parse(obj, body)
         if interaction is None:
             raise HTTPError(400, "The body is not an interaction")
-        answer = await answer_discord_post(services.relay, interaction, received)
+        discord = services.running.discord
+        relay = discord.relay if discord is not None else None
+        answer = await answer_discord_post(relay, interaction, received)
         res.json(answer)
 
     app.post(

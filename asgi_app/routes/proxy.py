@@ -63,9 +63,10 @@ def register(app: App, services: Services, settings: Settings, door: Middleware)
     allowed = settings.proxy_allow
 
     async def proxy(req: Request, res: Response) -> None:
-        rest = services.rest
-        if rest is None:
+        discord = services.running.discord
+        if discord is None:
             raise HTTPError(503, "Discord is not configured (no BOT_TOKEN)")
+        rest = discord.rest
         path = upstream_path(req)
         if allowed is not None and not allowed.allows(req.method, req.path[len(PREFIX) :]):
             route = f"{req.method} {req.path[len(PREFIX) :][:LOGGED_ROUTE_CHARS]}"

@@ -84,12 +84,12 @@ def register(
 
     async def health_detailed(req: Request, res: Response) -> None:
         status, body = await health_body(detailed=True)
-        if services.rest is not None:
-            body["discord"]["rest"] = services.rest.stats.snapshot()
-        if services.relay is not None:
-            body["discord"]["relay"] = services.relay.stats.snapshot()
-        if services.leases is not None:  # SHARD_IDS=auto: live nodes, holders, lease ages
-            body["discord"]["leases"] = services.leases.snapshot()
+        discord = services.running.discord
+        if discord is not None:
+            body["discord"]["rest"] = discord.rest.stats.snapshot()
+            body["discord"]["relay"] = discord.relay.stats.snapshot()
+            if discord.leases is not None:  # SHARD_IDS=auto: live nodes, holders, lease ages
+                body["discord"]["leases"] = discord.leases.snapshot()
         body["memory"] = _memory()
         body["versions"] = _versions()
         res.status(status).json(body)
@@ -99,6 +99,7 @@ def register(
 
     async def analytics_internal(req: Request, res: Response) -> None:
         summary = services.discord_summary()
+        discord = services.running.discord
         shards = summary["shards"]
         latencies = [s["latency_ms"] for s in shards if s.get("latency_ms") is not None]
         res.json(
@@ -117,7 +118,7 @@ def register(
                     "latency_ms": round(sum(latencies) / len(latencies), 3) if latencies else None,
                     "reconnects": sum(s["reconnects"] for s in shards),
                     "interactions": (
-                        services.relay.stats.snapshot() if services.relay is not None else None
+                        discord.relay.stats.snapshot() if discord is not None else None
                     ),
                 },
             }

@@ -1,7 +1,7 @@
 """League timers (CONTRACT "League timers"), all protected: POST/GET /timers, GET/DELETE
 /timers/{id}, POST /timers/{id}/pause|resume|extend. The bodies are validated with the
 project's schemas (every problem at its path, 422); the timers themselves are
-`gateway.timers` (`services.timers`)."""
+`gateway.timers` (`services.running.timers`)."""
 
 from __future__ import annotations
 
@@ -136,13 +136,7 @@ def register(
     """The timer routes, on the guarded group (AUTH_TOKEN)."""
 
     def engine() -> TimerEngine:
-        if services.timers is None:
-            raise HTTPError(
-                503,
-                "The timers are not running yet",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
-        return services.timers.engine
+        return services.running.timers.engine
 
     def timer_id(req: Request) -> str:
         found = str(req.path_params["id"])

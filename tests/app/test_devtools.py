@@ -16,6 +16,7 @@ from asgi_app.factory import ServerApp, create_app
 from asgi_app.settings import load_settings
 from gateway.interactions.signatures import Ed25519Signer, sign
 from tests.support.browser import chromium
+from tests.support.harness.app import discord_of
 from tests.support.harness.logcapture import note_settings
 from tests.support.harness.server import free_port, serve
 
@@ -30,7 +31,7 @@ async def dev(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, ServerAp
         serve(app, port=port, lifespan="on") as url,
         httpx.AsyncClient(base_url=url, timeout=40) as client,
     ):
-        gateway = app.services.gateway
+        gateway = discord_of(app).gateway
         assert gateway is not None
         await asyncio.wait_for(gateway.wait_for("ready"), 10)
         yield client, app
@@ -141,7 +142,7 @@ async def test_the_stand_in_accepts_on_both_signatures_alone(
     client, app = dev
     body = b'{"id": "1", "type": 2, "data": {"name": "draft"}}'
     stamp = str(int(time.time()))
-    key = app.services.signing_key
+    key = app.services.running.signing_key
     assert key is not None
     good = {
         "Content-Type": "application/json",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.support.harness.app import running_app
+from tests.support.harness.app import discord_of, running_app
 
 
 async def test_status_disconnect_and_connect(tmp_path: Path) -> None:
     async with running_app(tmp_path) as srv:
-        gateway = srv.app.services.gateway
+        gateway = discord_of(srv.app).gateway
         assert gateway is not None
         assert (await srv.http.get("/discord")).json() == {"status": "ready"}
 
@@ -34,7 +34,7 @@ async def test_status_disconnect_and_connect(tmp_path: Path) -> None:
 
 async def test_post_while_connected_restarts_and_resumes(tmp_path: Path) -> None:
     async with running_app(tmp_path) as srv:
-        gateway = srv.app.services.gateway
+        gateway = discord_of(srv.app).gateway
         assert gateway is not None
         resumes = len(srv.sim.resumes)
         restart = await srv.http.post("/discord")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.simulator import DiscordSimulator
-from tests.support.harness.app import running_app
+from tests.support.harness.app import discord_of, running_app
 
 pytestmark = pytest.mark.timeout(90)
 CHANNEL = "555"
@@ -28,7 +28,7 @@ async def test_identify_wait_in_health_discord_and_audit_log(tmp_path: Path) -> 
     await sim.start()
     try:
         async with running_app(tmp_path, sim=sim, AUDIT_LOG_CHANNEL=CHANNEL) as srv:
-            gateway = srv.app.services.gateway
+            gateway = discord_of(srv.app).gateway
             assert gateway is not None
             await sim.invalid_session(False)  # the second (last) identify of the day
             await sim.wait_for(lambda: len(sim.identifies) == 2, 10)

@@ -10,7 +10,7 @@ import orjson
 from asgi_app.settings import DEFAULT_INTERACTION_LATE_MESSAGE
 from gateway.interactions.signatures import verify_signature
 from gateway.simulator import factory
-from tests.support.harness.app import AUTH_TOKEN, running_app
+from tests.support.harness.app import AUTH_TOKEN, discord_of, running_app
 from tests.support.harness.main_app import MainApp
 from tests.support.harness.server import serve
 
@@ -87,10 +87,7 @@ async def test_a_refused_acknowledgement_is_counted_by_cause_and_not_forwarded(
             )
             sent = await srv.sim.send_interaction(factory.command("draft"))
             await srv.sim.wait_for(
-                lambda: (
-                    srv.app.services.relay is not None
-                    and srv.app.services.relay.stats.forwards["not_acknowledged"]
-                ),
+                lambda: discord_of(srv.app).relay.stats.forwards["not_acknowledged"],
                 5,
             )
             metrics = (await srv.http.get("/metrics")).text
@@ -132,7 +129,7 @@ async def test_the_response_settings_reach_the_relay(tmp_path: Path) -> None:
             assert callbacks(deferred) == [{"type": 5, "data": {"flags": 64}}]
             modes = sorted(r.headers["x-response-mode"] for r in main.requests)
             assert modes == ["deferred-ephemeral", "respond"]
-            relay = srv.app.services.relay
+            relay = discord_of(srv.app).relay
             assert relay is not None  # and the late message is the settings' one default
             assert relay.late_message == DEFAULT_INTERACTION_LATE_MESSAGE
 
@@ -147,7 +144,7 @@ async def test_forwards_beyond_the_in_flight_bound_wait_and_are_shown_in_metrics
         forward = main_url + "/api/discord/interactions"
         async with running_app(tmp_path, FORWARD_URL=forward, FORWARD_MAX_IN_FLIGHT="2") as srv:
             sent = [await srv.sim.send_interaction(factory.command("draft")) for _ in range(5)]
-            relay = srv.app.services.relay
+            relay = discord_of(srv.app).relay
             assert relay is not None
             await srv.sim.wait_for(lambda: relay.stats.forwards_waiting == 3, 5)
             metrics = (await srv.http.get("/metrics")).text
@@ -157,10 +154,7 @@ async def test_forwards_beyond_the_in_flight_bound_wait_and_are_shown_in_metrics
             ids = {r.headers["x-interaction-id"] for r in main.requests}
             assert ids == {s["id"] for s in sent}
             await srv.sim.wait_for(
-                lambda: (
-                    srv.app.services.relay is not None
-                    and srv.app.services.relay.stats.forwards["ok"] == 5
-                ),
+                lambda: discord_of(srv.app).relay.stats.forwards["ok"] == 5,
                 10,
             )
             metrics = (await srv.http.get("/metrics")).text

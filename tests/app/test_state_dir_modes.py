@@ -17,7 +17,7 @@ import pytest
 from gateway.private_files import private_dir, private_file
 from gateway.simulator import factory
 from tests.overlay.helpers import overlay_data
-from tests.support.harness.app import running_app
+from tests.support.harness.app import discord_of, running_app
 
 JOURNAL = "interactions.sqlite3"
 
@@ -52,8 +52,8 @@ async def _use_every_file(state: Path) -> list[str]:
     async with running_app(state) as srv:
         assert (await srv.http.post("/overlay", json=overlay_data(blue=1))).status_code == 200
         await srv.sim.send_interaction(factory.command("draft"))
-        relay = srv.app.services.relay
-        assert relay is not None and srv.app.services.journal is not None
+        relay = discord_of(srv.app).relay
+        assert relay is not None and srv.app.services.running.journal is not None
         await srv.sim.wait_for(lambda: sum(relay.stats.forwards.values()), 15)
         return assert_private(state)
 

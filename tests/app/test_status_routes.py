@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.harness.app import AUTH_TOKEN, ORIGIN, running_app
+from tests.support.harness.app import AUTH_TOKEN, ORIGIN, discord_of, running_app
 
 
 async def test_root_and_livez_are_public(tmp_path: Path) -> None:
@@ -34,7 +34,7 @@ async def test_health_ok_when_ready_and_503_while_the_gateway_is_down(tmp_path: 
         # Discord goes away: the shard reconnects, and health must say so.
         srv.sim.refuse_connections(30)
         await srv.sim.drop_connection()
-        gateway = srv.app.services.gateway
+        gateway = discord_of(srv.app).gateway
         assert gateway is not None
         await asyncio.wait_for(gateway.wait_for("connecting", "resuming"), 5)
         down = await anon.get("/health")
@@ -50,7 +50,7 @@ async def test_health_ok_when_ready_and_503_while_the_gateway_is_down(tmp_path: 
 async def test_health_shows_a_fatal_close_with_its_reason(tmp_path: Path) -> None:
     async with running_app(tmp_path) as srv, httpx.AsyncClient(base_url=srv.url) as anon:
         await srv.sim.close(4014, "Disallowed intent(s)")
-        gateway = srv.app.services.gateway
+        gateway = discord_of(srv.app).gateway
         assert gateway is not None
         await asyncio.wait_for(gateway.wait_for("failed"), 5)
         health = await anon.get("/health")
@@ -70,7 +70,7 @@ async def test_health_detailed_is_protected_and_reports_each_shard(tmp_path: Pat
         refused = await anon.get("/health/detailed")
         assert refused.status_code == 401
         assert refused.headers["content-type"] == "application/problem+json"
-        gateway = srv.app.services.gateway
+        gateway = discord_of(srv.app).gateway
         assert gateway is not None
         # Wait for a heartbeat ACK so that latency is known.
         await srv.sim.wait_for(lambda: gateway.snapshot()[0]["last_ack_at"] is not None, 5)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.simulator import DiscordSimulator, factory
-from tests.support.harness.app import Running, running_app
+from tests.support.harness.app import Running, discord_of, running_app
 from tests.support.harness.main_app import MainApp
 from tests.support.harness.server import serve
 from tests.support.waiting import eventually
@@ -42,7 +42,7 @@ async def test_a_proxied_401_is_passed_back_and_interactions_keep_working(
             assert answer.json() == UNAUTHORIZED
             assert answer.headers["content-type"] == "application/json"
             assert srv.sim.rest.find("GET", "/users/@me") == []  # nothing to check: not ours
-            rest = srv.app.services.rest
+            rest = discord_of(srv.app).rest
             assert rest is not None and not rest.failed
             await interaction_goes_through(srv, main)
             assert (await srv.http.get("/discord")).json() == {"status": "ready"}
@@ -59,7 +59,7 @@ async def test_a_refused_token_is_reported_and_post_discord_recovers(tmp_path: P
     async with serve(main) as main_url:
         forward = main_url + "/api/discord/interactions"
         async with running_app(tmp_path, FORWARD_URL=forward, AUDIT_LOG_CHANNEL=CHANNEL) as srv:
-            rest, gateway = srv.app.services.rest, srv.app.services.gateway
+            rest, gateway = discord_of(srv.app).rest, discord_of(srv.app).gateway
             assert rest is not None and gateway is not None
             await srv.sim.revoke_token()  # REST 401s, the gateway closed 4004
             await eventually(lambda: rest.failed, 10, "the token marked invalid")
@@ -113,7 +113,7 @@ async def test_a_token_refused_at_start_fails_the_gateway_with_the_reason(
     async with DiscordSimulator(heartbeat_interval_ms=500) as sim:
         await sim.revoke_token()
         async with running_app(tmp_path, sim=sim, wait_ready=False) as srv:
-            gateway = srv.app.services.gateway
+            gateway = discord_of(srv.app).gateway
             assert gateway is not None
             await asyncio.wait_for(gateway.wait_for("failed"), 10)  # no retry loop
             assert gateway.failure_reason is not None

@@ -14,6 +14,7 @@ from gateway.interactions.model import DISCORD_EPOCH_MS
 from gateway.interactions.signatures import load_public_key, verify_ed25519
 from gateway.simulator import factory
 from tests.endpoint.harness import endpoint_app, pending_settings
+from tests.support.harness.app import discord_of
 
 CHOICES = [{"name": "Pikachu", "value": "pikachu"}]
 MODAL = {
@@ -65,7 +66,7 @@ async def test_each_interaction_type_gets_its_first_response_as_the_answer(
             record = ep.srv.sim.interaction(delivery.interaction["id"])
             assert record is not None and record.ack_type == first["type"]
         await ep.srv.sim.wait_for(lambda: len(ep.main.requests) == len(cases), 5)
-        public_key = load_public_key(ep.srv.app.services.signing_public_key or "")
+        public_key = load_public_key(ep.srv.app.services.running.signing_public_key or "")
         by_id = {r.headers["x-interaction-id"]: r for r in ep.main.requests}
         for delivery, (_, _, path) in zip(ep.discord.deliveries, cases, strict=True):
             forwarded = by_id[delivery.interaction["id"]]
@@ -150,5 +151,4 @@ async def test_an_interaction_10s_old_on_arrival_gets_nothing(tmp_path: Path) ->
         assert [r.headers["x-interaction-id"] for r in ep.main.requests] == [
             fresh.interaction["id"]
         ]
-        assert ep.srv.app.services.relay is not None
-        assert ep.srv.app.services.relay.stats.forwards["dropped"] == 1
+        assert discord_of(ep.srv.app).relay.stats.forwards["dropped"] == 1

@@ -43,7 +43,7 @@ async def test_forward_is_signed_as_discord_signs_and_verify_key_accepts_it(
         async with running_app(tmp_path, FORWARD_URL=forward) as srv:
             public_key = await fetch_public_key(srv.url)
             assert len(public_key) == 64 and int(public_key, 16) >= 0
-            assert public_key == srv.app.services.signing_public_key
+            assert public_key == srv.app.services.running.signing_public_key
             for make in (factory.command("draft"), factory.component("pick:1")):
                 await srv.sim.send_interaction(make)
             await srv.sim.wait_for(lambda: len(main.requests) == 2, 5)

@@ -103,7 +103,7 @@ async def events_app(
                 **env,
             }
             async with running_app(tmp_path, sim=simulator, **options) as running:
-                main.public_key = running.app.services.signing_public_key
+                main.public_key = running.app.services.running.signing_public_key
                 yield running, main
     finally:
         if own:

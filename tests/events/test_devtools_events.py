@@ -10,6 +10,7 @@ import httpx
 
 from asgi_app.factory import create_app
 from asgi_app.settings import load_settings
+from tests.support.harness.app import discord_of
 from tests.support.harness.logcapture import note_settings
 from tests.support.harness.server import free_port, serve
 
@@ -28,8 +29,7 @@ async def test_the_console_fires_each_kind_and_shows_what_happened(tmp_path: Pat
         serve(app, port=port, lifespan="on") as url,
         httpx.AsyncClient(base_url=url, timeout=30) as client,
     ):
-        assert app.services.gateway is not None
-        await asyncio.wait_for(app.services.gateway.wait_for("ready"), 10)
+        await asyncio.wait_for(discord_of(app).gateway.wait_for("ready"), 10)
         assert 'id="event-kinds"' in (await client.get("/dev")).text
         state = (await client.get("/dev/events")).json()
         assert "GUILD_MEMBER_ADD" in state["forwarded"] and state["mode"] == "ok"
@@ -58,8 +58,7 @@ async def test_withheld_without_the_intent(tmp_path: Path) -> None:
         serve(app, port=int(env["PORT"]), lifespan="on") as url,
         httpx.AsyncClient(base_url=url, timeout=30) as client,
     ):
-        assert app.services.gateway is not None
-        await asyncio.wait_for(app.services.gateway.wait_for("ready"), 10)
+        await asyncio.wait_for(discord_of(app).gateway.wait_for("ready"), 10)
         result = (await client.post("/dev/event", json={"kind": "GUILD_MEMBER_ADD"})).json()
         assert result["event_id"] is None
         assert result["steps"] == [

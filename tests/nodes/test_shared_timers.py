@@ -56,7 +56,7 @@ async def two(tmp_path: Path) -> AsyncIterator[tuple[MainApp, list[Running]]]:
 
 def _runner(nodes: list[Running]) -> Running | None:
     for node in nodes:
-        timers = node.app.services.timers
+        timers = node.app.services.running.timers
         if timers is not None and timers.active is not None and timers.active():
             return node
     return None
@@ -73,8 +73,8 @@ async def test_a_timer_made_on_either_node_fires_once_on_the_runner(
         assert (await node.http.post("/timers", json=body)).status_code == 201
     # both see all four, whoever took the POST
     for node in nodes:
-        assert node.app.services.timers is not None
-        engine = node.app.services.timers.engine
+        assert node.app.services.running.timers is not None
+        engine = node.app.services.running.timers.engine
 
         def seen(engine: TimerEngine = engine) -> bool:
             return len(engine.timers()) == 4
@@ -98,8 +98,8 @@ async def test_when_the_runner_stops_the_other_node_fires(
     body = {"id": "later", "duration_ms": 2500}
     assert (await runner.http.post("/timers", json=body)).status_code == 201
     services = runner.app.services
-    assert services._timer_role is not None
-    await services._timer_role.stop()  # the runner gives the role up (as at its SIGTERM)
+    assert services.running.timer_role is not None
+    await services.running.timer_role.stop()  # the runner gives the role up (as at its SIGTERM)
     await eventually(lambda: _runner(nodes) is other, 10, "the other node runs the timers")
     await eventually(lambda: _fires(main)["later"] == 1, 5, "the fire, from the other node")
     await asyncio.sleep(0.5)

@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from asgi_app.factory import create_app
 from asgi_app.settings import load_settings
+from tests.support.harness.app import discord_of
 from tests.support.harness.logcapture import note_settings
 from tests.support.harness.process import ROOT
 from tests.support.harness.redis_server import redis_server
@@ -163,7 +164,7 @@ async def _metrics_of_the_assembled_app(tmp_path: Path) -> str:
             serve(app, port=port, lifespan="on") as url,
             httpx.AsyncClient(base_url=url, timeout=40) as client,
         ):
-            gateway = app.services.gateway
+            gateway = discord_of(app).gateway
             assert gateway is not None
             await asyncio.wait_for(gateway.wait_for("ready"), 10)
             fired = (await client.post("/dev/fire", json={"kind": "command"})).json()

@@ -11,7 +11,7 @@ import pytest
 
 from asgi_app.routes.proxy_body import SpooledBody
 from gateway.rest.rules import INVALID_SOFT_LIMIT
-from tests.support.harness.app import AUTH_TOKEN, Running, running_app
+from tests.support.harness.app import AUTH_TOKEN, Running, discord_of, running_app
 
 API = "/discord/api/v10"
 PROBLEM = "application/problem+json"
@@ -166,7 +166,7 @@ async def test_a_short_429_is_waited_out_a_long_one_passed_back_then_refused_loc
 async def test_proxied_401_403_429_count_and_the_budget_refuses_before_a_ban(
     srv: Running,
 ) -> None:
-    rest = srv.app.services.rest
+    rest = discord_of(srv.app).rest
     assert rest is not None
     srv.sim.rest.inject("/channels/9/messages", 403, body={"message": "Missing Access"})
     srv.sim.rest.inject("/channels/9/messages", 429, retry_after=30)

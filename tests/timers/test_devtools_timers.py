@@ -31,7 +31,7 @@ async def test_console_starts_a_pick_timer_and_shows_its_deliveries(tmp_path: Pa
         assert timer["overlay"] == "default" and 29_000 < timer["remaining_ms"] <= 30_000
         assert timer["reminders_at"] == [timer["due_at"] - 10_000]
         # Not 30 s in a test: the clock is shortened to 0.3 s, so the reminder is due at once.
-        timers = app.services.timers
+        timers = app.services.running.timers
         assert timers is not None
         await timers.engine.extend(timer["id"], -29_700)
 

@@ -12,6 +12,7 @@ from typing import Protocol
 import httpx
 
 from asgi_app.factory import ServerApp, create_app
+from asgi_app.services import Discord
 from asgi_app.settings import load_settings
 from gateway.simulator import DiscordSimulator
 from tests.support.harness.logcapture import note_settings
@@ -31,6 +32,13 @@ class Running:
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": AUTH_TOKEN}
+
+
+def discord_of(app: ServerApp) -> Discord:
+    """The started app's Discord parts (gateway, REST, relay); the test's app has a gateway."""
+    discord = app.services.running.discord
+    assert discord is not None, "the app runs without a gateway"
+    return discord
 
 
 class DiscordEndpoints(Protocol):
@@ -82,9 +90,9 @@ async def running_app(
                 base_url=url, headers={"Authorization": AUTH_TOKEN}, timeout=15
             ) as http,
         ):
-            gateway = app.services.gateway
-            if wait_ready and gateway is not None:
-                await asyncio.wait_for(gateway.wait_for("ready"), 10)
+            discord = app.services.running.discord
+            if wait_ready and discord is not None:
+                await asyncio.wait_for(discord.gateway.wait_for("ready"), 10)
             yield Running(url, app, simulator, http)
     finally:
         if own_sim:

@@ -175,9 +175,9 @@ class Soak:
 
     async def _run_with(self, srv: Any, loop: asyncio.AbstractEventLoop) -> None:
         c, sim, report = self.config, self.sim, self.report
-        services = srv.app.services
-        manager: GatewayManager = services.gateway
-        relay = services.relay
+        discord = srv.app.services.running.discord
+        manager: GatewayManager = discord.gateway
+        relay = discord.relay
 
         async def on_tick(data: Any, shard: Any) -> None:
             self.handled[f"t{data['n']}"] += 1
