@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from gateway.connection.shard import Shard
 
 log = logging.getLogger("gateway.leases")
+#: At most this long (or the lease's length) for a stop's hand-over (Redis may not answer).
+STOP_BOUND = 5.0
 
 NodeDead = Callable[[str], Awaitable[None]]
 ShardChange = Callable[[int, bool], Awaitable[None]]
@@ -147,9 +149,13 @@ class ShardLeases:
             self._tasks = []
             if self._manager is None:
                 return
-            with contextlib.suppress(Exception):
-                await self.store.depart(self.timings.ttl_ms)
-            await self._hand_over(sorted(self.held))
+            try:  # bounded: a stop never hangs on Redis (what is not released runs out)
+                async with asyncio.timeout(max(self.timings.ttl, STOP_BOUND)):
+                    with contextlib.suppress(Exception):
+                        await self.store.depart(self.timings.ttl_ms)
+                    await self._hand_over(sorted(self.held))
+            except TimeoutError:
+                log.error("shard leases: hand-over of %s unfinished at stop", sorted(self.held))
 
     async def finish(self) -> None:
         """After the journal's last finish: the others adopt what is left at once."""

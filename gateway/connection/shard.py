@@ -39,6 +39,7 @@ from gateway.connection.state_machine import Act, ShardState
 from gateway.connection.transport import GatewayTransport, UndecodablePayload
 
 log = logging.getLogger("gateway.shard")
+LOST = Outcome(CloseAction.STOP, "lease lost")
 
 
 class ShardError(Exception):
@@ -297,8 +298,7 @@ class Shard:
         url = gateway_url(opening.url, c.compression)
         self._set_status(ShardStatus.CONNECTING)
         if not opening.resume:
-            # Budget and throttle before connecting: a socket left unread while it waits
-            # would miss its heartbeat ACKs and look like a zombie.
+            # Budget and throttle before connecting: a socket left unread would look a zombie.
             if c.identify_budget is not None:
                 await c.identify_budget.spend()  # at 0 it waits for the reset
             waited = await self._gate.acquire(self.shard_id)
@@ -316,7 +316,8 @@ class Shard:
         async with asyncio.timeout(t.hello_timeout):
             interval = state.hello(await conn.transport.next_payload())
         if self.lease is not None and not await self.lease.confirm():  # the fencing number
-            raise Signal(Outcome(CloseAction.STOP, "lease lost"))
+            late = self.lease.valid()  # Redis did not answer in time: unknown, not lost
+            raise Signal(Outcome(CloseAction.RESUME, "lease unconfirmed") if late else LOST)
         conn.spawn(self._heartbeat(conn, interval))
         if opening.resume:
             self._set_status(ShardStatus.RESUMING)
@@ -363,7 +364,7 @@ class Shard:
         if self.lease is None or self.lease.valid():
             return True
         log.warning("shard %d: lease lost: closing before the next send", self.shard_id)
-        conn.finish(Outcome(CloseAction.STOP, "lease lost"))
+        conn.finish(LOST)
         return False
 
     async def _send_priority(self, conn: Connection, payload: dict[str, Any]) -> None:
