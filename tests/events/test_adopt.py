@@ -114,6 +114,7 @@ async def test_the_dead_letters_are_every_nodes(redis_url: str) -> None:
     a = await node(redis_url, "a", refused)
     dispatch(a, Shard(session_id="session-a"), "1", 1)
     await eventually(lambda: len(a.dead) == 1, 5)
+    await a.barrier()  # written (another node reads what is stored, not a's memory)
     up = Poster()
     b = await node(redis_url, "b", up)
     [letter] = await b.dead_letters()
