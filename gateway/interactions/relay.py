@@ -99,8 +99,7 @@ class InteractionRelay:
             discord_clock or rest.discord_clock.now, self._expected_application
         )
         self.stats = RelayStats()
-        #: Interactions received whose first response is not yet sent: forwards hold
-        #: back for them, and start at most PendingAcks.PER_TURN in a turn of the loop.
+        #: Interactions received and not yet acknowledged: forwards hold back for them.
         self.pending_acks = PendingAcks()
         self.forwarder = Forwarder(
             client,
@@ -302,6 +301,7 @@ class InteractionRelay:
         if job.mode is Mode.RESPOND:
             return await self.respond_mode.run(job)
         outcome = await self.acknowledger.send(job, defer_for(interaction, job.mode))
+        job.due.settle()
         if outcome is not AckOutcome.OK:
             log.warning(
                 "interaction %s: not acknowledged (%s): not forwarded", interaction.id, outcome
@@ -318,9 +318,8 @@ class InteractionRelay:
         )
 
     async def acks_first(self) -> None:
-        """Let every acknowledgement due (interactions received, first response not yet
-        sent) go before this forward, for at most MAX_FORWARD_HOLD s, and the forward start in
-        its turn (job.py `PendingAcks`: a few forwards a turn of the event loop)."""
+        """Let every pending acknowledgement (interactions received, not yet acknowledged) go
+        before this forward, for at most MAX_FORWARD_HOLD s."""
         await self.pending_acks.wait(self.MAX_FORWARD_HOLD)
 
 
