@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from asgi_app import openapi
+from asgi_app.gc_tuning import tune_gc
 from asgi_app.http import App, HttpStats
 from asgi_app.logs import configure_logging
 from asgi_app.metrics import ScrapeProbes, build_registry
@@ -121,6 +122,7 @@ def create_app(settings: Settings) -> ServerApp:
             private_dir(store.directory)
         await store.open()
         await services.start()
+        tune_gc()  # once per process: start-up's objects frozen, full collections rarer
 
     async def shutdown() -> None:
         log.info("shutting down")

@@ -14,19 +14,22 @@ a CPU (sum of its threads' schedstat: the shared machine's load), and the relay'
 and at the end).
 
     .venv/bin/python bench/discordjs_peer_bench.py [--rounds 2] [--scenario steady|burst]
-        [--profile]
+        [--profile [--profile-rate 200]]
 
 `--profile`: py-spy (`record --format raw`, 200 Hz, root or ptrace allowed) samples the
 server's relay process through each of its runs, from the first dispatch to the last forward;
 its busiest functions are printed after the run (own = top frame, total = anywhere on the
-stack); py-spy leaves out the samples of a thread waiting in a system call (epoll: the loop
-idle), so each sample is CPU work. uvloop's own C code shows as `Runner.run`.
+stack), then the samples grouped by where their top frame is (aiohttp, httpx, gateway/...);
+py-spy leaves out the samples of a thread waiting in a system call (epoll: the loop idle), so
+each sample is CPU work. uvloop's own C code shows as `Runner.run`. The raw samples
+stay in the temporary directory (`discordjs_peer_bench.<pid>.pyspy`, the last run's).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import os
 import shutil
 import signal
@@ -46,6 +49,7 @@ from tests.support.harness.sim_process import SimProcess, sim_process
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = {"steady": (500, 100.0, 2.0, "command"), "burst": (1000, 1000.0, 5.0, "mixed")}
 RELAYS = ("server", "discord.js")
+PROFILE_RATE = [200]  # samples per second (--profile-rate)
 
 
 def proc_cpu(pid: int) -> tuple[float, float]:
@@ -117,7 +121,7 @@ async def start_relay(
 
 async def start_profile(pid: int, out: Path) -> asyncio.subprocess.Process:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    args = [spy, "record", "--format", "raw", "--rate", "200", "--nonblocking"]
+    args = [spy, "record", "--format", "raw", "--rate", str(PROFILE_RATE[0]), "--nonblocking"]
     args += ["-o", str(out), "--pid", str(pid)]
     proc = await asyncio.create_subprocess_exec(
         *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
@@ -126,10 +130,44 @@ async def start_profile(pid: int, out: Path) -> asyncio.subprocess.Process:
     return proc
 
 
+#: Where a sample's top frame is, by the first of these its file path contains.
+PLACES = (
+    ("aiohttp: new connections", ("aiohappyeyeballs", "aiohttp/connector.py", "(socket.py:")),
+    ("aiohttp: requests and answers", ("aiohttp/",)),
+    ("httpx and the httpx-aiohttp transport", ("httpx_aiohttp/", "httpx/")),
+    ("gateway/rest (DiscordRest, OriginClient)", ("gateway/rest/",)),
+    ("gateway/interactions and the journal", ("gateway/interactions/", "gateway/journal/")),
+    ("gateway frames (gateway/connection, websockets)", ("gateway/connection/", "websockets/")),
+    ("asyncio (timeouts, tasks, locks)", ("asyncio/",)),
+)
+
+
+def by_place(raw: str) -> None:
+    """The samples by where their top frame is (uvloop's own C code shows as Runner.run)."""
+    places: collections.Counter[str] = collections.Counter()
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        top = stack.rsplit(";", 1)[-1]
+        if top.startswith("Runner.run "):
+            place = "uvloop's C code (Runner.run)"
+        else:
+            found = (name for name, parts in PLACES if any(part in top for part in parts))
+            place = next(found, "other")
+        places[place] += int(count)
+    total = sum(places.values()) or 1
+    print("-- by the top frame's place --")
+    for place, n in places.most_common():
+        print(f"{n / total:6.1%}  {place}")
+
+
 async def stop_profile(spy: asyncio.subprocess.Process, out: Path) -> None:
     spy.send_signal(signal.SIGINT)  # py-spy writes its samples and exits
     await asyncio.wait_for(spy.wait(), 30)
-    summarize(out.read_text(), 20)
+    raw = out.read_text()
+    summarize(raw, 20)
+    by_place(raw)
 
 
 async def one_run(name: str, scenario: str, log: Path, profile: Path | None = None) -> Run:
@@ -234,5 +272,7 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), action="append")
     parser.add_argument("--profile", action="store_true", help="py-spy over the server relay")
+    parser.add_argument("--profile-rate", type=int, default=200, help="py-spy samples per s")
     args = parser.parse_args()
+    PROFILE_RATE[0] = args.profile_rate
     asyncio.run(main(args.rounds, args.scenario or ["steady", "burst"], args.profile))

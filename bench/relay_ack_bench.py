@@ -36,6 +36,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
+from asgi_app.gc_tuning import tune_gc
 from gateway.simulator import factory
 from gateway.user_agent import USER_AGENT
 from tests.support.harness.main_app import MainApp
@@ -101,6 +102,7 @@ async def relayed(
     """COUNT interactions dispatched by the child process through a relay in this process:
     (the burst's answer, the simulator's rows, the CPU contention line)."""
     async with wired_relay(sim.api_base, sim.token, sim.main_base, **relay) as wired:
+        tune_gc()  # as the server's start-up does (asgi_app/gc_tuning.py)
         pids: dict[str, int | str] = {"relay process": "self", "simulator": sim.proc.pid}
         before = {name: schedstat(pid) for name, pid in pids.items()}
         answer = await sim.call("burst", count=count, rate=rate, mix=mix)
@@ -127,6 +129,7 @@ async def separate(count: int, rate: float, slow: float, burst: bool) -> None:
 
 async def in_process(count: int, rate: float, slow: float, burst: bool) -> None:
     async with relay_stack(MainApp(delay=slow), forward_timeout=slow + 5) as stack:
+        tune_gc()  # as the server's start-up does (asgi_app/gc_tuning.py)
         sim = stack.sim
         bare: list[float] = []
         if not burst:

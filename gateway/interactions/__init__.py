@@ -24,7 +24,8 @@ CONTRACT.md "An interaction, from Discord to the user"; the path through the fil
    finish).
 
 Nothing delays a first response: each interaction runs in its own task, and forwards hold back
-while acknowledgements are pending. Logs carry the interaction id and type only: never an
+while acknowledgements are pending, then start a few per turn of the event loop (`job.py`
+`PendingAcks`). Logs carry the interaction id and type only: never an
 interaction token or AUTH_TOKEN. `cooldown` is the per-message click window, `signatures` the
 HMAC, `trace` the W3C `traceparent` of every delivery (one trace id per interaction, also on
 its log lines), `stats` the counters read by /metrics and /health/detailed.

@@ -49,8 +49,11 @@ class Acknowledger:
 
     async def send(self, job: Job, body: dict[str, Any], *, record: bool = True) -> AckOutcome:
         """Send `body` as the job's first response with what is left of the 3 s; count it, and
-        journal the job once Discord took it (`record`: a forward follows)."""
+        journal the job once Discord took it (`record`: a forward follows). The job is no
+        longer among the acknowledgements due once the responder is done with it, before it
+        is checked or journaled: forwards wait for that (job.py `PendingAcks`)."""
         outcome = await job.responder.send(body, timeout=job.ack_deadline - self._clock())
+        job.due.settle()
         if outcome in MAYBE_TAKEN and body["type"] != CHOICES:  # nothing follows the choices
             outcome = await self._confirm(job, outcome)
         stats = self._stats

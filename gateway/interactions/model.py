@@ -44,6 +44,14 @@ def snowflake_time(snowflake: str | int) -> float:
 _TYPES = {t.value: t for t in InteractionType}
 
 
+def _exact(data: bytes) -> bytes:
+    """A copy of `data` in an allocation of its own size. orjson.dumps's bytes keep the
+    buffer they were written in (orjson 3.13: 4 KiB at least, 8 KiB for a 0.9-1.2 KB
+    interaction), and `raw` lives as long as the interaction's forward: a burst's 1,000 held
+    8 MiB instead of 1 MiB (docs/PERFORMANCE.md). The copy costs about 0.2 us."""
+    return bytes(memoryview(data))
+
+
 @dataclass(frozen=True, slots=True)
 class Interaction:
     id: str
@@ -94,5 +102,5 @@ class Interaction:
             custom_id=custom_id if custom_id.__class__ is str else None,
             message_id=None if message_id is None else str(message_id),
             created_at=created_at,
-            raw=orjson.dumps(obj) if raw is None else raw,
+            raw=_exact(orjson.dumps(obj)) if raw is None else raw,
         )

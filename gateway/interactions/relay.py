@@ -99,7 +99,8 @@ class InteractionRelay:
             discord_clock or rest.discord_clock.now, self._expected_application
         )
         self.stats = RelayStats()
-        #: Interactions received and not yet acknowledged: forwards hold back for them.
+        #: Interactions received whose first response is not yet sent: forwards hold
+        #: back for them, and start at most PendingAcks.PER_TURN in a turn of the loop.
         self.pending_acks = PendingAcks()
         self.forwarder = Forwarder(
             client,
@@ -301,7 +302,6 @@ class InteractionRelay:
         if job.mode is Mode.RESPOND:
             return await self.respond_mode.run(job)
         outcome = await self.acknowledger.send(job, defer_for(interaction, job.mode))
-        job.due.settle()
         if outcome is not AckOutcome.OK:
             log.warning(
                 "interaction %s: not acknowledged (%s): not forwarded", interaction.id, outcome
@@ -318,8 +318,9 @@ class InteractionRelay:
         )
 
     async def acks_first(self) -> None:
-        """Let every pending acknowledgement (interactions received, not yet acknowledged) go
-        before this forward, for at most MAX_FORWARD_HOLD s."""
+        """Let every acknowledgement due (interactions received, first response not yet
+        sent) go before this forward, for at most MAX_FORWARD_HOLD s, and the forward start in
+        its turn (job.py `PendingAcks`: a few forwards a turn of the event loop)."""
         await self.pending_acks.wait(self.MAX_FORWARD_HOLD)
 
 

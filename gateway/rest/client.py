@@ -321,7 +321,9 @@ class DiscordRest:
         if reason:
             headers["X-Audit-Log-Reason"] = quote(reason[:512], safe=" ")
         if json is not None:
-            content = orjson.dumps(json)
+            # copied out of orjson's buffer (4 KiB at least, kept by its bytes): a callback
+            # waiting for a connection then holds its own size (gateway/interactions/model.py)
+            content = bytes(memoryview(orjson.dumps(json)))
             headers["Content-Type"] = "application/json"
         if extra:
             headers.update(extra)

@@ -45,7 +45,7 @@ from collections.abc import Mapping
 from functools import cache
 from http.client import HTTPResponse
 from http.cookiejar import CookieJar
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from urllib.request import Request
 
@@ -65,7 +65,7 @@ __all__ = ["AnswerTooLarge", "OriginClient", "new_client", "translate"]
 _HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
 #: Methods sent with a Content-Length even when the body is empty (as httpx does).
 _LENGTH_ALWAYS = frozenset({"POST", "PUT", "PATCH"})
-#: Paths whose httpx.URL an OriginClient keeps (forwards, events, timers: a few paths each).
+#: httpx.URLs an OriginClient keeps, by path (forwards, events, timers: a few paths each).
 _URLS_KEPT = 64
 _HTTPX_LOG = logging.getLogger("httpx")
 
@@ -97,20 +97,6 @@ def new_client(
     """An httpx.AsyncClient on aiohttp's pool for requests to the origin of `base_url`.
     `proxy`: by default the one the environment names for `base_url` (a proxy variable with a
     scheme other than http:// is a ValueError naming it); None connects directly."""
-    args = (connect_timeout, timeout, keepalive_expiry, ssl_context, proxy)
-    return _new_client(base_url, max_connections, *args)[0]
-
-
-def _new_client(
-    base_url: str,
-    max_connections: int,
-    connect_timeout: float,
-    timeout: float,
-    keepalive_expiry: float,
-    ssl_context: ssl.SSLContext | None,
-    proxy: EgressProxy | Literal["environment"] | None,
-) -> tuple[httpx.AsyncClient, AiohttpTransport]:
-    """`new_client`, and the transport under it."""
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {base_url!r}")
@@ -137,8 +123,8 @@ def _new_client(
         ),
         client=session,
     )
-    client = httpx.AsyncClient(
-        transport=transport,
+    client = _AiohttpClient(
+        transport,
         timeout=httpx.Timeout(timeout, connect=connect_timeout, pool=connect_timeout),
         headers=_HEADERS,
         cookies=_KeepNoCookies(),
@@ -149,7 +135,16 @@ def _new_client(
         # absolute-form: the credentials go with each request (aiohttp adds the transport's
         # proxy headers to a CONNECT only); the proxy takes them off before the origin
         client.headers["Proxy-Authorization"] = egress.authorization
-    return client, transport
+    return client
+
+
+class _AiohttpClient(httpx.AsyncClient):
+    """The client `new_client` makes: an httpx.AsyncClient that names its transport, for
+    `OriginClient` to hand requests to directly."""
+
+    def __init__(self, transport: AiohttpTransport, **options: Any) -> None:
+        super().__init__(transport=transport, **options)
+        self.aiohttp_transport = transport
 
 
 def _proxy(egress: EgressProxy) -> httpx.Proxy:
@@ -165,10 +160,10 @@ class OriginClient:
     answered whole (`RestResponse`: the body as received, bounded by `max_answer_bytes`) within
     `timeout` s (None: the client's own timeouts only).
 
-    With `transport` (the client's own, as `open` gives it), a request whose body is bytes is
-    built here as an `httpx.Request` and handed to `transport.handle_async_request`: the
-    client's headers (as they are now) merged once, URLs of paths seen before reused, and none
-    of `AsyncClient.send`'s per-request base-URL merge, cookie jar, auth and redirect layers,
+    On a client `new_client` made, a request whose body is bytes is built here as an
+    `httpx.Request` and handed to its transport's `handle_async_request`: the client's headers
+    (as they are now) merged once, URLs of paths seen before reused, and none of
+    `AsyncClient.send`'s per-request base-URL merge, cookie jar, auth and redirect layers,
     which these calls never use (about half of the client's CPU per request,
     docs/PERFORMANCE.md). Anything else goes through `client.send`."""
 
@@ -182,7 +177,6 @@ class OriginClient:
         timeout: float | None = None,
         owned: bool = False,
         proxy: EgressProxy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.client = client
@@ -193,8 +187,10 @@ class OriginClient:
         self._owned = owned  # aclose() closes the httpx client too
         #: The outgoing proxy (gateway/egress.py) the client goes through, when known.
         self.proxy = proxy
-        self._transport = transport
+        self._transport = client.aiohttp_transport if isinstance(client, _AiohttpClient) else None
         self._timeout_extension = self._timeouts.as_dict()
+        connect = self._timeouts.connect
+        self._connect_extension = {"connect": connect, "pool": connect}
         # (name, value, lower-cased name) of every request's headers, the client's defaults
         self._fixed = [(name, value, name.lower()) for name, value in client.headers.items()]
         self._urls: dict[str, httpx.URL] = {}  # the paths seen first (bounded: _URLS_KEPT)
@@ -215,8 +211,15 @@ class OriginClient:
         """A client of its own (`new_client`) for `base_url`, as many requests at once as
         connections."""
         egress = proxy_for(base_url) if proxy == "environment" else proxy
-        args = (connect_timeout, timeout, keepalive_expiry, ssl_context, egress)
-        client, transport = _new_client(base_url, max_connections, *args)
+        client = new_client(
+            base_url,
+            max_connections=max_connections,
+            connect_timeout=connect_timeout,
+            timeout=timeout,
+            keepalive_expiry=keepalive_expiry,
+            ssl_context=ssl_context,
+            proxy=egress,
+        )
         return cls(
             base_url,
             client,
@@ -225,7 +228,6 @@ class OriginClient:
             timeout=timeout,
             owned=True,
             proxy=egress,
-            transport=transport,
         )
 
     def __repr__(self) -> str:
@@ -308,23 +310,18 @@ class OriginClient:
         url = self._urls.get(path)
         if url is None:
             url = httpx.URL(self.base_url + path)
-            if len(self._urls) < _URLS_KEPT:  # callbacks' paths are each new: not kept
-                self._urls[path] = url
+            if len(self._urls) >= _URLS_KEPT:  # bounded: each callback's path is new
+                self._urls.clear()
+            self._urls[path] = url
         given = {name.lower() for name in headers}
         pairs = [(name, value) for name, value, lower in self._fixed if lower not in given]
         pairs.extend(headers.items())
         if "content-length" not in given and (body or method in _LENGTH_ALWAYS):
             pairs.append(("Content-Length", str(len(body))))
-        if answer_within is None:
-            timeouts = self._timeout_extension
-        else:
-            connect = self._timeouts.connect
-            timeouts = {
-                "connect": connect,
-                "read": answer_within,
-                "write": answer_within,
-                "pool": connect,
-            }
+        if answer_within is None and self._timeout is None:
+            timeouts = self._timeout_extension  # the client's own bound the answer
+        else:  # request() bounds the whole answer: no read timer of aiohttp's per request
+            timeouts = self._connect_extension
         request = httpx.Request(
             method,
             url,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from email.utils import formatdate
 from typing import Any
 
+import orjson
 import pytest
 
 from gateway.interactions.model import Interaction, InteractionType, snowflake_time
@@ -121,3 +123,18 @@ def test_seen_ids_forget_after_15_minutes_and_stay_bounded() -> None:
     for name in "bcd":
         seen.add(name, 900.0, 901.0)
     assert len(seen) == 3
+
+
+def test_raw_holds_the_bytes_of_its_own_size() -> None:
+    """orjson.dumps's bytes keep the buffer they were written in (4 KiB at least): `raw`,
+    kept as long as the interaction's forward, is copied out of it."""
+    obj = factory.command() | {"id": EXAMPLE_ID, "token": "tok", "application_id": "1000"}
+    assert parse(obj).raw == orjson.dumps(obj)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = [parse(obj).raw for _ in range(200)]
+        each = (tracemalloc.get_traced_memory()[0] - before) / len(kept)
+    finally:
+        tracemalloc.stop()
+    assert each < 1.5 * len(kept[0]) + 100, (each, len(kept[0]))

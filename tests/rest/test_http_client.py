@@ -41,6 +41,34 @@ async def test_requests_reuse_one_keep_alive_connection_and_send_the_request_as_
         await pool.aclose()
 
 
+async def test_headers_are_merged_as_httpx_merges_them_and_the_request_line_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """OriginClient builds the request itself (no AsyncClient.build_request): a header the
+    caller names replaces the client's own of that name, whatever its case; Content-Length as
+    httpx sets it; httpx's request line still logged."""
+    caplog.set_level("INFO", logger="httpx")
+    async with scripted(fixed(NO_CONTENT)) as (server, base):
+        pool = client(base)
+        await pool.request("GET", "/a", {"user-agent": "Other/1.0"})
+        await pool.request("POST", "/b", {"ACCEPT-ENCODING": "gzip"})
+        await pool.request("PUT", "/c", {}, b"xyz")
+        await pool.aclose()
+    sent: list[list[tuple[bytes, bytes]]] = []
+    for request in server.requests:
+        pairs = [line.split(b": ", 1) for line in head_lines(request)[1:]]
+        sent.append([(name.lower(), value) for name, value in pairs])
+    get, post, put = (dict(pairs) for pairs in sent)
+    assert [name for name, _ in sent[0]].count(b"user-agent") == 1
+    assert get[b"user-agent"] == b"Other/1.0" and b"content-length" not in get
+    assert [name for name, _ in sent[1]].count(b"accept-encoding") == 1
+    assert post[b"accept-encoding"] == b"gzip" and post[b"content-length"] == b"0"
+    assert post[b"user-agent"] == USER_AGENT.encode()
+    assert put[b"content-length"] == b"3" and put[b"accept-encoding"] == b"identity"
+    logged = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert any(line.startswith("HTTP Request: PUT ") and "/api/v10/c" in line for line in logged)
+
+
 async def test_no_cookie_of_an_answer_is_sent_back() -> None:
     raw = b"HTTP/1.1 204 No Content\r\nSet-Cookie: __dcfduid=abc; Path=/\r\n\r\n"
     async with scripted(fixed(raw)) as (server, base):

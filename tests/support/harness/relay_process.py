@@ -1,6 +1,8 @@
 """The server's interaction relay in a process of its own, as tests/support/harness/relay_stack.py
 wires it (GatewayManager + DiscordRest + InteractionRelay, zlib-stream), on uvloop as under
-uvicorn: the peer of bench/discordjs_relay.mjs, measured the same way from outside.
+uvicorn, started as the server starts it (two callback connections opened ahead, the garbage
+collector set by asgi_app/gc_tuning.py): the peer of bench/discordjs_relay.mjs, measured the
+same way from outside.
 
     python -m tests.support.harness.relay_process API_BASE BOT_TOKEN FORWARD_BASE
     [--forward-timeout S]
@@ -15,6 +17,7 @@ import sys
 
 import uvloop
 
+from asgi_app.gc_tuning import tune_gc
 from tests.support.harness.relay_stack import wired_relay
 
 
@@ -23,6 +26,8 @@ async def run(api_base: str, token: str, forward_base: str, forward_timeout: flo
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     async with wired_relay(api_base, token, forward_base, forward_timeout=forward_timeout) as wired:
+        await wired.rest.warm_callbacks(2)  # as the server's start-up does (services.py)
+        tune_gc()  # and this (asgi_app/gc_tuning.py)
         sys.stdout.write("ready\n")
         sys.stdout.flush()
         await reader.read()
