@@ -1,17 +1,17 @@
 """The running parts of the server, built from the settings in the order they start.
 
-`Running` is what exists once started (the signing key, the node, the timers, the events when
-configured, the interaction journal); `Discord` is what exists only with a gateway (BOT_TOKEN or
-the simulator): REST, gateway, relay and their clients, as one part. `asgi_app.services` starts
-and stops them; the routes read them. Nothing here knows about HTTP.
+`Running` is what exists once started (the signing key, the node, the timers, the events (idle
+when none are configured), the interaction journal); `Discord` is what exists only with a
+gateway (BOT_TOKEN or the simulator): REST, gateway, relay and their clients, as one part.
+`asgi_app.services` starts and stops them; the routes read them. Nothing here knows about HTTP.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 
@@ -30,12 +30,24 @@ from gateway.audit.log import AuditLog
 from gateway.connection.lease import RoleLease
 from gateway.connection.leases import ShardLeases
 from gateway.connection.manager import GatewayConfig, GatewayManager
-from gateway.delivery.sender import HttpPoster, SignedSender
+from gateway.delivery.sender import (
+    DELIVERY_HEADERS,
+    DELIVERY_POLICY,
+    FORWARD_HEADERS,
+    FORWARD_POLICY,
+    MAX_IN_FLIGHT,
+    HttpPoster,
+    IdHeaders,
+    Poster,
+    RetryPolicy,
+    SignedSender,
+)
+from gateway.delivery.signatures import Ed25519Signer, SigningKey
 from gateway.events.service import EventService
-from gateway.interactions.forward import new_forward_client
+from gateway.interactions.forward import Forwarder, new_forward_client
+from gateway.interactions.options import RelayOptions
 from gateway.interactions.relay import InteractionRelay
-from gateway.interactions.signatures import Ed25519Signer, SigningKey
-from gateway.journal.events import open_event_store
+from gateway.journal.events import MemoryEventStore, open_event_store
 from gateway.journal.interactions import Journal
 from gateway.journal.interactions_replay import open_journal
 from gateway.journal.timers import open_timer_store
@@ -80,7 +92,7 @@ class Running:
     node: str  # this process among the nodes sharing REDIS_URL
     timers: TimerService
     timer_role: RoleLease | None  # several nodes: who runs the timers
-    events: EventService | None  # EVENT_FORWARDS or Webhook Events configured
+    events: EventService  # idle (nothing to deliver) without EVENT_FORWARDS and Webhook Events
     journal: Journal  # the interaction journal: Discord's, else an empty in-memory one
     discord: Discord | None  # None without BOT_TOKEN (and without the simulator)
 
@@ -89,16 +101,25 @@ def redis_url_of(settings: Settings) -> str | None:
     return settings.redis_url.get() if settings.redis_url is not None else None
 
 
-def signer(settings: Settings, key: SigningKey, url: str, **options: Any) -> SignedSender:
-    """The signed sender of the timers and the events to the main app."""
-    poster_options = {"max_connections": options["max_in_flight"]} if options else {}
+def signer(
+    settings: Settings,
+    key: SigningKey,
+    poster: Poster,
+    *,
+    max_in_flight: int = MAX_IN_FLIGHT,
+    policy: RetryPolicy = DELIVERY_POLICY,
+    id_headers: IdHeaders = DELIVERY_HEADERS,
+) -> SignedSender:
+    """A signed sender to the main app on `poster`: the forwards', the timers', the events'."""
     return SignedSender(
-        HttpPoster(url, **poster_options),
+        poster,
         settings.auth_token.get(),
         signers=(Ed25519Signer(key),),
         legacy_auth=settings.forward_legacy_auth,
         timeout=settings.forward_timeout_seconds,
-        **options,
+        max_in_flight=max_in_flight,
+        policy=policy,
+        id_headers=id_headers,
     )
 
 
@@ -113,7 +134,9 @@ async def start_timers(
     engine = TimerEngine(store)
     for listener in listeners:
         engine.on_change(listener)
-    timers = TimerService(engine, signer(settings, key, settings.timers_url), settings.timers_url)
+    timers = TimerService(
+        engine, signer(settings, key, HttpPoster.open(settings.timers_url)), settings.timers_url
+    )
     role = timer_role(settings, redis_url, node, timers)
     await timers.start()
     if sync is not None:
@@ -126,19 +149,43 @@ def webhook_events_enabled(settings: Settings) -> bool:
     return bool(settings.discord_public_key) or settings.use_simulator
 
 
+class NoDelivery:
+    """The poster of the idle events (neither EVENT_FORWARDS nor Webhook Events): nothing is
+    ever sent through it, so it opens no connection pool."""
+
+    async def post(
+        self, url: str, headers: Mapping[str, str], body: bytes, answer_within: float
+    ) -> NoReturn:
+        raise RuntimeError("no events are configured: nothing is delivered")
+
+    async def aclose(self) -> None:
+        return None
+
+
 async def start_events(
     settings: Settings, key: SigningKey, node: str, notice: Callable[[str], None]
-) -> EventService | None:
+) -> EventService:
     """Events for the main app (EVENT_FORWARDS, Webhook Events): the journal (Redis, else
-    STATE_DIR), the signed sender to EVENTS_URL, what the last process left pending."""
-    if not settings.event_forwards and not webhook_events_enabled(settings):
-        return None
+    STATE_DIR), the signed sender to EVENTS_URL, what the last process left pending. With
+    neither, an idle service: no journal opened, no sender pool, no dispatch handled, no dead
+    letter (an empty list)."""
+    webhooks = webhook_events_enabled(settings)
+    if not settings.event_forwards and not webhooks:
+        idle = EventService(
+            MemoryEventStore(),
+            SignedSender(NoDelivery(), ""),
+            settings.events_url,
+            settings.event_forwards,
+            webhooks=False,
+        )
+        await idle.start(event_shards(settings))
+        return idle
     sender = signer(
         settings,
         key,
-        settings.events_url,
+        HttpPoster.open(settings.events_url, max_connections=settings.events_max_in_flight),
         max_in_flight=settings.events_max_in_flight,
-        give_up_after=settings.events_retry_hours * 3600,
+        policy=RetryPolicy(give_up_after=settings.events_retry_hours * 3600),
     )
     group = store_group(settings, node)
     events = EventService(
@@ -150,13 +197,14 @@ async def start_events(
         batch_wait_ms=settings.events_batch_wait_ms,
         max_pending=settings.events_max_pending,
         notice=notice,
+        webhooks=webhooks,
     )
     await events.start(event_shards(settings))
     return events
 
 
 async def build_discord(
-    settings: Settings, key: SigningKey, node: str, events: EventService | None
+    settings: Settings, key: SigningKey, node: str, events: EventService
 ) -> Discord:
     """REST, gateway, relay, journal and audit log, wired to each other; nothing connects yet
     (the embedded simulator aside: it is started here, in development)."""
@@ -188,37 +236,40 @@ async def build_discord(
             api_base=api_base,
             # the identify lock and sessions are shared only against the real Discord
             redis_url=None if simulator else redis_url,
-            # a checkpoint's seq never runs ahead of the events journal
-            checkpoint_barrier=events.barrier if events is not None else None,
+            # a checkpoint's seq never runs ahead of the events journal (idle: at once)
+            checkpoint_barrier=events.barrier,
             leases=leases,
         ),
         fetch_gateway_bot=rest.get_gateway_bot,
     )
-    if events is not None:
-        events.attach(gateway)
+    events.attach(gateway)  # idle: nothing
     journal = await open_journal(settings.state_dir, redis_url, group=store_group(settings, node))
+    forwards = signer(
+        settings,
+        key,
+        HttpPoster(forward_client),
+        max_in_flight=settings.forward_max_in_flight,
+        policy=FORWARD_POLICY,
+        id_headers=FORWARD_HEADERS,
+    )
     relay = InteractionRelay(
         rest,
-        forward_client,
-        auth_token=settings.auth_token.get(),
-        error_message=settings.interaction_error_message,
-        forward_timeout=settings.forward_timeout_seconds,
+        Forwarder(forwards, settings.forward_url),
+        RelayOptions(
+            error_message=settings.interaction_error_message,
+            late_message=settings.interaction_late_message,
+            response_mode=settings.interaction_response,
+            policy=_policy_overrides(settings.interaction_policy),
+            response_window_ms=settings.response_window_ms,
+        ),
         application_id=lambda: settings.application_id or gateway.application_id,
-        response_mode=settings.interaction_response,
-        response_window_ms=settings.response_window_ms,
-        policy=_policy_overrides(settings.interaction_policy),
-        late_message=settings.interaction_late_message,
-        max_concurrent_forwards=settings.forward_max_in_flight,
         answer_validator=validate_answer,
-        signers=(Ed25519Signer(key),),
         journal=journal,
-        legacy_auth=settings.forward_legacy_auth,
     )
     gateway.on_inline("INTERACTION_CREATE", relay.on_dispatch)
     if leases is not None:  # a dead node's interactions in flight: finished here
         leases.on_node_dead(adopter(journal, relay.redeliver, events))
-        if events is not None:  # a shard's pending events go with its lease
-            leases.on_shard(events.shard_changed)
+        leases.on_shard(events.shard_changed)  # a shard's pending events go with its lease
     audit = None
     if settings.audit_log_channel:
         audit = AuditLog(rest, settings.audit_log_channel)

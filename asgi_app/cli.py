@@ -43,9 +43,9 @@ from asgi_app import validation as v
 from asgi_app.envfile import read_env_file
 from asgi_app.overlay.state import valid_name, view_url
 from asgi_app.settings import Settings, SettingsError, load_settings
-from gateway.interactions.signatures import public_key_hex
-from gateway.interactions.signing_key import FILE_NAME as KEY_FILE
-from gateway.interactions.signing_key import key_from_hex
+from gateway.delivery.signatures import public_key_hex
+from gateway.delivery.signing_key import FILE_NAME as KEY_FILE
+from gateway.delivery.signing_key import key_from_hex
 from gateway.journal.interactions_redis import DEFAULT_PREFIX
 from gateway.journal.interactions_replay import REPLAY_MAX_AGE
 from gateway.journal.interactions_sqlite import FILE_NAME as JOURNAL_FILE

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from gateway.interactions.trace import trace_id_var
+from gateway.delivery.trace import trace_id_var
 from gateway.rest.client import redact_tokens
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -87,7 +87,7 @@ def _record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
 
 class RequestIdFilter(logging.Filter):
     """Gives a record the request id of the request being served, unless it has one, and the
-    trace id of the interaction being handled (`trace_id`, gateway/interactions/trace.py)."""
+    trace id of the interaction being handled (`trace_id`, gateway/delivery/trace.py)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
@@ -240,9 +240,8 @@ def configure_logging(level: str, fmt: str, secrets: Iterable[str | None] = ()) 
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
-        if getattr(old, "_draft_league", False):
+        if isinstance(old, _LineHandler):  # an earlier call's
             root.removeHandler(old)
-    handler._draft_league = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     global _json_handler
     _json_handler = handler if fmt == "json" else None

@@ -107,8 +107,7 @@ class ServerCollector(Collector):
             if running.discord.leases is not None:
                 yield from _lease_metrics(running.discord.leases)
         yield from _timer_metrics(running.timers)
-        if running.events is not None:
-            yield from _event_metrics(running.events)
+        yield from _event_metrics(running.events)
         yield from self._probes.collect()
 
     def _gateway(self) -> Iterator[Metric]:
@@ -260,7 +259,7 @@ def _event_metrics(events: EventService) -> Iterator[Metric]:
     yield GaugeMetricFamily(
         "events_dead_letters", "Dead letters kept (GET /events/dead)", value=len(events.dead)
     )
-    oldest = events.health()["oldest_pending_age_s"]
+    oldest = events.health().get("oldest_pending_age_s")  # idle: none
     yield GaugeMetricFamily(
         "events_oldest_pending_seconds",
         "Age of the oldest pending event (0 when none)",

@@ -72,7 +72,7 @@ def event_shards(settings: Settings) -> list[int] | None:
     return [] if leased(settings) else pinned_shards(settings)
 
 
-def adopter(journal: Journal, redeliver: Redeliver, events: EventService | None) -> NodeDead:
+def adopter(journal: Journal, redeliver: Redeliver, events: EventService) -> NodeDead:
     """`on_node_dead`: the dead node's journal entries moved to this node's and forwarded
     again (X-Redelivery), as at a restart; its pending events moved here and delivered under
     their ids (EventService.adopt). A failure raises: the node is adopted again at the next
@@ -84,8 +84,7 @@ def adopter(journal: Journal, redeliver: Redeliver, events: EventService | None)
         if entries:
             log.warning("node %s is gone: %d interactions forwarded again here", node, len(entries))
             await replay_entries(journal, entries, redeliver)
-        if events is not None:
-            await events.adopt(group)
+        await events.adopt(group)
 
     return adopt
 

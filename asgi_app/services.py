@@ -22,8 +22,8 @@ from asgi_app.assembly import (
     webhook_events_enabled,
 )
 from gateway.connection.lease import node_id
-from gateway.interactions.signatures import public_key_hex
-from gateway.interactions.signing_key import load_signing_key
+from gateway.delivery.signatures import public_key_hex
+from gateway.delivery.signing_key import load_signing_key
 from gateway.journal.interactions import MemoryJournal
 from gateway.journal.interactions_replay import replay_pending
 from gateway.timers.engine import Listener as TimerListener
@@ -118,8 +118,7 @@ class Services:
             await running.timer_role.stop()
             await running.timer_role.store.client.aclose()
         await running.timers.stop()
-        if running.events is not None:
-            await running.events.stop()
+        await running.events.stop()
         await running.journal.aclose()
         if discord is not None:
             await _close_discord(discord, self._warming)

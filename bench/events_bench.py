@@ -34,21 +34,19 @@ import asyncio
 import statistics
 import sys
 import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
 from bench.discordjs_peer_bench import proc_cpu, rss_mib, start_profile, stop_profile
 from tests.support.harness.app import AUTH_TOKEN, production_env
+from tests.support.harness.json_lines import json_line_process
 from tests.support.harness.process import VENV_BIN, ServerProcess, clean_env
 from tests.support.harness.relay_stack import percentile
 from tests.support.harness.server import free_port
+from tests.support.harness.sim_process import SimProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_PATH = "/api/discord/events"
@@ -63,45 +61,8 @@ TARGETS: dict[str, tuple[float, float]] = {"batch1": (0.5, 250.0), "batch50": (0
 FORWARDERS = ("server", "discord.js")
 
 
-class Sim:
-    def __init__(self, proc: asyncio.subprocess.Process, hello: dict[str, Any]) -> None:
-        self.proc = proc
-        self.api_base: str = hello["api_base"]
-        self.token: str = hello["token"]
-        self.main_base: str = hello["main_base"]
-
-    async def call(self, op: str, **args: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(orjson.dumps({"op": op, **args}) + b"\n")
-        await self.proc.stdin.drain()
-        answer: dict[str, Any] = orjson.loads(await self.proc.stdout.readline())
-        return answer
-
-
-@asynccontextmanager
-async def sim_process(main_delay: float) -> AsyncIterator[Sim]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.support.harness.events_sim",
-        "--main-delay",
-        str(main_delay),
-        cwd=ROOT,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        limit=1 << 26,
-    )
-    try:
-        assert proc.stdout is not None
-        yield Sim(proc, orjson.loads(await asyncio.wait_for(proc.stdout.readline(), 30)))
-    finally:
-        if proc.returncode is None and proc.stdin is not None:
-            proc.stdin.write(b'{"op": "quit"}\n')
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+#: the simulator and the events main app in a process of their own
+EVENTS_SIM = "tests.support.harness.events_sim"
 
 
 @dataclass
@@ -116,7 +77,9 @@ class Run:
     rss_peak: float
 
 
-async def start_forwarder(name: str, sim: Sim, state_dir: Path, settings: dict[str, str]) -> Any:
+async def start_forwarder(
+    name: str, sim: SimProcess, state_dir: Path, settings: dict[str, str]
+) -> Any:
     if name == "server":
         env = production_env(
             sim,
@@ -168,7 +131,10 @@ async def one_run(
     settings = SCENARIOS[scenario][1]
     count = int(rate * seconds)
     with tempfile.TemporaryDirectory() as state_dir:
-        async with sim_process(main_delay) as sim:
+        delay = str(main_delay)
+        async with json_line_process(
+            SimProcess, EVENTS_SIM, "--main-delay", delay, limit=1 << 26
+        ) as sim:
             forwarder = await start_forwarder(name, sim, Path(state_dir), settings)
             if isinstance(forwarder, ServerProcess):
                 assert forwarder.proc is not None

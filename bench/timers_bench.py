@@ -36,12 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anyw
 
 import httpx
 
-from gateway.interactions.signatures import Ed25519Signer
+from gateway.clock import Clocks
+from gateway.delivery.sender import HttpPoster, SignedSender
+from gateway.delivery.signatures import Ed25519Signer
 from gateway.journal.timers import MemoryTimerStore
 from gateway.journal.timers_sqlite import SqliteTimerStore
 from gateway.timers.engine import TimerEngine
 from gateway.timers.model import TimerSpec
-from gateway.timers.sender import HttpPoster, SignedSender
 from gateway.timers.service import TimerService
 from tests.support.harness.server import free_port
 
@@ -95,7 +96,7 @@ async def run_burst(url: str, pending: int, burst: int, lead: float = 3.0) -> di
     with tempfile.TemporaryDirectory() as state_dir:
         store = await SqliteTimerStore.open(Path(state_dir))
         engine = TimerEngine(store)
-        sender = SignedSender(HttpPoster(url), TOKEN, signers=(Ed25519Signer(),))
+        sender = SignedSender(HttpPoster.open(url), TOKEN, signers=(Ed25519Signer(),))
         service = TimerService(engine, sender, url + "/api/discord/timers")
         await service.start()
         created = time.perf_counter()
@@ -139,7 +140,7 @@ async def schedule_cost(pending: int, fires: int) -> tuple[float, float]:
     """(µs per fire of engine.tick, µs per fire of the scan peer), fires spread over
     `fires` ticks of one fire each (a pick clock running out now and then)."""
     clock = [1_900_000_000.0]
-    engine = TimerEngine(MemoryTimerStore(), clock=lambda: clock[0])
+    engine = TimerEngine(MemoryTimerStore(), clocks=Clocks(wall=lambda: clock[0]))
     engine.attach(lambda deliveries: None, lambda: None)
     peer = ScanPeer()
     base = int(clock[0] * 1000)

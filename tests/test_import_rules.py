@@ -71,6 +71,20 @@ RULES: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
         (),
     ),
     (
+        "`gateway/delivery/` imports no other room of `gateway/` but `gateway.rest`, "
+        "`gateway.clock`, `gateway.backoff` and `gateway.private_files`: the forwards, the "
+        "events and the timers use it, never the other way round.",
+        "gateway.delivery",
+        ("gateway",),
+        (
+            "gateway.delivery",
+            "gateway.rest",
+            "gateway.clock",
+            "gateway.backoff",
+            "gateway.private_files",
+        ),
+    ),
+    (
         "The simulator (`gateway/simulator/`) imports nothing of the client's.",
         "gateway.simulator",
         (

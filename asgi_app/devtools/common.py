@@ -11,8 +11,8 @@ from typing import TypeVar
 
 from asgi_app.http import HTTPError, Request
 from asgi_app.services import Services
+from gateway.delivery.signatures import verify_ed25519, verify_signature
 from gateway.interactions.relay import InteractionRelay
-from gateway.interactions.signatures import verify_ed25519, verify_signature
 from gateway.simulator import DiscordSimulator
 
 #: Deliveries each console panel keeps.

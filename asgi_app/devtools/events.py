@@ -108,8 +108,8 @@ def register(app: App, services: Services) -> EventInbox:
                 "mode": inbox.mode,
                 "modes": list(EVENTS_MODES),
                 "kinds": list(KINDS),
-                "forwarded": list(events.forwards.filters) if events is not None else [],
-                "dead_letters": len(events.dead) if events is not None else 0,
+                "forwarded": list(events.forwards.filters),
+                "dead_letters": len(events.dead),
                 "received": [asdict(p) for p in inbox.received],
             }
         )
@@ -138,8 +138,7 @@ async def _fire(
             {"step": "sent", "detail": f"Webhook Event APPLICATION_AUTHORIZED: {sent.status}"}
         )
         return webhook_event_id(event) if sent.status == 204 else None
-    events = services.running.events
-    forwarded = events is not None and kind in events.forwards.filters
+    forwarded = kind in services.running.events.forwards.filters
     result = await _FIRES[kind](sim)
     if result is None:
         reason = sim.guild_events.withheld[-1][1] if sim.guild_events.withheld else "no session"
@@ -165,11 +164,10 @@ async def _follow(
     deadline = time.monotonic() + OUTCOME_TIMEOUT
     outcome = "still retrying (see GET /events/dead later)"
     while time.monotonic() < deadline:
-        events = services.running.events
         if any(p.status == 200 for p in inbox.for_event(event_id)):
             outcome = "delivered"
             break
-        if events is not None and event_id in events.dead:
+        if event_id in services.running.events.dead:
             outcome = "dead letter: GET /events/dead lists it, POST /events/dead/replay retries"
             break
         await asyncio.sleep(0.05)

@@ -15,8 +15,8 @@ from asgi_app import validation as v
 from asgi_app.http import App, HTTPError, Request, Response, RouteRegistrar, decode_json
 from asgi_app.routes.interactions import BAD_SIGNATURE
 from asgi_app.services import Services
+from gateway.delivery.signatures import load_public_key, verify_ed25519
 from gateway.events.service import EventService
-from gateway.interactions.signatures import load_public_key, verify_ed25519
 
 #: How long POST /webhook-events waits for the event to be journaled before its 204.
 JOURNAL_WAIT = 2.0
@@ -28,19 +28,10 @@ IDS = v.object({"ids": v.array(v.string().min(1).max(200)).max(MAX_IDS).optional
 
 
 def register(app: App, guarded: RouteRegistrar, services: Services) -> None:
-    enabled = bool(services.settings.event_forwards) or services.webhook_events_enabled
-
-    def events() -> EventService | None:
-        """The running events, None when none are configured (no dead letter can exist: the
-        routes answer as for an empty list); 503 while configured ones are not running yet."""
-        running = services.running.events
-        if running is None and enabled:
-            raise HTTPError(
-                503,
-                "The events are not running (EVENT_FORWARDS unset)",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
-        return running
+    def events() -> EventService:
+        """The running events; idle when none are configured (no dead letter can exist: the
+        routes answer as for an empty list)."""
+        return services.running.events
 
     async def settled(work: Awaitable[T]) -> T:
         """A dead-letter operation, once the journal has written what came before it (503
@@ -55,14 +46,12 @@ def register(app: App, guarded: RouteRegistrar, services: Services) -> None:
             ) from None
 
     async def dead(req: Request, res: Response) -> None:
-        running = events()
-        letters = await settled(running.dead_letters()) if running is not None else []
+        letters = await settled(events().dead_letters())
         res.json({"dead": letters, "count": len(letters)})
 
     async def replay(req: Request, res: Response) -> None:
-        running = events()
         ids = req.body_value.get("ids")
-        res.json({"replayed": await settled(running.replay(ids)) if running is not None else 0})
+        res.json({"replayed": await settled(events().replay(ids))})
 
     async def forget(req: Request, res: Response) -> None:
         body = await req.body()
@@ -73,8 +62,7 @@ def register(app: App, guarded: RouteRegistrar, services: Services) -> None:
                 errors = result.error.to_list() if result.error is not None else []
                 raise HTTPError(422, "The body does not match the schema", errors=errors)
             ids = result.value.get("ids")
-        running = events()
-        res.json({"forgotten": await settled(running.forget(ids)) if running is not None else 0})
+        res.json({"forgotten": await settled(events().forget(ids))})
 
     tags = ("events",)
     guarded.get(
@@ -125,8 +113,6 @@ def register_webhook_events(app: App, services: Services) -> None:
         if kind != 1:
             raise HTTPError(400, "The body is not a Webhook Event")
         service = services.running.events
-        if service is None:
-            raise HTTPError(503, "The events are not running")
         if service.submit_webhook(obj) is not None:
             try:  # journaled before the 204: Discord does not send it again
                 await asyncio.wait_for(service.barrier(), JOURNAL_WAIT)

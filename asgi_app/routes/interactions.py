@@ -10,10 +10,10 @@ from typing import Any
 
 from asgi_app.http import App, HTTPError, Request, Response, decode_json
 from asgi_app.services import Services
+from gateway.delivery.signatures import load_public_key, verify_ed25519
 from gateway.interactions.model import Interaction, InteractionType
 from gateway.interactions.relay import InteractionRelay
 from gateway.interactions.responder import HttpAnswerResponder
-from gateway.interactions.signatures import load_public_key, verify_ed25519
 from gateway.interactions.stats import RelayResult
 
 #: The one thing a refused signature is told (missing, malformed, wrong or stale alike).

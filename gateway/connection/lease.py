@@ -155,9 +155,14 @@ class FencedSessionStore(RedisSessionStore):
     session: the lease's value checked, then the SET). `held`: the node's leases by shard."""
 
     def __init__(
-        self, client: Redis, store: LeaseStore, held: Mapping[int, Lease], **options: Any
+        self,
+        client: Redis,
+        store: LeaseStore,
+        held: Mapping[int, Lease],
+        *,
+        clocks: Clocks = SYSTEM_CLOCKS,
     ) -> None:
-        super().__init__(client, **options)
+        super().__init__(client, clocks=clocks)
         self._leases = store
         self._held = held
 

@@ -93,7 +93,7 @@ class ShardLeases:
         return bool(self._tasks) and not self._stopping
 
     def sessions(self, clocks: Clocks) -> FencedSessionStore:
-        return FencedSessionStore(self.client, self.store, self.held, clock=clocks.wall)
+        return FencedSessionStore(self.client, self.store, self.held, clocks=clocks)
 
     def on_node_dead(self, listener: NodeDead) -> None:
         """`await listener(node)` once per dead node, on the one node that adopts it."""
@@ -279,15 +279,10 @@ class ShardLeases:
                 self.stats.handovers += 1
             else:
                 self.stats.takeovers += 1
-        store = manager._store
+        store = manager.session_store
         saved = (await store.load_all(self.shard_count, [shard])).get(shard) if store else None
         await self._tell(shard, True)  # what was pending on it goes before what it resumes
-        new = manager._make_shard(shard, self.shard_count, saved)
-        new.lease = lease
-        manager.shards.append(new)
-        manager.shards.sort(key=lambda s: s.shard_id)
-        new.start()
-        manager._refresh()
+        manager.add_shard(shard, self.shard_count, saved, lease=lease)
         log.info(
             "shard %d: lease taken (fence %d, %s), %s",
             shard,
@@ -302,10 +297,8 @@ class ShardLeases:
         return found[0] if found else None
 
     def _forget(self, shard: Shard) -> None:
-        manager = self._manager
-        if manager is not None and shard in manager.shards:
-            manager.shards.remove(shard)
-            manager._refresh()
+        if self._manager is not None:
+            self._manager.remove_shard(shard)
 
     async def _drop(self, shard_id: int, why: str) -> None:
         """A lease lost: the shard closed at once, nothing saved, nothing released."""
@@ -328,9 +321,10 @@ class ShardLeases:
         shards = [s for s in (self._shard(i) for i in shard_ids) if s is not None]
         results = await asyncio.gather(*(s.stop(resumable=True) for s in shards))
         sessions = [s for s in results if s is not None]
-        if sessions and manager._store is not None:
+        store = manager.session_store
+        if sessions and store is not None:
             try:
-                await manager._store.save_all(sessions)
+                await store.save_all(sessions)
             except Exception as exc:
                 log.warning("hand-over: sessions not saved (%s)", exc.__class__.__name__)
         for i in shard_ids:  # before the release: the taker reads what was written

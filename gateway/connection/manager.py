@@ -17,7 +17,7 @@ from typing import Any, Literal
 from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.connection.budget import IdentifyBudget
 from gateway.connection.checkpoint import Barrier, Checkpointer, JournalFirst
-from gateway.connection.context import ShardContext
+from gateway.connection.context import Fence, ShardContext
 from gateway.connection.dispatcher import Dispatcher, Handler, InlineHandler
 from gateway.connection.gateway_bot import FetchGatewayBot, fetch_gateway_bot
 from gateway.connection.leases import ShardLeases
@@ -88,7 +88,7 @@ class GatewayManager:
         if config.leases is not None:  # checkpoints fenced by lease
             sessions = config.leases.sessions(clocks)
         elif self._redis is not None:
-            sessions = RedisSessionStore(self._redis, clock=clocks.wall)
+            sessions = RedisSessionStore(self._redis, clocks=clocks)
         elif config.state_dir is not None:
             sessions = SessionStore(config.state_dir, clocks=clocks)
         if sessions is not None and config.checkpoint_barrier is not None:
@@ -135,10 +135,7 @@ class GatewayManager:
 
     @property
     def application_id(self) -> str | None:
-        for shard in self.shards:
-            if shard.application_id is not None:
-                return shard.application_id
-        return None
+        return next((s.application_id for s in self.shards if s.application_id), None)
 
     def snapshot(self) -> list[dict[str, Any]]:
         return [shard.snapshot() for shard in self.shards]
@@ -147,6 +144,11 @@ class GatewayManager:
     def dispatcher(self) -> Dispatcher:
         """What every shard hands its dispatches to (the handlers of `on` and `on_inline`)."""
         return self._dispatcher
+
+    @property
+    def session_store(self) -> SessionBackend | None:
+        """Where sessions are checkpointed and loaded from (None: no store configured)."""
+        return self._store
 
     @property
     def checkpoints(self) -> Checkpointer | None:
@@ -293,9 +295,7 @@ class GatewayManager:
             concurrency = int(limit.get("max_concurrency", 1))
             interval = self._timings.identify_interval
             throttle: IdentifyGate = (
-                RedisIdentifyLock(
-                    self._redis, concurrency, clock=clocks.monotonic, sleep=clocks.sleep
-                )
+                RedisIdentifyLock(self._redis, concurrency, clocks=clocks)
                 if self._redis is not None
                 else IdentifyThrottle(concurrency, interval=interval, clocks=clocks)
             )
@@ -321,6 +321,24 @@ class GatewayManager:
                 await cfg.leases.start(self, count)
         finally:
             self._boot = None
+            self._refresh()
+
+    def add_shard(
+        self, shard_id: int, count: int, saved: SessionState | None, *, lease: Fence | None
+    ) -> Shard:
+        """Start one more shard (a lease taken: leases.py), resuming `saved` if given."""
+        shard = self._make_shard(shard_id, count, saved)
+        shard.lease = lease
+        self.shards.append(shard)
+        self.shards.sort(key=lambda s: s.shard_id)
+        shard.start()
+        self._refresh()
+        return shard
+
+    def remove_shard(self, shard: Shard) -> None:
+        """Forget a shard already stopped (its lease given up or lost)."""
+        if shard in self.shards:
+            self.shards.remove(shard)
             self._refresh()
 
     def _make_shard(self, shard_id: int, count: int, saved: SessionState | None) -> Shard:

@@ -10,10 +10,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
-import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, Final
@@ -21,7 +19,7 @@ from typing import Any, Final
 import orjson
 from redis.asyncio import Redis
 
-from gateway.clock import Clock, Sleep
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.connection.protocol import IDENTIFY_INTERVAL, IDENTIFY_MARGIN, SESSION_MAX_AGE
 from gateway.connection.session import SessionState
 
@@ -47,15 +45,14 @@ class RedisIdentifyLock:
         *,
         prefix: str = PREFIX,
         hold: float = IDENTIFY_INTERVAL + IDENTIFY_MARGIN,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
+        clocks: Clocks = SYSTEM_CLOCKS,
     ) -> None:
         self.max_concurrency = max(1, max_concurrency)
         self._client = client
         self._prefix = prefix
         self._hold_ms = int(hold * 1000)
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clocks.monotonic
+        self._sleep = clocks.sleep
         self._tokens: dict[int, str] = {}
 
     def key(self, shard_id: int) -> str:
@@ -84,12 +81,12 @@ class RedisSessionStore:
         *,
         prefix: str = PREFIX,
         max_age: float = SESSION_MAX_AGE,
-        clock: Clock = time.time,
+        clocks: Clocks = SYSTEM_CLOCKS,
     ) -> None:
         self._client = client
         self._prefix = prefix
         self.max_age = max_age
-        self._clock = clock
+        self._clock = clocks.wall
 
     def key(self, shard_id: int) -> str:
         return f"{self._prefix}session:{shard_id}"

@@ -1,25 +1,29 @@
-"""The one signed, retried sender of deliveries to the main app (CONTRACT "Round 3"): league
-timers (gateway/timers/) and event batches (gateway/events/) both send through it; it knows
-nothing of either.
+"""The one signed, retried sender of every delivery to the main app (CONTRACT "Round 3"): the
+interaction forwards (gateway/interactions/forward.py), the league timers (gateway/timers/)
+and the event batches (gateway/events/) all send through a `SignedSender`; it knows nothing of
+any of them. Each has a sender of its own (its pool, its in-flight bound, its metrics), told
+apart by the `RetryPolicy` and the `IdHeaders` it is built with.
 
-Each attempt is a POST signed exactly like a forward (`signatures.signature_headers`:
+Each attempt is a POST signed the same way (`signatures.signature_headers`:
 X-Signature-Timestamp, X-Signature-SHA256 keyed with the first AUTH_TOKEN, X-Signature-Ed25519
-with the forward key), with X-Delivery-Id (the same on every attempt) and X-Delivery-Attempt;
-no Authorization header unless FORWARD_LEGACY_AUTH. Its body is made per attempt (a timer's
-`sent_at` is the attempt's time).
+with the forward key), with the delivery's id (X-Interaction-Id for a forward, X-Delivery-Id,
+the same on every attempt, and X-Delivery-Attempt for events and timers) and a W3C
+`traceparent`; no Authorization header unless FORWARD_LEGACY_AUTH. Its body is made per
+attempt (a timer's `sent_at` is the attempt's time).
 
-- 2xx: delivered.
-- Connection errors, timeouts, 408, 429 (after its Retry-After when longer), 5xx, and an
-  answer body over 1 MiB: retried, 1 s doubling to 5 min, jittered (x0.5-1), until
-  `give_up_after` (24 h), then a dead letter.
-- Any other status (4xx): a dead letter at once.
+What is retried is the policy's (`RetryPolicy`):
+- events and timers (`DELIVERY_POLICY`): connection errors, timeouts, 408, 429 (after its
+  Retry-After when longer), 5xx, and an answer body over 1 MiB, 1 s doubling to 5 min,
+  jittered (x0.5-1), until `give_up_after` (24 h), then the caller's dead letter; any other
+  status (4xx) gives up at once;
+- forwards (`FORWARD_POLICY`): connection errors, timeouts, 502/503/504 and an answer over
+  1 MiB, at most 3 attempts within the budget the caller gives (60 s, or an autocomplete's
+  few hundred ms).
 
 At most `max_in_flight` attempts are open at once; a delivery waiting for its backoff holds no
-slot. The HTTP client is a `Poster`: in the server `HttpPoster`, a client and pool of its own
-(gateway/rest/http_client.py: httpx on aiohttp's pool, as the forwards use) as large as the
-attempts in flight. httpx on its own pool (httpcore) measured 3-10 ms of CPU per delivery in
-bench/timers_bench.py, its work per request growing with the requests queued and the
-connections open (docs/PERFORMANCE.md).
+slot; the attempts waiting for a slot are counted (`SenderStats.waiting`). The HTTP client is
+a `Poster`: in the server `HttpPoster`, a client and pool of its own (gateway/rest/
+http_client.py: httpx on aiohttp's pool) as large as the attempts in flight.
 """
 
 from __future__ import annotations
@@ -27,8 +31,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
-import random
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -37,12 +39,13 @@ from typing import Protocol
 import httpx
 
 from gateway.backoff import Jitter, backoff_delay
-from gateway.clock import Sleep
-from gateway.interactions.signatures import signature_headers
-from gateway.interactions.trace import HEADER as TRACEPARENT
-from gateway.interactions.trace import trace_id_for, traceparent
+from gateway.clock import SYSTEM_CLOCKS, Clocks
+from gateway.delivery.signatures import signature_headers
+from gateway.delivery.trace import HEADER as TRACEPARENT
+from gateway.delivery.trace import trace_id_for, traceparent
 from gateway.rest.http_client import AnswerTooLarge as AnswerTooLarge  # re-exported
-from gateway.rest.http_client import OriginClient
+from gateway.rest.http_client import ClientOptions, OriginClient
+from gateway.rest.transport import RestResponse
 
 log = logging.getLogger("gateway.delivery")
 
@@ -60,56 +63,103 @@ Signer = Callable[[str, bytes], Mapping[str, str]]
 
 class Outcome(StrEnum):
     DELIVERED = "delivered"
-    DEAD = "dead"
+    DEAD = "dead"  # given up: a dead letter for events and timers, a failed forward
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    retry_after: str | None = None
+def retryable(status: int) -> bool:
+    """The statuses a delivery of events or timers tries again: 408, 429 and 5xx."""
+    return status in (408, 429) or status >= 500
+
+
+def retryable_forward(status: int) -> bool:
+    """The statuses a forward tries again: 502, 503, 504 (a 500 is the main app's bug)."""
+    return status in (502, 503, 504)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When a failed attempt is made again: the backoff (`base` doubling to `cap`, jittered
+    x0.5-1), the statuses retried (errors always are), whether a 429/503's Retry-After is
+    waited for, and when to give up: `give_up_after` s after the first attempt (a call may give
+    a shorter budget) or after `max_attempts`."""
+
+    base: float = RETRY_BASE
+    cap: float = RETRY_CAP
+    give_up_after: float = GIVE_UP_AFTER
+    max_attempts: int | None = None
+    retry_status: Callable[[int], bool] = retryable
+    honour_retry_after: bool = True
+
+    def backoff(self, attempt: int, clocks: Clocks) -> float:
+        return backoff_delay(attempt, self.base, self.cap, Jitter.HALF, clocks.random)
+
+
+DELIVERY_POLICY = RetryPolicy()
+FORWARD_POLICY = RetryPolicy(
+    give_up_after=60.0, max_attempts=3, retry_status=retryable_forward, honour_retry_after=False
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IdHeaders:
+    """The headers naming a delivery (the same on every attempt) and its attempt (None: not
+    sent)."""
+
+    id: str = "X-Delivery-Id"
+    attempt: str | None = "X-Delivery-Attempt"
+
+
+DELIVERY_HEADERS = IdHeaders()
+FORWARD_HEADERS = IdHeaders("X-Interaction-Id", None)
 
 
 class Poster(Protocol):
     async def post(
         self, url: str, headers: Mapping[str, str], body: bytes, answer_within: float
-    ) -> Answer: ...
+    ) -> RestResponse: ...
 
     async def aclose(self) -> None: ...
 
 
 class HttpPoster:
-    """POST to URLs under `base_url` on a client and pool of its own (`OriginClient`), at most
-    `max_connections` at once; an answer body over `max_answer_bytes` is AnswerTooLarge (a
-    failed attempt), read no further."""
+    """POST to URLs under its client's base URL on that client and pool (`OriginClient`):
+    `HttpPoster.open(base_url, ...)` opens one of its own, at most `max_connections` at once,
+    an answer body over `max_answer_bytes` AnswerTooLarge (a failed attempt), read no further."""
 
-    def __init__(
-        self,
+    def __init__(self, client: OriginClient) -> None:
+        self.client = client
+        self._base = client.base_url
+
+    @classmethod
+    def open(
+        cls,
         base_url: str,
         *,
         max_connections: int = MAX_IN_FLIGHT,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
-    ) -> None:
-        self._base = base_url.rstrip("/")
-        self._client = OriginClient.open(
-            self._base, max_connections=max_connections, max_answer_bytes=max_answer_bytes
+    ) -> HttpPoster:
+        return cls(
+            OriginClient.open(
+                base_url.rstrip("/"),
+                ClientOptions(max_connections=max_connections),
+                max_answer_bytes=max_answer_bytes,
+            )
         )
 
     def __repr__(self) -> str:
-        return f"HttpPoster({self._client!r})"
+        return f"HttpPoster({self.client!r})"
 
     async def post(
         self, url: str, headers: Mapping[str, str], body: bytes, answer_within: float
-    ) -> Answer:
+    ) -> RestResponse:
         if not url.startswith(self._base):
             raise ValueError("the URL is not under this poster's base URL")
-        path = url[len(self._base) :]
-        response = await self._client.request(
-            "POST", path, headers, body, answer_within=answer_within
+        return await self.client.request(
+            "POST", url[len(self._base) :], headers, body, answer_within=answer_within
         )
-        return Answer(response.status, response.headers.get("retry-after"))
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self.client.aclose()
 
 
 def retry_after_seconds(value: str | None, now: float) -> float:
@@ -126,22 +176,22 @@ def retry_after_seconds(value: str | None, now: float) -> float:
     return min(max(0.0, when - now), MAX_RETRY_AFTER)
 
 
-def retryable(status: int) -> bool:
-    return status in (408, 429) or status >= 500
-
-
 @dataclass
 class Report:
-    """How one delivery ended: its outcome, the attempts made, the last answer's status (None
-    when the last attempt got no answer: `problem` names the error) and when the first and
-    last attempts were made (unix seconds)."""
+    """How one delivery ended: its outcome, the attempts made, the last answer (None when the
+    last attempt got none: `problem` names the error) and when the first and last attempts
+    were made (unix seconds)."""
 
     outcome: Outcome
     attempts: int
-    status: int | None
+    answer: RestResponse | None
     problem: str | None
     first_at: float
     last_at: float
+
+    @property
+    def status(self) -> int | None:
+        return None if self.answer is None else self.answer.status
 
 
 @dataclass
@@ -150,6 +200,7 @@ class SenderStats:
     retries: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     in_flight: int = 0
+    waiting: int = 0  # attempts waiting for an in-flight slot
     statuses: dict[str, int] = field(default_factory=dict)  # "2xx", "5xx", "error"...
 
     def count(self, outcome: Outcome) -> None:
@@ -166,12 +217,10 @@ class SignedSender:
         legacy_auth: bool = False,
         timeout: float = 10.0,
         max_in_flight: int = MAX_IN_FLIGHT,
-        wall_clock: Callable[[], float] = time.time,
-        sleep: Sleep = asyncio.sleep,
-        rng: Callable[[], float] = random.random,
-        retry_base: float = RETRY_BASE,
-        retry_cap: float = RETRY_CAP,
-        give_up_after: float = GIVE_UP_AFTER,
+        policy: RetryPolicy = DELIVERY_POLICY,
+        id_headers: IdHeaders = DELIVERY_HEADERS,
+        clocks: Clocks = SYSTEM_CLOCKS,
+        stats: SenderStats | None = None,
     ) -> None:
         self.poster = poster
         self._auth_token = auth_token
@@ -179,13 +228,10 @@ class SignedSender:
         self._legacy_auth = legacy_auth
         self._timeout = timeout
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._wall = wall_clock
-        self._sleep = sleep
-        self._rng = rng
-        self._base = retry_base
-        self._cap = retry_cap
-        self._give_up_after = give_up_after
-        self.stats = SenderStats()
+        self.policy = policy
+        self._ids = id_headers
+        self._clocks = clocks
+        self.stats = stats if stats is not None else SenderStats()
 
     def __repr__(self) -> str:  # never the token
         return f"SignedSender({self.poster!r})"
@@ -194,22 +240,20 @@ class SignedSender:
         self, body: bytes, delivery_id: str, attempt: int, extra: Mapping[str, str]
     ) -> dict[str, str]:
         """An attempt's headers, signed now."""
-        timestamp = str(int(self._wall()))
-        headers = {
-            "Content-Type": "application/json",
-            **extra,
-            "X-Delivery-Id": delivery_id,
-            "X-Delivery-Attempt": str(attempt),
-            # W3C Trace Context: one trace per delivery (its id), a parent id per attempt.
-            TRACEPARENT: traceparent(trace_id_for(delivery_id)),
-            **signature_headers(self._auth_token, timestamp, body, self._signers),
-        }
+        timestamp = str(int(self._clocks.wall()))
+        ids = self._ids
+        headers = {"Content-Type": "application/json", **extra, ids.id: delivery_id}
+        if ids.attempt is not None:
+            headers[ids.attempt] = str(attempt)
+        # W3C Trace Context: one trace per delivery (its id), a parent id per attempt.
+        headers[TRACEPARENT] = traceparent(trace_id_for(delivery_id))
+        headers.update(signature_headers(self._auth_token, timestamp, body, self._signers))
         if self._legacy_auth:
             headers["Authorization"] = self._auth_token
         return headers
 
     def backoff(self, attempt: int) -> float:
-        return backoff_delay(attempt, self._base, self._cap, Jitter.HALF, self._rng)
+        return self.policy.backoff(attempt, self._clocks)
 
     async def deliver(
         self,
@@ -218,8 +262,8 @@ class SignedSender:
         body_at: Callable[[float], bytes],
         extra_headers: Mapping[str, str] | None = None,
     ) -> Outcome:
-        """Attempts until a 2xx (DELIVERED) or a dead letter (DEAD). `body_at(now)`: the body
-        of an attempt made at `now` (unix seconds)."""
+        """Attempts until a 2xx (DELIVERED) or the policy gives up (DEAD). `body_at(now)`: the
+        body of an attempt made at `now` (unix seconds)."""
         return (await self.send(url, delivery_id, body_at, extra_headers)).outcome
 
     async def send(
@@ -230,35 +274,45 @@ class SignedSender:
         extra_headers: Mapping[str, str] | None = None,
         *,
         since: float | None = None,
+        budget: float | None = None,
+        label: str | None = None,
     ) -> Report:
-        """`deliver`, reporting the attempts. `since` (unix seconds): when the retry clock
-        started (a delivery carried over a restart keeps its age); default now."""
-        stats = self.stats
-        first = self._wall()
-        started = first if since is None else min(since, first)
+        """`deliver`, reporting the attempts and the last answer. `since` (unix seconds): when
+        the retry clock started (a delivery carried over a restart keeps its age); default
+        now. `budget`: seconds from now after which no attempt starts or runs (default the
+        policy's `give_up_after`, less the age). `label`: what the log lines call it."""
+        clocks, policy, stats = self._clocks, self.policy, self.stats
+        first = clocks.wall()
+        age = 0.0 if since is None else max(0.0, first - since)
+        deadline = clocks.monotonic() + (policy.give_up_after - age if budget is None else budget)
+        extra = extra_headers or {}
         attempt = 0
         while True:
             attempt += 1
-            problem, wait, status = await self._attempt(
-                url, delivery_id, attempt, body_at, extra_headers or {}
+            problem, wait, answer = await self._attempt(
+                url, delivery_id, attempt, body_at, extra, deadline
             )
-            last = self._wall()
+            last = clocks.wall()
             if problem is None:
                 stats.count(Outcome.DELIVERED)
-                return Report(Outcome.DELIVERED, attempt, status, None, first, last)
-            delay = max(self.backoff(attempt), wait)
-            if wait < 0 or last + delay - started > self._give_up_after:
+                return Report(Outcome.DELIVERED, attempt, answer, None, first, last)
+            delay = max(policy.backoff(attempt, clocks), wait)
+            if (
+                wait < 0
+                or (policy.max_attempts is not None and attempt >= policy.max_attempts)
+                or clocks.monotonic() + delay >= deadline - 0.001
+            ):
                 log.warning(
-                    "delivery %s: dead letter after %d attempts (%s)",
-                    delivery_id,
-                    attempt,
+                    "%s failed (%s, attempt %d)",
+                    label or f"delivery {delivery_id}",
                     problem,
+                    attempt,
                 )
                 stats.count(Outcome.DEAD)
-                return Report(Outcome.DEAD, attempt, status, problem, first, last)
+                return Report(Outcome.DEAD, attempt, answer, problem, first, last)
             stats.retries += 1
-            log.info("delivery %s: %s, retry in %.2f s", delivery_id, problem, delay)
-            await self._sleep(delay)
+            log.info("%s %s, retry in %.2f s", label or f"delivery {delivery_id}", problem, delay)
+            await clocks.sleep(delay)
 
     async def _attempt(
         self,
@@ -267,30 +321,42 @@ class SignedSender:
         attempt: int,
         body_at: Callable[[float], bytes],
         extra: Mapping[str, str],
-    ) -> tuple[str | None, float, int | None]:
-        """(None, 0, status) on a 2xx; else (what went wrong, seconds to wait at least (-1: no
-        retry), the status or None)."""
-        stats = self.stats
-        async with self._slots:
-            stats.in_flight += 1
-            stats.attempts += 1
+        deadline: float,
+    ) -> tuple[str | None, float, RestResponse | None]:
+        """(None, 0, answer) on a 2xx; else (what went wrong, seconds to wait at least (-1: no
+        retry), the answer or None)."""
+        stats, clocks = self.stats, self._clocks
+        slots = self._slots
+        if slots.locked():
+            stats.waiting += 1
             try:
-                body = body_at(self._wall())
-                headers = self.headers(body, delivery_id, attempt, extra)
-                async with asyncio.timeout(self._timeout):  # the whole attempt
-                    answer = await self.poster.post(url, headers, body, self._timeout)
-            except (httpx.HTTPError, TimeoutError, OSError) as exc:
-                stats.statuses["error"] = stats.statuses.get("error", 0) + 1
-                return type(exc).__name__, 0.0, None
+                await slots.acquire()
             finally:
-                stats.in_flight -= 1
-        family = f"{answer.status // 100}xx"
+                stats.waiting -= 1
+        else:
+            await slots.acquire()
+        stats.in_flight += 1
+        stats.attempts += 1
+        try:
+            timeout = max(0.001, min(self._timeout, deadline - clocks.monotonic()))
+            body = body_at(clocks.wall())
+            headers = self.headers(body, delivery_id, attempt, extra)
+            async with asyncio.timeout(timeout):  # the whole attempt, the connect included
+                answer = await self.poster.post(url, headers, body, timeout)
+        except (httpx.HTTPError, TimeoutError, OSError) as exc:  # errors, timeouts, garbage
+            stats.statuses["error"] = stats.statuses.get("error", 0) + 1
+            return type(exc).__name__, 0.0, None
+        finally:
+            stats.in_flight -= 1
+            slots.release()
+        status = answer.status
+        family = f"{status // 100}xx"
         stats.statuses[family] = stats.statuses.get(family, 0) + 1
-        if 200 <= answer.status < 300:
-            return None, 0.0, answer.status
-        if not retryable(answer.status):
-            return f"status {answer.status}", -1.0, answer.status
+        if 200 <= status < 300:
+            return None, 0.0, answer
+        if not self.policy.retry_status(status):
+            return f"status {status}", -1.0, answer
         wait = 0.0
-        if answer.status in (429, 503):
-            wait = retry_after_seconds(answer.retry_after, self._wall())
-        return f"status {answer.status}", wait, answer.status
+        if status in (429, 503) and self.policy.honour_retry_after:
+            wait = retry_after_seconds(answer.headers.get("retry-after"), clocks.wall())
+        return f"status {status}", wait, answer

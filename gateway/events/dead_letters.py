@@ -11,10 +11,10 @@ count of /health and /metrics, and the bound (EVENTS_MAX_PENDING: past it the ol
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.delivery.sender import Report
 from gateway.events.lanes import Lanes
 from gateway.events.model import Event
@@ -40,14 +40,14 @@ class DeadLetters:
         stats: EventStats,
         *,
         max_kept: int,
-        wall_clock: Callable[[], float] = time.time,
+        clocks: Clocks = SYSTEM_CLOCKS,
     ) -> None:
         self.store = store
         self.journal = journal
         self.lanes = lanes
         self.stats = stats
         self.max_kept = max_kept
-        self._wall = wall_clock
+        self._wall = clocks.wall
         self.kept: dict[str, Event] = {}
 
     def known(self, events: Iterable[Event]) -> None:

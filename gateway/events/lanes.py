@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from gateway.clock import Clock
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.events.model import Event
 
 log = logging.getLogger("gateway.events")
@@ -51,12 +50,12 @@ class Lanes:
         *,
         batch_max: int = 1,
         batch_wait: float = 0.0,
-        wall_clock: Clock = time.time,
+        clocks: Clocks = SYSTEM_CLOCKS,
     ) -> None:
         self._deliver = deliver
         self.batch_max = batch_max
         self.batch_wait = batch_wait
-        self._wall = wall_clock
+        self._wall = clocks.wall
         self.lanes: dict[str, Lane] = {}
         self._queued: OrderedDict[Event, None] = OrderedDict()
         self.in_flight = 0  # events in batches being delivered

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.delivery.sender import Outcome, SignedSender
 from gateway.events.dead_letters import DeadLetters, decoded
 from gateway.events.filters import Forwards, guild_of
@@ -89,14 +89,18 @@ class EventService:
         batch_max: int = 1,
         batch_wait_ms: int = 0,
         max_pending: int = 100_000,
-        wall_clock: Callable[[], float] = time.time,
+        clocks: Clocks = SYSTEM_CLOCKS,
         notice: Callable[[str], None] | None = None,
+        webhooks: bool = True,
     ) -> None:
+        """Neither `forwards` nor `webhooks`: idle (no dispatch handled, no lane, no pruning, no
+        dead letters; its health `{"ok": True, "enabled": False}`)."""
         self.sender = sender
         self.url = url
         self.forwards = forwards
+        self.enabled = bool(forwards) or webhooks
         self.max_pending = max_pending
-        self._wall = wall_clock
+        self._wall = clocks.wall
         self._notice = notice
         self.store = store
         self.journal = events_writer(store, self._durable)
@@ -104,7 +108,7 @@ class EventService:
             self._deliver,
             batch_max=batch_max,
             batch_wait=batch_wait_ms / 1000,
-            wall_clock=wall_clock,
+            clocks=clocks,
         )
         self.stats = EventStats()
         self.letters = DeadLetters(
@@ -113,7 +117,7 @@ class EventService:
             self.lanes,
             self.stats,
             max_kept=max_pending,
-            wall_clock=wall_clock,
+            clocks=clocks,
         )
         self.bot_user_id: str | None = None
         self._marks = SessionMarks()
@@ -143,7 +147,9 @@ class EventService:
         if pending:
             log.warning("events: %d pending from the last run, delivered again", pending)
         self.started = True
-        self._pruner = asyncio.get_running_loop().create_task(self._prune(), name="events-prune")
+        if self.enabled:
+            loop = asyncio.get_running_loop()
+            self._pruner = loop.create_task(self._prune(), name="events-prune")
 
     async def stop(self, grace: float = 2.0) -> None:
         if self._pruner is not None:
@@ -216,7 +222,10 @@ class EventService:
             self.bot_user_id = str(user["id"])
 
     def attach(self, gateway: Dispatches) -> None:
-        """Handle each forwarded dispatch inline in the gateway's dispatch loop (and READY)."""
+        """Handle each forwarded dispatch inline in the gateway's dispatch loop (and READY);
+        none when idle."""
+        if not self.enabled:
+            return
         gateway.on_inline("READY", self.on_ready)
         for name in self.forwards.filters:
             gateway.on_inline(name, self.handler(name))
@@ -367,6 +376,8 @@ class EventService:
 
     # -- health ---------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
+        if not self.enabled:
+            return {"ok": True, "enabled": False}
         now = self._wall()
         oldest = self.lanes.oldest_received()
         age = None if oldest is None else round(max(0.0, now - oldest / 1000), 3)

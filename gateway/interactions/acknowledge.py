@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from gateway.clock import Clock, Sleep
+from gateway.clock import Clocks
 from gateway.interactions.job import Job
 from gateway.interactions.model import CallbackType, Interaction
 from gateway.interactions.responder import MAYBE_TAKEN, AckOutcome
@@ -29,6 +29,14 @@ CHOICES = CallbackType.APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
 TakenCheck = Callable[[Interaction], Awaitable[bool]]
 
 
+def journal_entry(job: Job) -> JournalEntry:
+    """What the journal keeps of a job whose first response Discord took."""
+    interaction = job.interaction
+    return JournalEntry(
+        interaction.id, interaction.created_at, interaction.raw, job.mode.header, job.first
+    )
+
+
 class Acknowledger:
     __slots__ = ("_clock", "_journal", "_sleep", "_stats", "_taken")
 
@@ -38,14 +46,13 @@ class Acknowledger:
         stats: RelayStats,
         journal: Journal,
         *,
-        clock: Clock,
-        sleep: Sleep,
+        clocks: Clocks,
     ) -> None:
         self._taken = taken
         self._stats = stats
         self._journal = journal
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clocks.monotonic
+        self._sleep = clocks.sleep
 
     async def send(self, job: Job, body: dict[str, Any], *, record: bool = True) -> AckOutcome:
         """Send `body` as the job's first response with what is left of the 3 s; count it, and
@@ -66,11 +73,7 @@ class Acknowledger:
         stats.ack_latency.observe(self._clock() - job.received)
         job.first = int(body["type"])
         if record:
-            interaction = job.interaction
-            entry = JournalEntry(
-                interaction.id, interaction.created_at, interaction.raw, job.mode.header, job.first
-            )
-            await self._journal.record(entry)
+            await self._journal.record(journal_entry(job))
         return outcome
 
     async def _confirm(self, job: Job, outcome: AckOutcome) -> AckOutcome:

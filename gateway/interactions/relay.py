@@ -11,23 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
 
 import orjson
 
-from gateway.clock import Clock, Sleep
-from gateway.interactions.acknowledge import Acknowledger
+from gateway.clock import SYSTEM_CLOCKS, Clocks
+from gateway.delivery.trace import trace_id_for, trace_id_var
+from gateway.interactions.acknowledge import Acknowledger, journal_entry
 from gateway.interactions.admission import ACK_WINDOW, Admission, Drop
 from gateway.interactions.answers import AnswerValidator
 from gateway.interactions.cooldown import Cooldown
 from gateway.interactions.delivery import UserDelivery, first_response_taken
-from gateway.interactions.forward import MAX_CONCURRENT_FORWARDS, Forwarder, Signer
+from gateway.interactions.forward import Forwarder
 from gateway.interactions.job import AckDue, Job, PendingAcks
 from gateway.interactions.model import Interaction, InteractionType
+from gateway.interactions.options import RelayOptions
 from gateway.interactions.policy import Mode, ResponsePolicy
 from gateway.interactions.respond_mode import RespondMode
 from gateway.interactions.responder import (
@@ -43,10 +43,8 @@ from gateway.interactions.server_responses import (
     defer_for,
 )
 from gateway.interactions.stats import RelayResult, RelayStats
-from gateway.interactions.trace import trace_id_for, trace_id_var
-from gateway.journal.interactions import Journal, JournalEntry, MemoryJournal
+from gateway.journal.interactions import TOKEN_LIFETIME, Journal, JournalEntry, MemoryJournal
 from gateway.rest.client import DiscordRest
-from gateway.rest.http_client import OriginClient
 
 log = logging.getLogger("gateway.relay")
 
@@ -58,91 +56,55 @@ class InteractionRelay:
     def __init__(
         self,
         rest: DiscordRest,
-        client: OriginClient,
-        auth_token: str,
-        error_message: str,
-        forward_timeout: float = 10.0,
-        application_id: Callable[[], str | None] | str | None = None,
+        forwarder: Forwarder,
+        options: RelayOptions,
         *,
-        clock: Clock = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-        sleep: Sleep = asyncio.sleep,
-        rng: Callable[[], float] = random.random,
-        cooldown_seconds: float = 3.0,
-        autocomplete_deadline: float = 2.5,
-        max_attempts: int = 3,
-        retry_budget: float = 60.0,
-        backoff_base: float = 1.0,
-        max_concurrent_forwards: int = MAX_CONCURRENT_FORWARDS,
-        response_mode: Mode | str = Mode.DEFER,
-        response_window_ms: int = 1500,
-        policy: Mapping[str, Any] | None = None,
-        late_message: str,
+        application_id: Callable[[], str | None] | str | None = None,
         answer_validator: AnswerValidator | None = None,
         journal: Journal | None = None,  # None: a MemoryJournal of its own
-        signers: Sequence[Signer] = (),
         discord_clock: Callable[[], float] | None = None,
-        legacy_auth: bool = False,
+        clocks: Clocks = SYSTEM_CLOCKS,
     ) -> None:
         self.rest = rest
-        self.error_message = error_message
-        self.late_message = late_message
-        self.answer_validator = answer_validator
-        self.window = response_window_ms / 1000.0
-        self.retry_budget = retry_budget
-        self.clock = clock
+        self.forwarder = forwarder
+        self.options = options
+        self.error_message = options.error_message
+        self.late_message = options.late_message
+        self.window = options.response_window_ms / 1000.0
+        self.retry_budget = options.retry_budget
+        self.clock = clocks.monotonic
         self._application_id = application_id
-        self._cooldown = Cooldown(cooldown_seconds, clock)
-        self.policy = ResponsePolicy(response_mode, policy)
+        self._cooldown = Cooldown(options.cooldown_seconds, clocks.monotonic)
+        self.policy = ResponsePolicy(options.response_mode, options.policy)
         self._journal: Journal = journal if journal is not None else MemoryJournal()
         self._admission = Admission(
             discord_clock or rest.discord_clock.now, self._expected_application
         )
-        self.stats = RelayStats()
+        self.stats = RelayStats(forward_sender=forwarder.stats)
         #: Interactions received whose first response is not yet sent: forwards hold
         #: back for them, and start at most PendingAcks.PER_TURN in a turn of the loop.
         self.pending_acks = PendingAcks()
-        self.forwarder = Forwarder(
-            client,
-            auth_token,  # held by the forwarder; never in a repr or log
-            timeout=forward_timeout,
-            clock=clock,
-            wall_clock=wall_clock,
-            sleep=sleep,
-            rng=rng,
-            max_attempts=max_attempts,
-            backoff_base=backoff_base,
-            max_concurrent=max_concurrent_forwards,
-            signers=signers,
-            stats=self.stats,
-            legacy_auth=legacy_auth,
-        )
         self.acknowledger = Acknowledger(
-            partial(first_response_taken, rest),
-            self.stats,
-            self._journal,
-            clock=clock,
-            sleep=sleep,
+            partial(first_response_taken, rest), self.stats, self._journal, clocks=clocks
         )
         self.delivery = UserDelivery(
             rest,
             self.acknowledger,
             self.stats,
             self._journal,
-            error_message=error_message,
-            late_message=late_message,
+            error_message=options.error_message,
+            late_message=options.late_message,
             answer_validator=answer_validator,
         )
         self.respond_mode = RespondMode(
-            self.forwarder,
+            forwarder,
             self.acknowledger,
             self.delivery,
             self.stats,
             window=self.window,
-            retry_budget=retry_budget,
-            autocomplete_deadline=autocomplete_deadline,
-            clock=clock,
-            wall_clock=wall_clock,
+            retry_budget=options.retry_budget,
+            autocomplete_deadline=options.autocomplete_deadline,
+            clocks=clocks,
         )
         self._tasks: set[asyncio.Task[RelayResult]] = set()
 
@@ -185,8 +147,14 @@ class InteractionRelay:
             self.stats.forwards[RelayResult.IGNORED] += 1
             log.info("interaction %s of another application ignored", interaction.id)
             return None
+        if drop is Drop.TOO_OLD and responder is None and self._may_be_ours(interaction, age):
+            # Too late to answer, but an earlier run of this server (killed between its first
+            # response and its journal record) may have answered it: a gateway replay.
+            self.stats.admission[drop.value] += 1
+            job = self._late_job(interaction, received)
+            return self._start(self._run(job, step=self._late), job.due)
         if drop is not None:
-            self._dropped(interaction, drop, f"{age:.1f}s old")
+            self._dropped(interaction, drop, f"{drop}, {age:.1f}s old")
             return None
         if interaction.type is InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
             mode = Mode.RESPOND  # always answered from the main app's choices
@@ -223,7 +191,7 @@ class InteractionRelay:
             first=entry.first_response,
             headers={"X-Response-Mode": entry.mode, "X-Redelivery": "1"},
         )
-        return self._start(self._run(job, redelivery=True), job.due)
+        return self._start(self._run(job, step=self._forward_then_deliver), job.due)
 
     def _start(
         self, coro: Coroutine[Any, Any, RelayResult], due: AckDue
@@ -245,16 +213,17 @@ class InteractionRelay:
         if pending:
             await asyncio.wait(pending)
 
-    async def _run(self, job: Job, *, redelivery: bool = False) -> RelayResult:
-        """The whole path of one interaction; returns how it ended (a `stats.forwards` key).
-        Runs in the interaction's own task: its log lines carry its trace id (trace.py)."""
+    async def _run(
+        self, job: Job, *, step: Callable[[Job], Awaitable[RelayResult]] | None = None
+    ) -> RelayResult:
+        """The whole path of one interaction (`step`: from its arrival, `_process`; a
+        redelivery's, `_forward_then_deliver`; a late one's, `_late`); returns how it ended (a
+        `stats.forwards` key). Runs in the interaction's own task: its log lines carry its
+        trace id (trace.py)."""
         trace_id_var.set(trace_id_for(job.interaction.id))
         self.stats.in_flight += 1
         try:
-            if redelivery:
-                result = await self._forward_then_deliver(job)
-            else:
-                result = await self._process(job)
+            result = await (step or self._process)(job)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -275,13 +244,18 @@ class InteractionRelay:
         value = source() if callable(source) else source
         return str(value) if value else None
 
-    def _dropped(self, interaction: Interaction, drop: Drop, detail: str) -> None:
-        self.stats.admission[drop.value] += 1
-        self.stats.forwards[RelayResult.DROPPED] += 1
+    def _dropped(
+        self, interaction: Interaction, drop: Drop | None, detail: str, *, in_task: bool = False
+    ) -> None:
+        """Log an interaction dropped with nothing sent, and count it: at admission (`drop`),
+        and as a forward's result unless `in_task` (its task's result counts it)."""
+        if drop is not None:
+            self.stats.admission[drop.value] += 1
+        if not in_task:
+            self.stats.forwards[RelayResult.DROPPED] += 1
         log.warning(
-            "interaction %s dropped (%s, %s): nothing sent",
+            "interaction %s dropped (%s): nothing sent",
             interaction.id,
-            drop,
             detail,
             extra={"trace_id": trace_id_for(interaction.id)},
         )
@@ -289,7 +263,7 @@ class InteractionRelay:
     async def _process(self, job: Job) -> RelayResult:
         interaction = job.interaction
         if not await self._journal.claim(interaction.id, interaction.created_at):
-            self._dropped(interaction, Drop.REPLAY, "journaled")
+            self._dropped(interaction, Drop.REPLAY, "replay, journaled", in_task=True)
             return RelayResult.DROPPED
         if interaction.type is InteractionType.APPLICATION_COMMAND_AUTOCOMPLETE:
             return await self.respond_mode.autocomplete(job)
@@ -302,6 +276,10 @@ class InteractionRelay:
         if job.mode is Mode.RESPOND:
             return await self.respond_mode.run(job)
         outcome = await self.acknowledger.send(job, defer_for(interaction, job.mode))
+        if outcome is AckOutcome.ALREADY_ACKNOWLEDGED and await first_response_taken(
+            self.rest, interaction
+        ):  # Discord holds a first response, not this run's: see _answered_earlier
+            return await self._answered_earlier(job)
         if outcome is not AckOutcome.OK:
             log.warning(
                 "interaction %s: not acknowledged (%s): not forwarded", interaction.id, outcome
@@ -309,6 +287,58 @@ class InteractionRelay:
             if outcome in MAYBE_TAKEN:  # the error reaches the user only if Discord took it
                 await self.delivery.tell_user(job)
             return RelayResult.NOT_ACKNOWLEDGED
+        await self.acks_first()
+        return await self._forward_then_deliver(job)
+
+    # -- an interaction an earlier run answered and did not journal -------------------------
+
+    @staticmethod
+    def _may_be_ours(interaction: Interaction, age: float) -> bool:
+        """A gateway interaction too old to answer whose token still works, of a kind that is
+        deferred first: one an earlier run may have answered before it died."""
+        return interaction.type in ACK_FIRST and age < TOKEN_LIFETIME
+
+    def _late_job(self, interaction: Interaction, received: float) -> Job:
+        mode = self.policy.mode_for(interaction)
+        if mode is Mode.RESPOND:  # what it sent is unknown: taken as the defer
+            mode = Mode.DEFER
+        return Job(
+            interaction,
+            mode,
+            CallbackResponder(self.rest, interaction),
+            received,
+            received,
+            self.pending_acks.due(False),
+            headers={"X-Response-Mode": mode.header},
+        )
+
+    async def _late(self, job: Job) -> RelayResult:
+        """A gateway interaction too old to answer (admission): forwarded as a redelivery when
+        Discord holds a first response for it (an earlier run's), else dropped as too old."""
+        interaction = job.interaction
+        if not await self._journal.claim(interaction.id, interaction.created_at):
+            self._dropped(interaction, Drop.REPLAY, "replay, journaled", in_task=True)
+            return RelayResult.DROPPED
+        if not await first_response_taken(self.rest, interaction):
+            # its admission counted it; nobody answered it in time
+            self._dropped(interaction, None, "too_old, no first response on Discord", in_task=True)
+            return RelayResult.DROPPED
+        return await self._answered_earlier(job)
+
+    async def _answered_earlier(self, job: Job) -> RelayResult:
+        """Discord holds a first response this run did not send (40060 to its own, or found
+        on a late interaction): an earlier run sent it and died before its journal record
+        (SIGKILL, OOM). Journaled now and forwarded as a redelivery (`X-Redelivery: 1`), its
+        first response taken as the defer that run sent."""
+        interaction = job.interaction
+        job.first = int(defer_for(interaction, job.mode)["type"])
+        job.headers["X-Redelivery"] = "1"
+        log.warning(
+            "interaction %s: first response found on Discord, not journaled here: an earlier "
+            "run answered it; forwarded as a redelivery",
+            interaction.id,
+        )
+        await self._journal.record(journal_entry(job))
         await self.acks_first()
         return await self._forward_then_deliver(job)
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import Any
 
-from gateway.clock import Clock
+from gateway.clock import Clocks
 from gateway.interactions.acknowledge import Acknowledger
 from gateway.interactions.delivery import UserDelivery
 from gateway.interactions.forward import Forwarder, parse_choices
@@ -42,8 +41,7 @@ class RespondMode:
         window: float,
         retry_budget: float,
         autocomplete_deadline: float,
-        clock: Clock,
-        wall_clock: Callable[[], float],
+        clocks: Clocks,
     ) -> None:
         self._forwarder = forwarder
         self._ack = acknowledger
@@ -52,8 +50,8 @@ class RespondMode:
         self._window = window
         self._retry_budget = retry_budget
         self._autocomplete_deadline = autocomplete_deadline
-        self._clock = clock
-        self._wall_clock = wall_clock
+        self._clock = clocks.monotonic
+        self._wall_clock = clocks.wall
 
     def _deadline_header(self, job: Job, end: float) -> None:
         """X-Response-Deadline: unix ms until which an inline answer is the first response."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from gateway.delivery.sender import SenderStats
 from gateway.interactions.admission import Drop
 from gateway.interactions.responder import AckOutcome
 
@@ -94,14 +95,24 @@ class RelayStats:
 
     ack_latency: Histogram = field(default_factory=Histogram)
     forwards: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FORWARD_OUTCOMES, 0))
-    retries: int = 0
+    #: the forwards' sender's counts (gateway/delivery/sender.py): retries, slots waited for
+    forward_sender: SenderStats = field(default_factory=SenderStats)
     user_errors: int = 0  # error messages shown to Discord users
     ack_failures: int = 0  # acknowledgements Discord did not take
     in_flight: int = 0
-    forwards_waiting: int = 0  # forwards waiting for an in-flight slot (FORWARD_MAX_IN_FLIGHT)
     ack_outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACK_OUTCOMES, 0))
     admission: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ADMISSION_DROPS, 0))
     answers: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ANSWER_OUTCOMES, 0))
+
+    @property
+    def retries(self) -> int:
+        """Forward attempts made again."""
+        return self.forward_sender.retries
+
+    @property
+    def forwards_waiting(self) -> int:
+        """Forwards waiting for an in-flight slot (FORWARD_MAX_IN_FLIGHT)."""
+        return self.forward_sender.waiting
 
     def snapshot(self) -> dict[str, Any]:
         return {

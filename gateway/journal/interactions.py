@@ -15,11 +15,10 @@ server with neither STATE_DIR nor REDIS_URL). The others: `SqliteJournal`
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.journal.seen import SeenIds
 
 #: The life of an interaction token (Discord: 15 minutes): an entry older than that cannot be
@@ -71,13 +70,11 @@ class Journal(Protocol):
 class MemoryJournal:
     """The journal without state: handled ids and entries live as long as the process."""
 
-    def __init__(
-        self, *, limit: int = MAX_REMEMBERED, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, *, limit: int = MAX_REMEMBERED, clocks: Clocks = SYSTEM_CLOCKS) -> None:
         self._seen = SeenIds(HANDLED_TTL, limit)
         self._pending: dict[str, JournalEntry] = {}
         self._limit = limit
-        self._clock = clock
+        self._clock = clocks.wall
 
     def __repr__(self) -> str:
         return "MemoryJournal()"

@@ -20,13 +20,12 @@ The commands of concurrent callers share round trips (`redis_pipeline.Pipeliner`
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.journal.interactions import HANDLED_TTL, MAX_REMEMBERED, JournalEntry
 from gateway.journal.redis_pipeline import Command, Pipeliner
 from gateway.journal.seen import SeenIds
@@ -57,7 +56,7 @@ class RedisJournal:
         prefix: str = DEFAULT_PREFIX,
         *,
         group: str = "all",
-        clock: Callable[[], float] = time.time,
+        clocks: Clocks = SYSTEM_CLOCKS,
         owns_client: bool = False,
         limit: int = MAX_REMEMBERED,
     ) -> None:
@@ -66,7 +65,7 @@ class RedisJournal:
         self._handled_key = prefix + "handled"
         self._pending_key = f"{prefix}pending:{group}"
         self._adopt = client.register_script(_ADOPT)
-        self._clock = clock
+        self._clock = clocks.wall
         self._owns_client = owns_client
         self._pipeline = Pipeliner(client)
         self._seen = SeenIds(HANDLED_TTL, limit)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.journal.interactions import HANDLED_TTL, Journal, JournalEntry, MemoryJournal
 
 log = logging.getLogger("gateway.journal")
@@ -67,10 +67,12 @@ async def replay_pending(
     redeliver: Redeliver,
     *,
     max_age: float = REPLAY_MAX_AGE,
-    clock: Callable[[], float] = time.time,
+    clocks: Clocks = SYSTEM_CLOCKS,
 ) -> Replay:
-    """Start the redelivery of every entry younger than `max_age`; drop the others."""
-    return await replay_entries(journal, await journal.pending(), redeliver, max_age, clock)
+    """Start the redelivery of every entry younger than `max_age` (by `clocks.wall`); drop the
+    others."""
+    entries = await journal.pending()
+    return await replay_entries(journal, entries, redeliver, max_age, clocks=clocks)
 
 
 async def replay_entries(
@@ -78,12 +80,13 @@ async def replay_entries(
     entries: Sequence[JournalEntry],
     redeliver: Redeliver,
     max_age: float = REPLAY_MAX_AGE,
-    clock: Callable[[], float] = time.time,
+    *,
+    clocks: Clocks = SYSTEM_CLOCKS,
 ) -> Replay:
     """`replay_pending` for given entries (a dead node's, adopted)."""
     replay = Replay()
     for entry in entries:
-        age = clock() - entry.created_at
+        age = clocks.wall() - entry.created_at
         if age >= max_age:
             log.warning(
                 "interaction %s: journaled %.0f s ago, past Discord's 15 minutes: dropped",

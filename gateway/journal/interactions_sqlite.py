@@ -20,11 +20,11 @@ import logging
 import queue
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.journal.interactions import HANDLED_TTL, MAX_REMEMBERED, JournalEntry
 from gateway.journal.seen import SeenIds
 from gateway.private_files import open_private_sqlite
@@ -61,11 +61,11 @@ class SqliteJournal:
         self,
         path: Path,
         *,
-        clock: Callable[[], float] = time.time,
+        clocks: Clocks = SYSTEM_CLOCKS,
         limit: int = MAX_REMEMBERED,
     ) -> None:
         self.path = Path(path)
-        self._clock = clock
+        self._clock = clocks.wall
         self._seen = SeenIds(HANDLED_TTL, limit)
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None

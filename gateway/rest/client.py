@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -41,7 +40,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from gateway.clock import Clock, Sleep
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.rest.discord_clock import DiscordClock
 from gateway.rest.errors import (
     DiscordAuthFailed,
@@ -49,7 +48,7 @@ from gateway.rest.errors import (
     InvalidRequestBudget,
     RateLimitWait,
 )
-from gateway.rest.http_client import OriginClient, new_client
+from gateway.rest.http_client import ClientOptions, OriginClient, new_client
 from gateway.rest.ratelimit import (
     BucketRegistry,
     GlobalLimiter,
@@ -103,7 +102,7 @@ WARM_PATH = "/gateway"
 def new_rest_client(api_base: str, timeout: float = 15.0) -> httpx.AsyncClient:
     """The client DiscordRest wants for `api_base`: its own pool (never the forwards' client),
     sized to DiscordRest's in-flight cap."""
-    return new_client(api_base, max_connections=MAX_IN_FLIGHT, timeout=timeout)
+    return new_client(api_base, ClientOptions(max_connections=MAX_IN_FLIGHT, timeout=timeout))
 
 
 class DiscordRest:
@@ -113,8 +112,7 @@ class DiscordRest:
         token: str,
         client: httpx.AsyncClient,
         *,
-        clock: Clock = time.monotonic,
-        sleep: Sleep = asyncio.sleep,
+        clocks: Clocks = SYSTEM_CLOCKS,
         global_limit: int = 50,
         global_window: float = 1.0,
         backoff_base: float = 0.5,
@@ -123,7 +121,9 @@ class DiscordRest:
     ) -> None:
         self._base = api_base.rstrip("/")
         self._token = token
+        clock, sleep = clocks.monotonic, clocks.sleep
         self._clock = clock
+        self._wall = clocks.wall
         self._sleep = sleep
         self.buckets = BucketRegistry(clock, sleep)
         self.global_limiter = GlobalLimiter(clock, sleep, global_limit, global_window)
@@ -134,19 +134,22 @@ class DiscordRest:
         self.rate_limits = RateLimits(self.pacing, self.stats, clock)
         self.retries = Retries(backoff_base, self.stats)
         self._transport: Transport = OriginClient(self._base, client, max_in_flight=max_in_flight)
-        self.discord_clock = DiscordClock()  # from the Date header of every answer
+        self.discord_clock = DiscordClock(clocks=clocks)  # from the Date header of every answer
         # Interaction callbacks (the 3 s acknowledgements) go on their own client and pool:
         # never queued behind other requests.
         self.callbacks: OriginClient | None = None
         if isinstance(callback_pool, OriginClient):
             self.callbacks = callback_pool
         elif callback_pool:
-            self.callbacks = OriginClient.open(self._base, max_connections=CALLBACK_CONNECTIONS)
+            self.callbacks = OriginClient.open(
+                self._base, ClientOptions(max_connections=CALLBACK_CONNECTIONS)
+            )
         # The main app's calls (the REST proxy) on a pool of their own, so they never hold
         # the connections of the server's own calls. Its answer timeout counts from the
         # request's start: room for a 25 MiB upload.
         self.proxied = OriginClient.open(
-            self._base, max_connections=PROXY_CONNECTIONS, timeout=PROXY_ANSWER_TIMEOUT
+            self._base,
+            ClientOptions(max_connections=PROXY_CONNECTIONS, timeout=PROXY_ANSWER_TIMEOUT),
         )
         # The 401 rule: the bot token marked invalid (a 401 on a call of ours, then on
         # GET /users/@me), and the checks that change it.
@@ -235,7 +238,7 @@ class DiscordRest:
             await self._admit(call)
             call.attempts += 1
             self.stats.requests += 1
-            sent = time.time()  # the answer's Date was written after this (discord_clock.py)
+            sent = self._wall()  # the answer's Date was written after this (discord_clock.py)
             try:
                 response = await call.transport.send(method, path, call.headers, call.content)
             except httpx.TransportError as exc:
@@ -356,7 +359,7 @@ class DiscordRest:
     def _answered(self, call: Call, response: RestResponse, sent: float) -> None:
         """Every Discord answer passes here, once, before anything is decided on it (`sent`:
         the unix time its request went out)."""
-        self.discord_clock.observe(response.headers.get("date"), sent, time.time())
+        self.discord_clock.observe(response.headers.get("date"), sent, self._wall())
         status = response.status
         self.stats.responses[status] = self.stats.responses.get(status, 0) + 1
         self.buckets.update(call.route, response.headers)

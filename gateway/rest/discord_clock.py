@@ -22,11 +22,11 @@ may be short by that offset.
 
 from __future__ import annotations
 
-import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 
 #: Answers older than this (seconds, by our clock) are forgotten.
 WINDOW = 900.0
@@ -48,8 +48,8 @@ class _Span:
 
 
 class DiscordClock:
-    def __init__(self, wall_clock: Callable[[], float] = time.time) -> None:
-        self._wall = wall_clock
+    def __init__(self, *, clocks: Clocks = SYSTEM_CLOCKS) -> None:
+        self._wall = clocks.wall
         self._spans: deque[_Span] = deque()  # oldest first
         #: Discord's time minus ours: at least, at most (as of `self._at`, our time of the
         #: last answer), and the one `now()` adds (0 while the bounds hold 0, else `upper`)

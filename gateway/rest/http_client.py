@@ -3,9 +3,10 @@
 `new_client` builds the one kind of client: an httpx.AsyncClient on httpx-aiohttp's
 `AiohttpTransport`, over an aiohttp ClientSession and TCPConnector made here. `OriginClient`
 sends one origin's requests on such a client (or on any httpx.AsyncClient) and answers with
-`RestResponse`; its `open` builds both. The REST client and its callbacks and proxied calls
-(gateway/rest/client.py), the forwards (gateway/interactions/forward.py) and the deliveries of
-events and timers (gateway/delivery/sender.py) each hold their own.
+`RestResponse`; its `open` builds both. What a client is made with is declared once, in
+`ClientOptions`. The REST client and its callbacks and
+proxied calls (gateway/rest/client.py), the forwards (gateway/interactions/forward.py) and the
+deliveries of events and timers (gateway/delivery/sender.py) each hold their own.
 
 Why this pair: httpx is the API the project uses everywhere, but httpcore's pool (httpx's own)
 does work per request in proportion to the requests queued and the connections open
@@ -42,6 +43,7 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from functools import cache
 from http.client import HTTPResponse
 from http.cookiejar import CookieJar
@@ -58,7 +60,13 @@ from gateway.rest.http_errors import AnswerTooLarge, translate
 from gateway.rest.transport import Body, RestResponse
 from gateway.user_agent import USER_AGENT
 
-__all__ = ["AnswerTooLarge", "OriginClient", "new_client", "translate"]
+__all__ = [
+    "AnswerTooLarge",
+    "ClientOptions",
+    "OriginClient",
+    "new_client",
+    "translate",
+]
 
 #: The headers of every request: no compressed answers (a proxied answer is handed on as it
 #: came, without its Content-Encoding); aiohttp writes Connection itself.
@@ -84,25 +92,34 @@ def default_tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def new_client(
-    base_url: str,
-    *,
-    max_connections: int,
-    connect_timeout: float = 5.0,
-    timeout: float = 15.0,
-    keepalive_expiry: float = 60.0,
-    ssl_context: ssl.SSLContext | None = None,
-    proxy: EgressProxy | Literal["environment"] | None = "environment",
-) -> httpx.AsyncClient:
-    """An httpx.AsyncClient on aiohttp's pool for requests to the origin of `base_url`.
-    `proxy`: by default the one the environment names for `base_url` (a proxy variable with a
-    scheme other than http:// is a ValueError naming it); None connects directly."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientOptions:
+    """What a client is made with (`new_client`, `OriginClient.open`), declared once: the
+    pool's size, its timeouts, TLS and the outgoing proxy. `proxy`: by default the one the
+    environment names for the base URL (a proxy variable with a scheme other than http:// is a
+    ValueError naming it); None connects directly."""
+
+    max_connections: int
+    connect_timeout: float = 5.0
+    timeout: float = 15.0
+    keepalive_expiry: float = 60.0
+    ssl_context: ssl.SSLContext | None = None
+    proxy: EgressProxy | Literal["environment"] | None = "environment"
+
+    def egress(self, base_url: str) -> EgressProxy | None:
+        """The proxy requests to `base_url` go through (None: directly)."""
+        return proxy_for(base_url) if self.proxy == "environment" else self.proxy
+
+
+def new_client(base_url: str, options: ClientOptions) -> httpx.AsyncClient:
+    """An httpx.AsyncClient on aiohttp's pool for requests to the origin of `base_url`."""
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {base_url!r}")
-    egress = proxy_for(base_url) if proxy == "environment" else proxy
-    tls = ssl_context or default_tls()
+    egress = options.egress(base_url)
+    tls = options.ssl_context or default_tls()
     one_per_connection = egress is not None and parts.scheme == "http"
+    max_connections, keepalive_expiry = options.max_connections, options.keepalive_expiry
 
     def session() -> aiohttp.ClientSession:  # made in the event loop, at the first request
         connector = aiohttp.TCPConnector(
@@ -123,9 +140,10 @@ def new_client(
         ),
         client=session,
     )
+    connect = options.connect_timeout
     client = _AiohttpClient(
         transport,
-        timeout=httpx.Timeout(timeout, connect=connect_timeout, pool=connect_timeout),
+        timeout=httpx.Timeout(options.timeout, connect=connect, pool=connect),
         headers=_HEADERS,
         cookies=_KeepNoCookies(),
         trust_env=False,  # the proxy is decided above, once (gateway/egress.py)
@@ -197,35 +215,17 @@ class OriginClient:
 
     @classmethod
     def open(
-        cls,
-        base_url: str,
-        *,
-        max_connections: int,
-        connect_timeout: float = 5.0,
-        timeout: float = 15.0,
-        keepalive_expiry: float = 60.0,
-        ssl_context: ssl.SSLContext | None = None,
-        proxy: EgressProxy | Literal["environment"] | None = "environment",
-        max_answer_bytes: int | None = None,
+        cls, base_url: str, options: ClientOptions, *, max_answer_bytes: int | None = None
     ) -> OriginClient:
         """A client of its own (`new_client`) for `base_url`, as many requests at once as
-        connections."""
-        egress = proxy_for(base_url) if proxy == "environment" else proxy
-        client = new_client(
-            base_url,
-            max_connections=max_connections,
-            connect_timeout=connect_timeout,
-            timeout=timeout,
-            keepalive_expiry=keepalive_expiry,
-            ssl_context=ssl_context,
-            proxy=egress,
-        )
+        connections; answers over `max_answer_bytes` are AnswerTooLarge."""
+        egress = options.egress(base_url)
         return cls(
             base_url,
-            client,
-            max_in_flight=max_connections,
+            new_client(base_url, replace(options, proxy=egress)),
+            max_in_flight=options.max_connections,
             max_answer_bytes=max_answer_bytes,
-            timeout=timeout,
+            timeout=options.timeout,
             owned=True,
             proxy=egress,
         )

@@ -1,6 +1,6 @@
 """The timers' state and the one place each change is decided: create, pause, resume, extend,
 cancel, and what falls due (`tick`). No I/O of its own but the store's `write`, no task, no
-sleep: `TimerService` runs it; tests drive it with an injected clock.
+sleep: `TimerService` runs it; tests drive it with injected `clocks` (the wall clock).
 
 Every change is written to the store before it is answered (a failed write restores the
 timer as it was and raises StoreUnavailable). A fire or reminder that falls due is written,
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from gateway.clock import SYSTEM_CLOCKS, Clocks
 from gateway.journal.timers import Change, StoreUnavailable, TimerStore
 from gateway.timers.model import Delivery, Kind, State, Timer, TimerSpec
 from gateway.timers.schedule import Schedule
@@ -67,12 +67,12 @@ class TimerEngine:
         self,
         store: TimerStore,
         *,
-        clock: Callable[[], float] = time.time,
+        clocks: Clocks = SYSTEM_CLOCKS,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         finished_ttl_ms: int = FINISHED_TTL_MS,
     ) -> None:
         self.store = store
-        self._clock = clock
+        self._clock = clocks.wall
         self._new_id = new_id
         self._ttl = finished_ttl_ms
         self._timers: dict[str, Timer] = {}

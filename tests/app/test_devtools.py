@@ -14,7 +14,7 @@ from playwright.async_api import expect
 
 from asgi_app.factory import ServerApp, create_app
 from asgi_app.settings import load_settings
-from gateway.interactions.signatures import Ed25519Signer, sign
+from gateway.delivery.signatures import Ed25519Signer, sign
 from tests.support.browser import chromium
 from tests.support.harness.app import discord_of
 from tests.support.harness.logcapture import note_settings

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from asgi_app.settings import DEFAULT_INTERACTION_LATE_MESSAGE
-from gateway.interactions.signatures import verify_signature
+from gateway.delivery.signatures import verify_signature
 from gateway.simulator import factory
 from tests.support.harness.app import AUTH_TOKEN, discord_of, running_app
 from tests.support.harness.main_app import MainApp

@@ -10,7 +10,7 @@ import asyncio
 import uvloop
 
 from gateway.rest.client import CALLBACK_CONNECTIONS
-from gateway.rest.http_client import OriginClient
+from gateway.rest.http_client import ClientOptions, OriginClient
 from gateway.simulator import DiscordSimulator
 
 
@@ -18,7 +18,7 @@ async def _statuses() -> list[int]:
     """GET /gateway twice (the second on the kept-alive connection), then an acknowledgement,
     which the simulator records."""
     async with DiscordSimulator() as sim:
-        pool = OriginClient.open(sim.api_base, max_connections=CALLBACK_CONNECTIONS)
+        pool = OriginClient.open(sim.api_base, ClientOptions(max_connections=CALLBACK_CONNECTIONS))
         headers = {"Authorization": f"Bot {sim.token}"}
         try:
             statuses = [(await pool.request("GET", "/gateway", headers)).status for _ in "ab"]

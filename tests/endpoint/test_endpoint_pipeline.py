@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
+from gateway.delivery.signatures import load_public_key, verify_ed25519
 from gateway.interactions.model import DISCORD_EPOCH_MS
-from gateway.interactions.signatures import load_public_key, verify_ed25519
 from gateway.simulator import factory
 from tests.endpoint.harness import endpoint_app, pending_settings
 from tests.support.harness.app import discord_of

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.interactions.signing_key import FILE_NAME
+from gateway.delivery.signing_key import FILE_NAME
 from gateway.simulator import factory
 from tests.endpoint.node_verify import verify_key
 from tests.support.harness.app import running_app

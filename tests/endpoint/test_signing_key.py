@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from gateway.interactions.signatures import (
+from gateway.delivery.signatures import (
     load_public_key,
     public_key_hex,
     sign_ed25519,
     verify_ed25519,
 )
-from gateway.interactions.signing_key import FILE_NAME, SigningKeyError, load_signing_key
+from gateway.delivery.signing_key import FILE_NAME, SigningKeyError, load_signing_key
 
 SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
 # RFC 8032 test 1: the public key of SEED and its signature of the empty message.

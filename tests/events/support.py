@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from gateway.interactions.signatures import load_public_key, verify_ed25519, verify_signature
+from gateway.delivery.signatures import load_public_key, verify_ed25519, verify_signature
 from gateway.simulator import DiscordSimulator
 from tests.support.harness.app import AUTH_TOKEN, Running, running_app
 from tests.support.harness.server import read_request, serve

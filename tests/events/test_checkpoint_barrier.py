@@ -74,6 +74,6 @@ def test_the_manager_wraps_its_session_store(tmp_path: Path) -> None:
 
     config = GatewayConfig(token="t", intents=1, state_dir=tmp_path, checkpoint_barrier=barrier)
     manager = GatewayManager(config, fetch)
-    assert isinstance(manager._store, JournalFirst)
+    assert isinstance(manager.session_store, JournalFirst)
     plain = GatewayManager(GatewayConfig(token="t", intents=1, state_dir=tmp_path), fetch)
-    assert not isinstance(plain._store, JournalFirst)
+    assert not isinstance(plain.session_store, JournalFirst)

@@ -67,7 +67,7 @@ async def test_replay_all_in_their_order(tmp_path: Path) -> None:
     async with events_app(tmp_path, {"MESSAGE_CREATE": {}}, main=main) as (running, _):
         for n in range(5):
             await running.sim.guild_events.message_create(G1, content=f"a{n}")
-        await eventually(lambda: len(running.app.services.running.events.dead) == 5, 5)  # type: ignore[union-attr]
+        await eventually(lambda: len(running.app.services.running.events.dead) == 5, 5)
         refuse["on"] = False
         assert (await running.http.post("/events/dead/replay", json={})).json() == {"replayed": 5}
         await eventually(lambda: len(main.delivered()) == 5, 5)
@@ -80,7 +80,8 @@ async def test_without_event_forwards_the_dead_letter_routes_answer_an_empty_lis
     """No events configured: there can be no dead letter, so the routes answer as for an empty
     list (not 503, which would tell a client to retry something that will never come)."""
     async with running_app(tmp_path, wait_ready=False) as srv:
-        assert srv.app.services.running.events is None
+        idle = srv.app.services.running.events
+        assert not idle.enabled and idle.health() == {"ok": True, "enabled": False}
         dead = await srv.http.get("/events/dead")
         assert dead.status_code == 200 and dead.json() == {"dead": [], "count": 0}
         replayed = await srv.http.post("/events/dead/replay", json={})

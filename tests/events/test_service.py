@@ -11,11 +11,13 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.delivery.sender import Answer, SignedSender
+from gateway.clock import Clocks
+from gateway.delivery.sender import RetryPolicy, SignedSender
 from gateway.events import dead_letters
 from gateway.events.filters import forwards_from
 from gateway.events.service import EventService
 from gateway.journal.events import EventStore, MemoryEventStore
+from gateway.rest.transport import RestResponse
 from tests.support.waiting import eventually
 
 TOKEN = "events-token-0123456789abcdef0123456789"
@@ -41,7 +43,7 @@ class Poster:
 
     async def post(
         self, url: str, headers: Mapping[str, str], body: bytes, answer_within: float
-    ) -> Answer:
+    ) -> RestResponse:
         self.open += 1
         self.most_open = max(self.most_open, self.open)
         try:
@@ -50,7 +52,7 @@ class Poster:
                 await asyncio.sleep(self.delay)
             status = self.answer(events)
             self.attempts.append((dict(headers), events, status))
-            return Answer(status)
+            return RestResponse(status, {}, b"")
         finally:
             self.open -= 1
 
@@ -81,16 +83,19 @@ def service(
     **options: Any,
 ) -> EventService:
     clock = clock or Clock()
-    sender_options = {k: options.pop(k) for k in ("max_in_flight", "give_up_after") if k in options}
-    sender = SignedSender(
-        poster, TOKEN, wall_clock=clock, sleep=clock.sleep, rng=lambda: 1.0, **sender_options
-    )
+    sender_options: dict[str, Any] = {}
+    if "max_in_flight" in options:
+        sender_options["max_in_flight"] = options.pop("max_in_flight")
+    if "give_up_after" in options:
+        sender_options["policy"] = RetryPolicy(give_up_after=options.pop("give_up_after"))
+    clocks = Clocks(monotonic=clock, wall=clock, sleep=clock.sleep, random=lambda: 1.0)
+    sender = SignedSender(poster, TOKEN, clocks=clocks, **sender_options)
     return EventService(
         store or MemoryEventStore(),
         sender,
         URL,
         forwards_from(forwards or {"MESSAGE_CREATE": {}, "GUILD_MEMBER_ADD": {}}),
-        wall_clock=clock,
+        clocks=clocks,
         **options,
     )
 

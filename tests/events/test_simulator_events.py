@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import websockets
 
-from gateway.interactions.signatures import load_public_key, verify_ed25519
+from gateway.delivery.signatures import load_public_key, verify_ed25519
 from gateway.simulator import DiscordSimulator
 from gateway.simulator.guild_events import GUILD_MEMBERS, GUILD_MESSAGES, MESSAGE_CONTENT
 from tests.events.support import ALL_INTENTS

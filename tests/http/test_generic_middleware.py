@@ -17,6 +17,7 @@ from asgi_app.http.middleware import (
     require_token,
     security_headers,
 )
+from gateway.clock import Clocks
 from tests.http.helpers import TeamSchema
 from tests.support.harness.server import serve
 
@@ -48,7 +49,8 @@ def _app(clock: FakeClock) -> App:
     app = App(body_limit=64)
     app.use(security_headers())
     app.use(cors(ORIGIN + "/"))
-    guarded = app.group(require_origin(ORIGIN), rate_limit(3, clock=clock), require_token(TOKEN))
+    limited = rate_limit(3, clocks=Clocks(monotonic=clock))
+    guarded = app.group(require_origin(ORIGIN), limited, require_token(TOKEN))
     app.get("/", _text)
     app.get("/page", _page)
     app.get("/boom", _boom)
@@ -239,7 +241,10 @@ def test_token_buckets_keep_memory_bounded_and_evict_the_oldest() -> None:
 async def test_rate_limit_by_custom_key() -> None:
     clock = FakeClock()
     app = App()
-    app.use(rate_limit(1, key=lambda req: req.headers.get("x-user") or "", clock=clock))
+    by_user = rate_limit(
+        1, key=lambda req: req.headers.get("x-user") or "", clocks=Clocks(monotonic=clock)
+    )
+    app.use(by_user)
     app.get("/", _text)
     async with serve(app) as base, httpx.AsyncClient(base_url=base) as c:
         assert (await c.get("/", headers={"X-User": "a"})).status_code == 200

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.clock import Clocks
 from gateway.journal.interactions import JournalEntry, MemoryJournal
 from gateway.journal.interactions_redis import RedisJournal
 from gateway.journal.interactions_replay import open_journal, replay_pending
@@ -29,7 +30,8 @@ async def test_young_entries_redelivered_oldest_first_old_ones_dropped(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     now = 1_800_000_000.0
-    journal = MemoryJournal(clock=lambda: now)
+    clocks = Clocks(wall=lambda: now)
+    journal = MemoryJournal(clocks=clocks)
     for e in (entry("fresh", now - 2), entry("stale", now - 901), entry("older", now - 899)):
         await journal.record(e)
     seen: list[JournalEntry] = []
@@ -43,7 +45,7 @@ async def test_young_entries_redelivered_oldest_first_old_ones_dropped(
         return asyncio.create_task(forwarded(e))
 
     with caplog.at_level(logging.INFO, logger="gateway.journal"):
-        replay = await replay_pending(journal, redeliver, clock=lambda: now)
+        replay = await replay_pending(journal, redeliver, clocks=clocks)
     assert replay.redelivered == ["older", "fresh"]
     assert replay.dropped == ["stale"]
     assert await asyncio.gather(*replay.tasks) == ["ok", "ok"]

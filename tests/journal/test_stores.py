@@ -7,6 +7,7 @@ import time
 
 import orjson
 
+from gateway.clock import Clocks
 from gateway.journal.interactions import HANDLED_TTL, JournalEntry, MemoryJournal
 from tests.journal.conftest import Opener
 
@@ -98,7 +99,7 @@ async def test_redis_sets_expire_after_the_last_id_and_drop_expired_ids(redis_ur
     from gateway.journal.interactions_redis import SET_TTL, UPKEEP_EVERY, RedisJournal
 
     now = [time.time()]
-    journal = await RedisJournal.open(redis_url, "upkeep:", clock=lambda: now[0])
+    journal = await RedisJournal.open(redis_url, "upkeep:", clocks=Clocks(wall=lambda: now[0]))
     client = aioredis.Redis.from_url(redis_url)
     try:
         assert await journal.claim("gone", now[0] - HANDLED_TTL - 5)  # already expired

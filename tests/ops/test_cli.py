@@ -12,8 +12,8 @@ import pytest
 
 from asgi_app.overlay.state import view_key
 from asgi_app.settings import SettingsError, load_settings
-from gateway.interactions.signatures import public_key_hex
-from gateway.interactions.signing_key import FILE_NAME, load_signing_key
+from gateway.delivery.signatures import public_key_hex
+from gateway.delivery.signing_key import FILE_NAME, load_signing_key
 from gateway.journal.interactions import JournalEntry
 from gateway.journal.interactions_redis import RedisJournal
 from gateway.journal.interactions_sqlite import SqliteJournal

@@ -19,9 +19,9 @@ import httpx
 import orjson
 import pytest
 
-from gateway.interactions.signatures import load_public_key, public_key_hex, verify_ed25519
-from gateway.interactions.signing_key import key_from_hex
-from gateway.interactions.trace import parse_traceparent, trace_id_for
+from gateway.delivery.signatures import load_public_key, public_key_hex, verify_ed25519
+from gateway.delivery.signing_key import key_from_hex
+from gateway.delivery.trace import parse_traceparent, trace_id_for
 from gateway.simulator import DiscordSimulator
 from gateway.simulator.http_delivery import HttpDelivery
 from tests.ops.docker import build_image, require_compose, require_docker, run

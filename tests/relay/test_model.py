@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
+from gateway.clock import Clocks
 from gateway.interactions.model import Interaction, InteractionType, snowflake_time
 from gateway.interactions.policy import Mode, ResponsePolicy, policy_problems
 from gateway.interactions.server_responses import defer_for
@@ -102,7 +103,7 @@ def test_the_defer_table() -> None:
 
 def test_discord_clock_follows_the_date_header() -> None:
     now = [1_000_000.0]
-    clock = DiscordClock(lambda: now[0])
+    clock = DiscordClock(clocks=Clocks(wall=lambda: now[0]))
     assert clock.now() == now[0]  # nothing observed: our clock
     clock.observe(formatdate(now[0] + 0.3, usegmt=True), now[0], now[0])
     # Discord's time was in [date, date + 1) as ours was now[0]: our clock may be right

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.interactions.job import PendingAcks
+from gateway.interactions.job import AckDue, PendingAcks
 
 _TASKS: set[asyncio.Task[None]] = set()
 
@@ -44,10 +44,9 @@ async def test_forwards_start_in_order_a_few_per_turn_of_the_loop() -> None:
     assert acks.waiting == 0
 
 
-async def test_none_starts_while_an_acknowledgement_is_due() -> None:
-    acks = PendingAcks()
-    due = acks.due(True)
-    started = await _forwards(acks, 3)  # they ask while an acknowledgement is due
+async def _held_until_settled(acks: PendingAcks, due: AckDue, started: list[int]) -> None:
+    """The three forwards `started` tracks stay held over 50 turns of the loop while `due`
+    is open, then start in their order once it is settled."""
     for _ in range(50):
         await asyncio.sleep(0)
     assert started == [] and acks.waiting == 3
@@ -57,6 +56,13 @@ async def test_none_starts_while_an_acknowledgement_is_due() -> None:
         if len(started) == 3:
             break
     assert started == [0, 1, 2]
+
+
+async def test_none_starts_while_an_acknowledgement_is_due() -> None:
+    acks = PendingAcks()
+    due = acks.due(True)
+    started = await _forwards(acks, 3)  # they ask while an acknowledgement is due
+    await _held_until_settled(acks, due, started)
 
 
 async def test_an_interaction_received_before_the_next_turn_goes_first() -> None:
@@ -64,15 +70,7 @@ async def test_an_interaction_received_before_the_next_turn_goes_first() -> None
     started = await _forwards(acks, 3)
     await asyncio.sleep(0)  # they ask with none due: they would start in the next turn...
     due = acks.due(True)  # ...but an interaction arrives before it
-    for _ in range(50):
-        await asyncio.sleep(0)
-    assert started == [] and acks.waiting == 3
-    due.settle()
-    for _ in range(50):
-        await asyncio.sleep(0)
-        if len(started) == 3:
-            break
-    assert started == [0, 1, 2]
+    await _held_until_settled(acks, due, started)
 
 
 async def test_a_forward_held_for_max_hold_starts_although_acknowledgements_are_due() -> None:

@@ -10,9 +10,10 @@ from typing import Any, cast
 import orjson
 import pytest
 
+from gateway.clock import Clocks
+from gateway.delivery.signatures import verify_signature
 from gateway.interactions.model import Interaction
 from gateway.interactions.server_responses import COOLDOWN_MESSAGE
-from gateway.interactions.signatures import verify_signature
 from gateway.simulator import factory
 from tests.support.harness.main_app import MainApp
 from tests.support.harness.relay_stack import (
@@ -213,7 +214,7 @@ async def test_all_attempts_stay_within_the_retry_budget() -> None:
 
 async def test_second_click_on_the_same_message_within_3s_gets_the_cooldown_reply() -> None:
     offset = [0.0]
-    async with relay_stack(clock=lambda: time.monotonic() + offset[0]) as stack:
+    async with relay_stack(clocks=Clocks(monotonic=lambda: time.monotonic() + offset[0])) as stack:
         first = await stack.send(factory.component(message_id="501"))
         await stack.settle(1)
         offset[0] += 2.9

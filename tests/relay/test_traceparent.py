@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from asgi_app.logs import JsonFormatter, RequestIdFilter
-from gateway.interactions.trace import parse_traceparent, trace_id_for, traceparent
+from gateway.delivery.trace import parse_traceparent, trace_id_for, traceparent
 from gateway.journal.interactions import JournalEntry
 from gateway.simulator import factory
 from tests.support.harness.main_app import MainApp

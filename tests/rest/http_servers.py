@@ -10,13 +10,14 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from gateway.rest.http_client import OriginClient
+from gateway.rest.http_client import ClientOptions, OriginClient
 
 Answer = Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]  # -> keep the connection
 
@@ -101,9 +102,14 @@ NO_CONTENT = b"HTTP/1.1 204 No Content\r\nX-RateLimit-Bucket: abc\r\n\r\n"
 GZ = b"\x1f\x8b.."  # the start of a gzip stream: handed over as received, not decoded
 
 
-def origin(base: str, **options: object) -> OriginClient:
-    """The server's client for `base`, direct (whatever proxy the environment names)."""
-    return OriginClient.open(base, max_connections=16, proxy=None, **options)  # type: ignore[arg-type]
+def origin(base: str, *, max_answer_bytes: int | None = None, **options: Any) -> OriginClient:
+    """The server's client for `base`, direct (whatever proxy the environment names);
+    `options`: ClientOptions' fields."""
+    return OriginClient.open(
+        base,
+        ClientOptions(max_connections=16, proxy=None, **options),
+        max_answer_bytes=max_answer_bytes,
+    )
 
 
 def self_signed(tmp: Path) -> tuple[ssl.SSLContext, Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 
+from gateway.clock import Clocks
 from gateway.rest.client import DiscordRest
 from tests.rest.conftest import FakeClock
 from tests.support.discord_rest import DiscordStub
@@ -16,7 +17,8 @@ logcapture.add_secret(BOT_TOKEN)  # the secrets check looks for it in the suite'
 
 
 def make(stub: Stub, client: httpx.AsyncClient, clock: FakeClock, **kw: object) -> DiscordRest:
-    return DiscordRest(stub[1], BOT_TOKEN, client, clock=clock, sleep=clock.sleep, **kw)  # type: ignore[arg-type]
+    clocks = Clocks(monotonic=clock, sleep=clock.sleep)
+    return DiscordRest(stub[1], BOT_TOKEN, client, clocks=clocks, **kw)  # type: ignore[arg-type]
 
 
 def limit_headers(

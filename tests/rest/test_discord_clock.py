@@ -14,6 +14,7 @@ from email.utils import formatdate
 
 import pytest
 
+from gateway.clock import Clocks
 from gateway.interactions.admission import Admission, Drop
 from gateway.interactions.model import DISCORD_EPOCH_MS, Interaction
 from gateway.rest.discord_clock import DRIFT, DiscordClock
@@ -28,7 +29,7 @@ class World:
     def __init__(self, skew: float) -> None:
         self.skew = skew
         self.now = START
-        self.clock = DiscordClock(lambda: self.now)
+        self.clock = DiscordClock(clocks=Clocks(wall=lambda: self.now))
 
     def discord(self) -> float:
         return self.now + self.skew

@@ -10,13 +10,14 @@ import ssl
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from asgi_app.logs import MASK
 from gateway.egress import parse_proxy, proxy_for
-from gateway.rest.http_client import OriginClient
+from gateway.rest.http_client import ClientOptions, OriginClient
 from tests.rest.http_servers import (
     NO_CONTENT,
     Scripted,
@@ -30,8 +31,8 @@ from tests.support.harness.server import free_port
 from tests.support.tinyproxy import PASSWORD, clear_proxy_env, tinyproxy
 
 
-def pool(base: str, **options: object) -> OriginClient:
-    return OriginClient.open(base, max_connections=4, **options)  # type: ignore[arg-type]
+def pool(base: str, **options: Any) -> OriginClient:
+    return OriginClient.open(base, ClientOptions(max_connections=4, **options))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import asyncio
 import httpx
 import pytest
 
-from gateway.rest.http_client import AnswerTooLarge, OriginClient
+from gateway.rest.http_client import AnswerTooLarge, ClientOptions, OriginClient
 from gateway.user_agent import USER_AGENT
 from tests.rest.http_servers import GZ, NO_CONTENT, fixed, head_lines, scripted, serving
 from tests.rest.http_servers import origin as client
@@ -270,7 +270,7 @@ async def test_at_most_max_connections_at_once_and_all_requests_answered() -> No
         return True
 
     async with scripted(slow) as (server, base):
-        pool = OriginClient.open(base, max_connections=3, proxy=None)
+        pool = OriginClient.open(base, ClientOptions(max_connections=3, proxy=None))
         answers = await asyncio.gather(*(pool.request("POST", f"/{i}", {}) for i in range(20)))
         assert [a.status for a in answers] == [204] * 20
         assert server.connections == 3 and server.most_in_flight == 3

@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from gateway.clock import Clocks
 from gateway.rest.client import (
     INVALID_SOFT_LIMIT,
     DiscordRest,
@@ -51,7 +52,7 @@ async def test_connection_errors_retried_then_raised(
     client: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     base = f"http://127.0.0.1:{free_port()}/api/v10"  # nothing listens there
-    rest = DiscordRest(base, "t", client, clock=clock, sleep=clock.sleep)
+    rest = DiscordRest(base, "t", client, clocks=Clocks(monotonic=clock, sleep=clock.sleep))
     with pytest.raises(httpx.ConnectError):
         await rest.request("GET", "/gateway/bot")
     assert rest.stats.connection_errors == 3

@@ -7,6 +7,7 @@ import asyncio
 import httpx
 import pytest
 
+from gateway.clock import Clocks
 from gateway.rest.client import (
     DiscordRest,
 )
@@ -175,7 +176,7 @@ async def test_rate_limited_bucket_never_delays_another_route(
         await release.wait()
         await clock.sleep(seconds)
 
-    rest = DiscordRest(base, "t", client, clock=clock, sleep=blocking_sleep)
+    rest = DiscordRest(base, "t", client, clocks=Clocks(monotonic=clock, sleep=blocking_sleep))
     app.script("POST", "/channels/1/messages", Reply(headers=limit_headers(0, 60.0)))
     await rest.request("POST", "/channels/1/messages", {})
     waiting = asyncio.create_task(rest.request("POST", "/channels/1/messages", {}))

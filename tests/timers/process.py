@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import orjson
 
-from gateway.interactions.signatures import verify_signature
+from gateway.delivery.signatures import verify_signature
 from gateway.simulator import DiscordSimulator
 from tests.support.harness.app import AUTH_TOKEN, production_env
 from tests.support.harness.process import VENV_BIN, ServerProcess, clean_env

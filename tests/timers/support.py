@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gateway.clock import Clocks
 from gateway.journal.timers import MemoryTimerStore
 from gateway.timers.engine import TimerEngine
 from gateway.timers.model import Delivery, Timer, TimerSpec
@@ -46,7 +47,7 @@ def harness(store: MemoryTimerStore | None = None, clock: Clock | None = None) -
     clock = clock or Clock()
     store = store or MemoryTimerStore()
     counter = iter(range(1, 1_000_000))
-    engine = TimerEngine(store, clock=clock, new_id=lambda: f"d{next(counter)}")
+    engine = TimerEngine(store, clocks=Clocks(wall=clock), new_id=lambda: f"d{next(counter)}")
     h = Harness(clock, store, engine)
 
     def deliver(deliveries: Sequence[Delivery]) -> None:

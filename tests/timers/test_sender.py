@@ -10,17 +10,23 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.interactions.signatures import Ed25519Signer, verify_ed25519, verify_signature
-from gateway.timers.sender import (
-    Answer,
+from gateway.clock import Clocks
+from gateway.delivery.sender import (
     HttpPoster,
     Outcome,
+    RetryPolicy,
     SignedSender,
     retry_after_seconds,
 )
+from gateway.delivery.signatures import Ed25519Signer, verify_ed25519, verify_signature
+from gateway.rest.transport import RestResponse
 from tests.support.harness.server import read_request, serve
 
 TOKENS = "first-token-0123456789abcdef0123456789"
+
+
+def answer(status: int, retry_after: str | None = None) -> RestResponse:
+    return RestResponse(status, {} if retry_after is None else {"retry-after": retry_after}, b"")
 
 
 @dataclass
@@ -33,13 +39,13 @@ class ScriptedPoster:
 
     async def post(
         self, url: str, headers: Mapping[str, str], body: bytes, answer_within: float
-    ) -> Answer:
+    ) -> RestResponse:
         self.seen.append(dict(headers))
         self.bodies.append(body)
         step = self.script.pop(0)
         if isinstance(step, Exception):
             raise step
-        return step if isinstance(step, Answer) else Answer(step)
+        return step if isinstance(step, RestResponse) else answer(step)
 
     async def aclose(self) -> None:
         return None
@@ -53,9 +59,8 @@ def sender(poster: Any, sleeps: list[float], **options: Any) -> SignedSender:
         sleeps.append(seconds)
         now[0] += seconds
 
-    return SignedSender(
-        poster, TOKENS, sleep=sleep, rng=lambda: 1.0, wall_clock=lambda: now[0], **options
-    )
+    clocks = Clocks(monotonic=lambda: now[0], wall=lambda: now[0], sleep=sleep, random=lambda: 1.0)
+    return SignedSender(poster, TOKENS, clocks=clocks, **options)
 
 
 async def test_retried_until_2xx_with_the_same_delivery_id_and_growing_backoff() -> None:
@@ -70,7 +75,7 @@ async def test_retried_until_2xx_with_the_same_delivery_id_and_growing_backoff()
 
 async def test_429_waits_its_retry_after_and_a_4xx_is_a_dead_letter_at_once() -> None:
     sleeps: list[float] = []
-    poster = ScriptedPoster([Answer(429, "30"), 404])
+    poster = ScriptedPoster([answer(429, "30"), 404])
     outcome = await sender(poster, sleeps).deliver("http://main/timers", "d2", lambda now: b"{}")
     assert outcome is Outcome.DEAD
     assert sleeps == [30.0]
@@ -80,7 +85,7 @@ async def test_429_waits_its_retry_after_and_a_4xx_is_a_dead_letter_at_once() ->
 async def test_gives_up_after_its_budget() -> None:
     sleeps: list[float] = []
     poster = ScriptedPoster([503] * 20)
-    s = sender(poster, sleeps, give_up_after=60.0, retry_cap=300.0)
+    s = sender(poster, sleeps, policy=RetryPolicy(give_up_after=60.0, cap=300.0))
     assert await s.deliver("http://main/timers", "d3", lambda now: b"{}") is Outcome.DEAD
     assert sum(sleeps) <= 60.0
     assert s.stats.outcomes == {"dead": 1}
@@ -106,7 +111,7 @@ async def test_signed_like_a_forward_over_real_http(legacy: bool) -> None:
 
     signer = Ed25519Signer()
     async with serve(main_app) as url:
-        poster = HttpPoster(url)
+        poster = HttpPoster.open(url)
         s = SignedSender(poster, TOKENS, signers=(signer,), legacy_auth=legacy)
         outcome = await s.deliver(f"{url}/t", "d4", lambda now: b'{"a":1}', {"X-Timer-Id": "t"})
     await poster.aclose()
@@ -139,7 +144,7 @@ async def test_an_answer_over_1_mib_is_a_failed_attempt() -> None:
 
     sleeps: list[float] = []
     async with serve(main_app) as url:
-        poster = HttpPoster(url)
+        poster = HttpPoster.open(url)
         s = sender(poster, sleeps)
         outcome = await s.deliver(f"{url}/t", "d5", lambda now: b"{}")
     await poster.aclose()

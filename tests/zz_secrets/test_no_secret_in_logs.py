@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.interactions.signing_key import FILE_NAME as SIGNING_KEY_FILE
+from gateway.delivery.signing_key import FILE_NAME as SIGNING_KEY_FILE
 from gateway.simulator import factory
 from tests.support.harness import logcapture
 from tests.support.harness.app import running_app

@@ -1,4 +1,8 @@
-"""rate_limit(): a token bucket per client key, bounded memory, injectable clock."""
+"""rate_limit(): a token bucket per client key, bounded memory, injectable clocks.
+
+`clocks` is anything with a `monotonic` clock: `gateway.clock.Clocks` in the app and the tests
+(this framework imports nothing of `gateway/`, so `Clocks` here is only its shape).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,28 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, Protocol
 
 from asgi_app.http.errors import HTTPError
 from asgi_app.http.request import Request
 from asgi_app.http.response import Response
 from asgi_app.http.types import Middleware, Next
+
+
+class Clocks(Protocol):
+    """What rate_limit takes of `gateway.clock.Clocks`: its monotonic clock (seconds)."""
+
+    @property
+    def monotonic(self) -> Callable[[], float]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _SystemClocks:
+    monotonic: Callable[[], float] = time.monotonic
+
+
+SYSTEM_CLOCKS: Final[Clocks] = _SystemClocks()
 
 
 def client_address(req: Request) -> str:
@@ -64,10 +85,11 @@ def rate_limit(
     *,
     key: Callable[[Request], str] = client_address,
     max_keys: int = 10_000,
-    clock: Callable[[], float] = time.monotonic,
+    clocks: Clocks = SYSTEM_CLOCKS,
 ) -> Middleware:
-    """429 with Retry-After (whole seconds) once a key spends `per_minute` in a minute."""
-    buckets = TokenBuckets(per_minute, 60.0, max_keys=max_keys, clock=clock)
+    """429 with Retry-After (whole seconds) once a key spends `per_minute` in a minute (by
+    `clocks.monotonic`)."""
+    buckets = TokenBuckets(per_minute, 60.0, max_keys=max_keys, clock=clocks.monotonic)
     limit = str(per_minute)
 
     async def limit_rate(req: Request, res: Response, next: Next) -> None:

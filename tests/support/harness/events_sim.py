@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import time
 from typing import Any
 
 import orjson
 
 from gateway.simulator import DiscordSimulator
+from tests.support.harness.json_lines import commands, reply
 from tests.support.harness.server import read_request, serve
 
 CHANNEL = "1100000000000000002"
@@ -70,21 +70,10 @@ async def _run(sim: DiscordSimulator, sent: dict[str, float], cmd: dict[str, Any
 async def _serve(delay: float) -> None:
     main = EventsMain(delay)
     sent: dict[str, float] = {}
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=1 << 24)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-
-    def reply(message: dict[str, Any]) -> None:
-        sys.stdout.buffer.write(orjson.dumps(message) + b"\n")
-        sys.stdout.buffer.flush()
-
     async with DiscordSimulator() as sim, serve(main, backlog=4096) as main_base:
         reply({"api_base": sim.api_base, "token": sim.token, "main_base": main_base})
-        while line := await reader.readline():
-            cmd = orjson.loads(line)
+        async for cmd in commands(limit=1 << 24):
             op = cmd["op"]
-            if op == "quit":
-                break
             if op == "ready":
                 try:
                     await sim.wait_ready(timeout=30)

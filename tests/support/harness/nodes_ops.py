@@ -6,7 +6,7 @@ record of who connected, resumed and took over which shard."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -21,34 +21,48 @@ EVENTS_PATH = "/events"
 _LOGGED = frozenset({"IDENTIFY", "RESUME", "READY", "RESUMED", "close", "drop"})
 
 
+class Paced:
+    """`send(n)` for n = 0, 1, 2, ... at `rate` per second, until `stop()`: each answer a row
+    of `sent`; a send refused for want of a session (NoSessionError) is counted, not kept."""
+
+    def __init__(self, rate: float, send: Callable[[int], Awaitable[list[Any]]]) -> None:
+        self.sent: list[list[Any]] = []
+        self.refused = 0
+        self._task = asyncio.get_running_loop().create_task(self._run(rate, send))
+
+    async def _run(self, rate: float, send: Callable[[int], Awaitable[list[Any]]]) -> None:
+        loop = asyncio.get_running_loop()
+        start, n = loop.time(), 0
+        while True:
+            try:
+                self.sent.append(await send(n))
+            except NoSessionError:
+                self.refused += 1
+            n += 1
+            await asyncio.sleep(max(0.0, start + n / rate - loop.time()))
+
+    async def stop(self) -> list[list[Any]]:
+        """The rows sent, once the sending has stopped."""
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        return self.sent
+
+
 class Stream:
     """Commands at `rate` per second, round robin over `shards`, until `stop()`."""
 
     def __init__(self, sim: DiscordSimulator, rate: float, shards: int) -> None:
         self.sim = sim
-        self.rate = rate
         self.shards = shards
-        self.sent: list[list[Any]] = []
-        self.refused = 0
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._paced = Paced(rate, self._send)
 
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        start, n = loop.time(), 0
-        while True:
-            shard = n % self.shards
-            try:
-                payload = await self.sim.send_interaction(factory.command("draft"), shard)
-                self.sent.append([str(payload["id"]), shard])
-            except NoSessionError:
-                self.refused += 1
-            n += 1
-            await asyncio.sleep(max(0.0, start + n / self.rate - loop.time()))
+    async def _send(self, n: int) -> list[Any]:
+        shard = n % self.shards
+        payload = await self.sim.send_interaction(factory.command("draft"), shard)
+        return [str(payload["id"]), shard]
 
     async def stop(self) -> dict[str, Any]:
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        return {"ids": self.sent, "refused": self.refused}
+        return {"ids": await self._paced.stop(), "refused": self._paced.refused}
 
 
 class EventStream:
@@ -57,32 +71,20 @@ class EventStream:
 
     def __init__(self, sim: DiscordSimulator, rate: float, shards: int, guilds: int) -> None:
         self.sim = sim
-        self.rate = rate
         self.lanes = [
             (s, str((s + shards * (g + 1)) << 22)) for g in range(guilds) for s in range(shards)
         ]
-        self.sent: list[list[Any]] = []  # [message id, shard, guild]
-        self.refused = 0
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._paced = Paced(rate, self._send)
 
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        start, n = loop.time(), 0
-        while True:
-            shard, guild = self.lanes[n % len(self.lanes)]
-            data = self.sim.guild_events.message(guild, "1100000000000000002", f"event {n}")
-            try:
-                await self.sim.dispatch("MESSAGE_CREATE", data, shard)
-                self.sent.append([str(data["id"]), shard, guild])
-            except NoSessionError:
-                self.refused += 1
-            n += 1
-            await asyncio.sleep(max(0.0, start + n / self.rate - loop.time()))
+    async def _send(self, n: int) -> list[Any]:
+        """[message id, shard, guild]"""
+        shard, guild = self.lanes[n % len(self.lanes)]
+        data = self.sim.guild_events.message(guild, "1100000000000000002", f"event {n}")
+        await self.sim.dispatch("MESSAGE_CREATE", data, shard)
+        return [str(data["id"]), shard, guild]
 
     async def stop(self) -> dict[str, Any]:
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        return {"sent": self.sent, "refused": self.refused}
+        return {"sent": await self._paced.stop(), "refused": self._paced.refused}
 
 
 def event_deliveries(main: MainApp) -> dict[str, Any]:

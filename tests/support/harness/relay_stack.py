@@ -4,16 +4,25 @@ DiscordRest + relay, and the stand-in main app (tests/support/harness/main_app.p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from asgi_app.interaction_answers import validate_answer
+from gateway.clock import Clocks
 from gateway.connection.manager import GatewayConfig, GatewayManager
-from gateway.interactions.forward import MAX_CONCURRENT_FORWARDS, new_forward_client
+from gateway.delivery.sender import FORWARD_POLICY, HttpPoster, Signer
+from gateway.interactions.forward import (
+    MAX_CONCURRENT_FORWARDS,
+    Forwarder,
+    forward_sender,
+    new_forward_client,
+)
+from gateway.interactions.options import RelayOptions
 from gateway.interactions.relay import InteractionRelay
 from gateway.rest.client import DiscordRest, new_rest_client
+from gateway.rest.http_client import OriginClient
 from gateway.simulator import DiscordSimulator
 from tests.support.harness.logcapture import add_secret
 from tests.support.harness.main_app import MainApp
@@ -78,6 +87,52 @@ class Wired:
     relay: InteractionRelay
 
 
+#: The system's clocks without the backoff's jitter (every retry waits its full delay).
+NO_JITTER = Clocks(random=lambda: 1.0)
+#: The relay's options' fields (gateway/interactions/options.py), by name.
+OPTION_NAMES = frozenset(f.name for f in fields(RelayOptions))
+
+
+def build_relay(
+    rest: DiscordRest,
+    forward_client: OriginClient,
+    *,
+    forward_timeout: float = 2.0,
+    max_concurrent_forwards: int = MAX_CONCURRENT_FORWARDS,
+    signers: Sequence[Signer] = (),
+    legacy_auth: bool = False,
+    backoff_base: float = 0.02,
+    max_attempts: int = 3,
+    clocks: Clocks = NO_JITTER,
+    **options: Any,
+) -> InteractionRelay:
+    """An InteractionRelay as asgi_app/assembly.py builds one, from the keyword arguments the
+    tests give: RelayOptions' fields (`response_mode=`, `retry_budget=`...), the forwards'
+    sender's (`forward_timeout=`, `signers=`, `backoff_base=`...) and the relay's own
+    (`journal=`, `answer_validator=`, `discord_clock=`, `clocks=`...). Test defaults: the
+    error and late messages above, a 20 ms backoff without jitter, the answers validated."""
+    forwards = forward_sender(
+        HttpPoster(forward_client),
+        AUTH,
+        timeout=forward_timeout,
+        max_in_flight=max_concurrent_forwards,
+        signers=signers,
+        legacy_auth=legacy_auth,
+        policy=replace(FORWARD_POLICY, base=backoff_base, max_attempts=max_attempts),
+        clocks=clocks,
+    )
+    chosen: dict[str, Any] = {"error_message": ERROR_MESSAGE, "late_message": LATE_MESSAGE}
+    chosen.update({k: options.pop(k) for k in list(options) if k in OPTION_NAMES})
+    options.setdefault("answer_validator", validate_answer)
+    return InteractionRelay(
+        rest,
+        Forwarder(forwards, forward_client.base_url),
+        RelayOptions(**chosen),
+        clocks=clocks,
+        **options,
+    )
+
+
 @asynccontextmanager
 async def wired_relay(
     api_base: str,
@@ -92,32 +147,22 @@ async def wired_relay(
     add_secret(token)
     add_secret(AUTH)
     rest_client = new_rest_client(api_base)
-    forward_client = new_forward_client(
-        forward_base + FORWARD_PATH,
-        relay_options.get("max_concurrent_forwards", MAX_CONCURRENT_FORWARDS),
-    )
     rest = DiscordRest(api_base, token, rest_client)
     manager = GatewayManager(
         GatewayConfig(token=token, intents=5, compression="zlib-stream", api_base=api_base),
         rest.get_gateway_bot,
     )
-    options: dict[str, Any] = {
-        "backoff_base": 0.02,
-        "rng": lambda: 1.0,
-        "answer_validator": validate_answer,
-        "late_message": LATE_MESSAGE,
-    }
-    options.update(relay_options)
-    relay = InteractionRelay(
+    forward_client = new_forward_client(
+        forward_base + FORWARD_PATH,
+        relay_options.get("max_concurrent_forwards", MAX_CONCURRENT_FORWARDS),
+    )
+    relay = build_relay(
         rest,
         forward_client,
-        AUTH,
-        ERROR_MESSAGE,
-        options.pop("forward_timeout", 2.0),
         application_id=(lambda: manager.application_id)
         if application_id is None
         else application_id,
-        **options,
+        **relay_options,
     )
     manager.on_inline("INTERACTION_CREATE", relay.on_dispatch)
     try:

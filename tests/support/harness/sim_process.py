@@ -43,21 +43,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
-import orjson
-
 from gateway.simulator import DiscordSimulator, NoConnectionError, NoSessionError, factory
+from tests.support.harness.json_lines import JsonLineChild, commands, json_line_process, reply
 from tests.support.harness.main_app import MainApp
 from tests.support.harness.nodes_ops import NODE_OPS, EventStream, Stream, event_deliveries
 from tests.support.harness.server import serve
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def mixed(i: int) -> dict[str, Any]:
@@ -165,26 +160,15 @@ async def _serve(
     sim_options: dict[str, Any] | None = None,
 ) -> None:
     main = MainApp(delay=main_delay) if main_body is None else MainApp(main_delay, body=main_body)
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=64 * 1024 * 1024)  # a verdict on every id of a run
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     options: dict[str, Any] = (
         {} if heartbeat_ms is None else {"heartbeat_interval_ms": heartbeat_ms}
     ) | (sim_options or {})
     stream: Stream | None = None
     events: EventStream | None = None
     async with DiscordSimulator(**options) as sim, serve(main) as main_base:
-
-        def reply(message: dict[str, Any]) -> None:
-            sys.stdout.buffer.write(orjson.dumps(message) + b"\n")
-            sys.stdout.buffer.flush()
-
         reply({"api_base": sim.api_base, "token": sim.token, "main_base": main_base})
-        while line := await reader.readline():
-            cmd = orjson.loads(line)
+        async for cmd in commands(limit=64 * 1024 * 1024):  # a verdict on every id of a run
             op = cmd["op"]
-            if op == "quit":
-                break
             if op == "burst":
                 reply(await _burst(sim, cmd["count"], cmd["rate"], cmd.get("mix", "command")))
             elif op == "wait_acked":
@@ -231,23 +215,15 @@ async def _serve(
                 reply({"error": f"unknown op {op!r}"})
 
 
-class SimProcess:
-    """The relay's side of the child process."""
+class SimProcess(JsonLineChild):
+    """The relay's side of the child process (or of tests/support/harness/events_sim.py's: the
+    same hello)."""
 
     def __init__(self, proc: asyncio.subprocess.Process, hello: dict[str, Any]) -> None:
-        self.proc = proc
+        super().__init__(proc, hello)
         self.api_base: str = hello["api_base"]
         self.token: str = hello["token"]
         self.main_base: str = hello["main_base"]
-        self._lock = asyncio.Lock()
-
-    async def call(self, op: str, **args: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        async with self._lock:
-            self.proc.stdin.write(orjson.dumps({"op": op, **args}) + b"\n")
-            await self.proc.stdin.drain()
-            answer: dict[str, Any] = orjson.loads(await self.proc.stdout.readline())
-        return answer
 
 
 @asynccontextmanager
@@ -265,32 +241,15 @@ async def sim_process(
         body_args += ["--heartbeat-ms", str(heartbeat_ms)]
     if shards is not None:
         body_args += ["--shards", str(shards), "--max-concurrency", "16"]
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
+    async with json_line_process(
+        SimProcess,
         "tests.support.harness.sim_process",
         "--main-delay",
         str(main_delay),
         *body_args,
-        cwd=ROOT,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
         limit=16 * 1024 * 1024,
-    )
-    try:
-        assert proc.stdout is not None
-        hello = await asyncio.wait_for(proc.stdout.readline(), 30)
-        if not hello:
-            raise RuntimeError("the simulator process did not start")
-        yield SimProcess(proc, orjson.loads(hello))
-    finally:
-        if proc.returncode is None and proc.stdin is not None:
-            proc.stdin.write(b'{"op": "quit"}\n')
-            try:
-                await asyncio.wait_for(proc.wait(), 20)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+    ) as sim:
+        yield sim
 
 
 if __name__ == "__main__":
