@@ -136,7 +136,8 @@ class InteractionRelay:
         self, interaction: Interaction, responder: FirstResponder | None = None
     ) -> asyncio.Task[RelayResult] | None:
         """Admit the interaction and run it in its own task (its result: how it ended); None
-        when admission dropped it (nothing sent)."""
+        when admission dropped it (nothing sent). A gateway one too old to answer may still
+        be forwarded, in its task (`_late`)."""
         received = self.clock()
         if interaction.type not in FORWARD_PATHS:
             self.stats.forwards[RelayResult.IGNORED] += 1
