@@ -14,9 +14,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
+
+import orjson
 
 from gateway.journal.events import Change, Contents, Marks, Row
 from gateway.private_files import open_private_sqlite
@@ -31,15 +34,38 @@ CREATE TABLE IF NOT EXISTS marks (session TEXT PRIMARY KEY, seq INTEGER NOT NULL
     at REAL NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;
 """
-#: A new pending event, unless its id is known (pending, or a dead letter).
-ADD = (
-    "INSERT OR IGNORE INTO events SELECT ?1, ?2, ?3"
-    " WHERE NOT EXISTS (SELECT 1 FROM dead WHERE id = ?1)"
-)
+#: Rows of new pending events per statement, largest first: a transaction's adds go in a few
+#: multi-row statements (each row stepped by SQLite itself) rather than one statement a row
+#: (`executemany` gives up and takes back the GIL for each), and only these few statements
+#: are prepared and cached.
+ADD_SIZES = (256, 64, 16, 4, 1)
+
+
+@cache
+def _add_statement(rows: int) -> str:
+    """New pending events, `rows` of (id, n, row), unless their id is known (pending, or a
+    dead letter)."""
+    values = ", ".join(["(?, ?, ?)"] * rows)  # placeholders only: the values are bound
+    return (
+        "INSERT OR IGNORE INTO events SELECT column1, column2, column3"  # noqa: S608
+        f" FROM (VALUES {values}) WHERE column1 NOT IN (SELECT id FROM dead)"
+    )
+
+
+def _chunks(rows: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, list[Any]]]:
+    """`rows` as (count, flat parameters) chunks of the ADD_SIZES, in order."""
+    start = 0
+    for size in ADD_SIZES:
+        while len(rows) - start >= size:
+            yield size, [value for row in rows[start : start + size] for value in row]
+            start += size
+
+
 _PUT = {
     True: ("INSERT OR REPLACE INTO dead VALUES (?, ?, ?)", "DELETE FROM events WHERE id = ?"),
     False: ("INSERT OR REPLACE INTO events VALUES (?, ?, ?)", "DELETE FROM dead WHERE id = ?"),
 }
+_LISTED = "(SELECT value FROM json_each(?))"
 T = TypeVar("T")
 
 
@@ -99,7 +125,7 @@ class SqliteEventStore:
         # Serialised on the loop (cheap), written on the thread.
         add = [(e.id, e.n, e.to_row()) for c in changes for e in c.add]
         put = [(e.dead, (e.id, e.n, e.to_row())) for c in changes for e in c.put]
-        remove = [(event_id,) for c in changes for event_id in c.remove]
+        remove = [event_id for c in changes for event_id in c.remove]
         marks: dict[str, tuple[int, float]] = {}
         webhooks: dict[str, float] = {}
         prune: float | None = None
@@ -110,13 +136,18 @@ class SqliteEventStore:
                 prune = change.prune_before
 
         def write(db: sqlite3.Connection) -> None:
-            db.executemany(ADD, add)
+            for size, params in _chunks(add):
+                db.execute(_add_statement(size), params)
             for dead, row in put:  # in order: a later put of the same event wins
                 into, out = _PUT[dead]
                 db.execute(into, row)
                 db.execute(out, row[:1])
-            db.executemany("DELETE FROM events WHERE id = ?", remove)
-            db.executemany("DELETE FROM dead WHERE id = ?", remove)
+            if remove:
+                ids = orjson.dumps(remove)
+                db.execute(
+                    "DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))", (ids,)
+                )
+                db.execute("DELETE FROM dead WHERE id IN (SELECT value FROM json_each(?))", (ids,))
             db.executemany(
                 "INSERT OR REPLACE INTO marks VALUES (?, ?, ?)",
                 [(k, seq, at) for k, (seq, at) in marks.items()],

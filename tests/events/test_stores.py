@@ -70,6 +70,26 @@ async def test_what_is_written_is_loaded_in_order(store: EventStore) -> None:
     assert (await store.load()).webhooks == {}
 
 
+async def test_hundreds_of_adds_and_removes_in_one_transaction(store: EventStore) -> None:
+    """A transaction's adds are written in multi-row statements of several sizes (SQLite):
+    every row lands once, in order, the first of a repeated id kept, none that is a dead
+    letter; the removes of one transaction go together too."""
+    gone = event(7)
+    gone.dead = True
+    await store.apply([Change(put=[gone])])
+    first, again = event(11), event(11, "other")
+    adds = [event(n) for n in range(1, 342) if n not in (7, 11)]
+    await store.apply([Change(add=[first, *adds[:200], again, event(7), *adds[200:]])])
+    pending = decoded((await store.load()).pending)
+    assert [e.id for e in pending] == [e.id for e in sorted([first, *adds], key=lambda e: e.n)]
+    assert next(e for e in pending if e.id == "k:11").guild_id == "1"  # the first one kept
+    assert [e.id for e in decoded(await store.dead())] == ["k:7"]  # still a dead letter only
+    await store.apply([Change(remove=[e.id for e in adds[::2]] + ["k:7", "nope"])])
+    left = decoded((await store.load()).pending)
+    assert [e.id for e in left] == [e.id for e in sorted([first, *adds[1::2]], key=lambda e: e.n)]
+    assert await store.dead() == []
+
+
 async def test_dead_letters_are_taken_back_or_forgotten(store: EventStore) -> None:
     events = [event(n) for n in range(1, 5)]
     for dead in events:
