@@ -166,9 +166,9 @@ class OverlayRealtime:
         while len(timers) > TIMERS_PER_OVERLAY:
             del timers[next(iter(timers))]
 
-    def _timer_events(self, name: str) -> list[dict[str, Any]]:
+    def timer_events(self, name: str) -> list[dict[str, Any]]:
         """The remembered timers of `name`, their `server_now` (and a running clock's
-        `remaining_ms`) brought up to now."""
+        `remaining_ms`) brought up to now: what a client connecting now is sent."""
         events = []
         for event, made in self._timers.get(name, {}).values():
             age = round((time.monotonic() - made) * 1000)
@@ -280,7 +280,7 @@ class OverlayRealtime:
         newer = await self._store.get(name)
         if newer is not state and newer != state:
             await self.sio.emit(EVENT, newer, to=sid, namespace=NAMESPACE)
-        for timer in self._timer_events(name):
+        for timer in self.timer_events(name):
             await self.sio.emit(TIMER_EVENT, timer, to=sid, namespace=NAMESPACE)
 
     async def _on_disconnect(self, namespace: str, sid: str, reason: object = None) -> None:

@@ -163,10 +163,12 @@ async def test_redis_store_refuses_what_it_cannot_serialise_and_ignores_garbage(
         with pytest.raises(StateNotStorable):
             await store.set("a", overlay_data(extra=_nested(300)))
         assert await store.get("a") == first
-        raw = await store._client.get("overlay:state:a")
+        other = redis_client(server.url)  # another client of the same server
+        raw = await other.get("overlay:state:a")
         assert raw is not None and orjson.loads(raw) == first
-        await store._client.set("overlay:state:b", b"{not json")
+        await other.set("overlay:state:b", b"{not json")
         assert await store.get("b") == DEFAULT_STATE
+        await other.aclose()
         await store.close()
     finally:
         server.stop()

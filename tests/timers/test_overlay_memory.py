@@ -21,12 +21,12 @@ def test_remembered_per_overlay_refreshed_and_cancelled_ones_forgotten(tmp_path:
     realtime.remember_timer("stream", event("a"))
     realtime.remember_timer("stream", event("b", "paused"))
     realtime.remember_timer("other", event("c"))
-    [a, b] = realtime._timer_events("stream")
+    [a, b] = realtime.timer_events("stream")
     assert a["id"] == "a" and isinstance(a["server_now"], int) and a["server_now"] >= 1_000
     assert a["due_at"] == 61_000 and b["remaining_ms"] == 60_000
     realtime.remember_timer("stream", event("a", "cancelled"))
-    assert [e["id"] for e in realtime._timer_events("stream")] == ["b"]
+    assert [e["id"] for e in realtime.timer_events("stream")] == ["b"]
     for i in range(rt.TIMERS_PER_OVERLAY + 5):
         realtime.remember_timer("stream", event(f"t{i}"))
-    kept = [e["id"] for e in realtime._timer_events("stream")]
+    kept = [e["id"] for e in realtime.timer_events("stream")]
     assert len(kept) == rt.TIMERS_PER_OVERLAY and kept[-1] == f"t{rt.TIMERS_PER_OVERLAY + 4}"

@@ -18,7 +18,12 @@ from gateway.delivery.sender import (
     SignedSender,
     retry_after_seconds,
 )
-from gateway.delivery.signatures import Ed25519Signer, verify_ed25519, verify_signature
+from gateway.delivery.signatures import (
+    Ed25519Signer,
+    load_public_key,
+    verify_ed25519,
+    verify_signature,
+)
 from gateway.rest.transport import RestResponse
 from tests.support.harness.server import read_request, serve
 
@@ -119,7 +124,7 @@ async def test_signed_like_a_forward_over_real_http(legacy: bool) -> None:
     [(body, headers)] = seen
     stamp = headers["x-signature-timestamp"]
     assert verify_signature(TOKENS, stamp, body, headers["x-signature-sha256"])
-    public = signer._key.public_key()
+    public = load_public_key(signer.public_key)  # as the main app reads it
     assert verify_ed25519(public, stamp, body, headers["x-signature-ed25519"])
     assert headers["x-timer-id"] == "t" and headers["content-type"] == "application/json"
     assert ("authorization" in headers) is legacy
