@@ -31,20 +31,16 @@ from gateway.connection.lease import RoleLease
 from gateway.connection.leases import ShardLeases
 from gateway.connection.manager import GatewayConfig, GatewayManager
 from gateway.delivery.sender import (
-    DELIVERY_HEADERS,
     DELIVERY_POLICY,
-    FORWARD_HEADERS,
-    FORWARD_POLICY,
     MAX_IN_FLIGHT,
     HttpPoster,
-    IdHeaders,
     Poster,
     RetryPolicy,
     SignedSender,
 )
 from gateway.delivery.signatures import Ed25519Signer, SigningKey
 from gateway.events.service import EventService
-from gateway.interactions.forward import Forwarder, new_forward_client
+from gateway.interactions.forward import Forwarder, forward_sender, new_forward_client
 from gateway.interactions.options import RelayOptions
 from gateway.interactions.relay import InteractionRelay
 from gateway.journal.events import MemoryEventStore, open_event_store
@@ -108,9 +104,9 @@ def signer(
     *,
     max_in_flight: int = MAX_IN_FLIGHT,
     policy: RetryPolicy = DELIVERY_POLICY,
-    id_headers: IdHeaders = DELIVERY_HEADERS,
 ) -> SignedSender:
-    """A signed sender to the main app on `poster`: the forwards', the timers', the events'."""
+    """The signed sender of the timers or the events to the main app on `poster` (the
+    forwards': `forward.forward_sender`)."""
     return SignedSender(
         poster,
         settings.auth_token.get(),
@@ -119,7 +115,6 @@ def signer(
         timeout=settings.forward_timeout_seconds,
         max_in_flight=max_in_flight,
         policy=policy,
-        id_headers=id_headers,
     )
 
 
@@ -244,13 +239,13 @@ async def build_discord(
     )
     events.attach(gateway)  # idle: nothing
     journal = await open_journal(settings.state_dir, redis_url, group=store_group(settings, node))
-    forwards = signer(
-        settings,
-        key,
+    forwards = forward_sender(
         HttpPoster(forward_client),
+        settings.auth_token.get(),
+        timeout=settings.forward_timeout_seconds,
         max_in_flight=settings.forward_max_in_flight,
-        policy=FORWARD_POLICY,
-        id_headers=FORWARD_HEADERS,
+        signers=(Ed25519Signer(key),),
+        legacy_auth=settings.forward_legacy_auth,
     )
     relay = InteractionRelay(
         rest,
