@@ -270,6 +270,16 @@ def _event_metrics(events: EventService) -> Iterator[Metric]:
         "Event batch attempts retried",
         value=events.sender.stats.retries,
     )
+    yield CounterMetricFamily(
+        "events_shared_posts",
+        "Event POSTs carrying several guilds' parts (EVENTS_BATCH_MAX > 1)",
+        value=snap["shared_posts"],
+    )
+    yield CounterMetricFamily(
+        "events_shared_posts_split",
+        "Shared event POSTs that failed, each guild's part then sent alone",
+        value=snap["shared_split"],
+    )
     yield _histogram(
         "events_delivery_latency_seconds",
         "From an event's arrival to the main app's 2xx",

@@ -64,6 +64,7 @@ Signer = Callable[[str, bytes], Mapping[str, str]]
 class Outcome(StrEnum):
     DELIVERED = "delivered"
     DEAD = "dead"  # given up: a dead letter for events and timers, a failed forward
+    RETURNED = "returned"  # not delivered within the attempts the caller allowed; not given up
 
 
 def retryable(status: int) -> bool:
@@ -279,11 +280,14 @@ class SignedSender:
         since: float | None = None,
         budget: float | None = None,
         label: str | None = None,
+        attempts: int | None = None,
     ) -> Report:
         """`deliver`, reporting the attempts and the last answer. `since` (unix seconds): when
         the retry clock started (a delivery carried over a restart keeps its age); default
         now. `budget`: seconds from now after which no attempt starts or runs (default the
-        policy's `give_up_after`, less the age). `label`: what the log lines call it."""
+        policy's `give_up_after`, less the age). `label`: what the log lines call it.
+        `attempts`: after that many failed attempts (whatever failed, a 4xx too) the delivery
+        is handed back, RETURNED, for the caller to send otherwise (the events' shared POSTs)."""
         clocks, policy, stats = self._clocks, self.policy, self.stats
         first = clocks.wall()
         age = 0.0 if since is None else max(0.0, first - since)
@@ -299,6 +303,9 @@ class SignedSender:
             if problem is None:
                 stats.count(Outcome.DELIVERED)
                 return Report(Outcome.DELIVERED, attempt, answer, None, first, last)
+            if attempts is not None and attempt >= attempts:
+                stats.count(Outcome.RETURNED)
+                return Report(Outcome.RETURNED, attempt, answer, problem, first, last)
             delay = max(policy.backoff(attempt, clocks), wait)
             if (
                 wait < 0

@@ -6,10 +6,11 @@ The path of a gateway event:
    between) for each name in EVENT_FORWARDS: the filter; a dispatch at or below its
    session's mark is a replay already journaled (dropped, counted as a duplicate); else an
    `Event` with its id, submitted to the journal (model.py; the store: gateway/journal/events.py).
-2. The journal writes it (group commit) and hands it to the lanes once durable; the gateway's
-   session checkpoint awaits `barrier()` first, so the sequence number saved never runs ahead
-   of what is journaled: after a SIGKILL, what was journaled is delivered by the next start
-   and the resume replays the rest.
+2. It goes to its lane at once, and to the journal (group commit, MIN_INTERVAL apart); the
+   gateway's session checkpoint awaits `barrier()` first, so the sequence number saved never
+   runs ahead of what is journaled: after a SIGKILL, what was journaled is delivered by the
+   next start and the resume replays the rest. An event the main app took before its
+   transaction started is withdrawn from it (`_withdrawn`): never written, never removed.
 3. A lane delivers it in a batch through the shared `SignedSender` (gateway/delivery/); 2xx:
    forgotten; a dead letter (4xx other than 408/429 at once, or EVENTS_RETRY_HOURS of
    retries): kept, listed by `dead_letters()`, queued again by `replay()`.
@@ -32,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from gateway.clock import SYSTEM_CLOCKS, Clocks
-from gateway.delivery.sender import Outcome, SignedSender
+from gateway.delivery.sender import Outcome, Report, SignedSender, retry_after_seconds
 from gateway.events.dead_letters import DeadLetters, decoded
 from gateway.events.filters import Forwards, guild_of
 from gateway.events.lanes import Lanes
@@ -103,11 +104,12 @@ class EventService:
         self._wall = clocks.wall
         self._notice = notice
         self.store = store
-        self.journal = events_writer(store, self._durable)
+        self.journal = events_writer(store, self._writing)
         self.lanes = Lanes(
             self._deliver,
             batch_max=batch_max,
             batch_wait=batch_wait_ms / 1000,
+            shared=self._deliver_shared,
             clocks=clocks,
         )
         self.stats = EventStats()
@@ -124,7 +126,12 @@ class EventService:
         self._webhooks = SeenIds(WEBHOOK_KEEP, WEBHOOKS_REMEMBERED)
         self._n = 0
         self.shards = ShardEvents()  # every shard's, until start() says
-        self._unwritten = 0  # events submitted, not yet durable
+        #: The journal's change new events join, until its transaction starts (`_writing`).
+        self._open: Change[Event] | None = None
+        #: Ids of the events in a change whose transaction has not started, and of those of
+        #: them delivered or dropped meanwhile (withdrawn from it as it starts).
+        self._unwritten: set[str] = set()
+        self._withdrawn: set[str] = set()
         self._last_drop: float | None = None
         self._last_notice = 0.0
         self._pruner: asyncio.Task[None] | None = None
@@ -169,8 +176,7 @@ class EventService:
         self.letters.restore([e for e in events if e.dead])
         live = [e for e in events if not e.dead]
         self.lanes.push(live)
-        while self.pending > self.max_pending and self._drop_oldest():
-            pass
+        self._bound()
         return len(live)
 
     async def adopt(self, group: str) -> int:
@@ -264,8 +270,10 @@ class EventService:
             data,
         )
         self.shards.came(event.id, shard.shard_id)
-        change = Change(add=[event], marks={key: (seq, now)}, shards={event.id: shard.shard_id})
-        self._admit(event, change)
+        change = self._admit(event)
+        change.marks[key] = (seq, now)
+        change.shards[event.id] = shard.shard_id
+        self._bound()
 
     def submit_webhook(self, body: Any) -> Event | None:
         """A Webhook Event (`"type": 1`) as an event with source "webhook"; None when Discord
@@ -288,40 +296,75 @@ class EventService:
             int(now * 1000),
             data,
         )
-        self._admit(event, Change(add=[event], webhooks={event_id: now}))
+        self._admit(event).webhooks[event_id] = now
+        self._bound()
         return event
 
-    def _admit(self, event: Event, change: Change[Event]) -> None:
+    def _admit(self, event: Event) -> Change[Event]:
+        """`event` to its lane, and into the journal's open change (returned: the caller adds
+        its mark, shard or webhook id): one change gathers the events that come until its
+        transaction starts."""
         self._n += 1
         event.n = self._n
         self.stats.count(self.stats.received, event.type)
-        self._unwritten += 1
-        self.journal.submit(change)
+        change = self._open
+        if change is None:
+            change = self._open = Change()
+            self.journal.submit(change)
+        change.add.append(event)
+        self._unwritten.add(event.id)
+        self.lanes.push((event,))
+        return change
+
+    def _bound(self) -> None:
         while self.pending > self.max_pending and self._drop_oldest():
             pass
 
-    def _durable(self, changes: list[Change[Event]]) -> None:
-        events = [event for change in changes for event in change.add]
-        if events:
-            self._unwritten -= len(events)
-            self.lanes.push(events)
+    def _writing(self, changes: list[Change[Event]]) -> None:
+        """A transaction starts with `changes`: the events withdrawn meanwhile leave them,
+        the adds left can no longer be withdrawn, and new events go into a new change."""
+        self._open = None
+        unwritten, withdrawn = self._unwritten, self._withdrawn
+        for change in changes:
+            if withdrawn and change.add:
+                kept: list[Event] = []
+                for event in change.add:
+                    if event.id in withdrawn:
+                        withdrawn.discard(event.id)
+                        change.shards.pop(event.id, None)
+                    else:
+                        kept.append(event)
+                change.add = kept
+            for event in change.add:
+                unwritten.discard(event.id)
+
+    def _forgotten(self, batch: Sequence[Event]) -> None:
+        """Delivered or dropped: out of the journal. An add not written yet is withdrawn
+        from its change (its marks are written all the same); the rest are removed."""
+        removed: list[str] = []
+        unwritten, withdrawn = self._unwritten, self._withdrawn
+        for event in batch:
+            if event.id in unwritten:
+                unwritten.discard(event.id)
+                withdrawn.add(event.id)
+            else:
+                removed.append(event.id)
+        shards = self.shards.done([event.id for event in batch])
+        if removed:
+            self.journal.submit(
+                Change(remove=removed, shards={i: shards[i] for i in removed if i in shards})
+            )
 
     # -- the backlog bound ------------------------------------------------------------------
     @property
     def pending(self) -> int:
-        return self.lanes.pending + self._unwritten
+        return self.lanes.pending
 
     def _drop_oldest(self) -> bool:
         event = self.lanes.drop_oldest()
-        if event is not None:
-            self.journal.submit(Change(remove=[event.id], shards=self.shards.done([event.id])))
-        else:
-            change = next((c for c in self.journal.queued() if c.add), None)
-            if change is None:
-                return False
-            event = change.add.pop(0)  # the oldest queued, not being written yet
-            self.shards.done([event.id])
-            self._unwritten -= 1
+        if event is None:
+            return False
+        self._forgotten((event,))
         self.stats.count(self.stats.dropped, event.type)
         now = self._wall()
         self._last_drop = now
@@ -342,23 +385,54 @@ class EventService:
 
     # -- delivery ---------------------------------------------------------------------------
     async def _deliver(self, batch: list[Event]) -> None:
-        if gone := self.shards.elsewhere(batch):  # another node holds their shard now
+        """A lane's batch, retried until delivered or dead."""
+        sent = await self._post(batch)
+        if sent is None or sent[1].outcome is Outcome.DELIVERED:
+            return
+        batch, report = sent
+        ids = [event.id for event in batch]
+        self._unwritten.difference_update(ids)  # an add not written yet: with the put
+        self.letters.died(batch, report, self.shards.done(ids))
+
+    async def _deliver_shared(self, parts: list[list[Event]]) -> float | None:
+        """Several lanes' parts in one POST, one attempt (lanes.py, "Shared POSTs"): None when
+        delivered, else how long the parts wait before each goes alone (a 429's or 503's
+        Retry-After, else 0)."""
+        sent = await self._post([event for part in parts for event in part], attempts=1)
+        if sent is None:
+            return None
+        self.stats.shared_posts += 1
+        answer = sent[1].answer
+        if sent[1].outcome is Outcome.DELIVERED:
+            return None
+        self.stats.shared_split += 1
+        if answer is None or answer.status not in (429, 503):
+            return 0.0
+        return retry_after_seconds(answer.headers.get("retry-after"), self._wall())
+
+    async def _post(
+        self, batch: list[Event], attempts: int | None = None
+    ) -> tuple[list[Event], Report] | None:
+        """POST `batch`, less the events whose shard another node holds now (None: nothing
+        left), and take it as delivered on a 2xx."""
+        if gone := self.shards.elsewhere(batch):
             batch = [e for e in batch if e not in gone]
             if not batch:
-                return
+                return None
         body = b'{"events":[' + b",".join(e.body for e in batch) + b"]}"
         ids = [e.id for e in batch]
         since = min(e.received_at for e in batch) / 1000
-        report = await self.sender.send(self.url, batch_id(ids), lambda now: body, since=since)
-        stats = self.stats
+        report = await self.sender.send(
+            self.url, batch_id(ids), lambda now: body, since=since, attempts=attempts
+        )
         if report.outcome is Outcome.DELIVERED:
+            stats = self.stats
             now_ms = self._wall() * 1000
             for event in batch:
                 stats.count(stats.delivered, event.type)
                 stats.latency.observe(max(0.0, now_ms - event.received_at) / 1000)
-            self.journal.submit(Change(remove=ids, shards=self.shards.done(ids)))
-            return
-        self.letters.died(batch, report, self.shards.done(ids))
+            self._forgotten(batch)
+        return batch, report
 
     # -- dead letters (dead_letters.py) -----------------------------------------------------
     @property

@@ -35,6 +35,8 @@ class EventStats:
     dropped: dict[str, int] = field(default_factory=dict)
     duplicates: dict[str, int] = field(default_factory=dict)  # replays already journaled
     filtered: int = 0  # dispatches a filter left out
+    shared_posts: int = 0  # POSTs carrying several lanes' parts (lanes.py)
+    shared_split: int = 0  # of them, failed: each part sent again alone
     latency: Histogram = field(default_factory=lambda: Histogram(LATENCY_BUCKETS))
 
     @staticmethod
@@ -49,5 +51,7 @@ class EventStats:
             "dropped": dict(self.dropped),
             "duplicates": dict(self.duplicates),
             "filtered": self.filtered,
+            "shared_posts": self.shared_posts,
+            "shared_split": self.shared_split,
             "latency_seconds": self.latency.snapshot(),
         }

@@ -44,8 +44,12 @@ from gateway.journal.group_commit import GroupCommit
 log = logging.getLogger("gateway.events")
 
 #: Shortest time between the starts of two transactions (s): under load each carries what
-#: came meanwhile (docs/PERFORMANCE.md "Events"); an idle store writes at once.
-MIN_INTERVAL = 0.005
+#: came meanwhile, and an event the main app took meanwhile is never written at all (the
+#: events room withdraws its add); an idle store writes at once, and a barrier (a checkpoint,
+#: a Webhook Event's 204, a shard given up) does not wait for it. A SIGKILL loses none of
+#: what is not written yet: the checkpoint never runs ahead of the journal, so the resume
+#: replays it (docs/PERFORMANCE.md "Events").
+MIN_INTERVAL = 0.25
 #: How long a webhook event id is remembered (Discord's retries of one event come within it).
 WEBHOOK_KEEP = 24 * 3600.0
 #: How long a session's mark is kept after its last event (a resume is accepted for minutes).
@@ -121,16 +125,16 @@ class EventStore(Protocol):
 
 
 def events_writer(
-    store: EventStore, on_durable: Callable[[list[Change[R]]], None]
+    store: EventStore, on_writing: Callable[[list[Change[R]]], None]
 ) -> GroupCommit[Change[R]]:
     """The one writer in front of `store`: changes submitted inline (the gateway's dispatch
     loop never waits), a failed write retried while holding the queue, `flush()` the
-    checkpoint barrier."""
+    checkpoint barrier; `on_writing` told of each transaction's changes as it starts."""
     return GroupCommit(
         store.apply,
         name="events journal",
         retry=True,
-        on_durable=on_durable,
+        on_writing=on_writing,
         min_interval=MIN_INTERVAL,
     )
 

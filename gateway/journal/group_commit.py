@@ -5,8 +5,11 @@ durable) and the one writer task applies everything queued so far in ONE call of
 transaction), in the order submitted, at most `max_batch` at a time. Under load a transaction
 carries many changes (10,000 timer fires in one second are a handful of commits); an idle
 store writes at once. `min_interval` spaces the transactions' starts (what comes meanwhile
-joins the next one). `flush()` returns once everything submitted before it is durable (the
-events' checkpoint barrier); `on_durable` gets each batch once it is.
+joins the next one), unless somebody waits: a `write` or a `flush` cuts the pause short.
+`flush()` returns once everything submitted before it is durable (the events' checkpoint
+barrier). `on_writing` gets each batch as its transaction starts (from then on its changes are
+written as they are; until then a change in `queued()` may still be altered); `on_durable`
+gets each batch once it is durable.
 
 A failed `apply`, by `retry`:
 - True (events): the batch is retried (RETRY_FIRST doubling to RETRY_CAP, gateway/backoff.py)
@@ -45,6 +48,7 @@ class GroupCommit(Generic[C]):
         name: str,
         retry: bool,
         on_durable: Callable[[list[C]], None] | None = None,
+        on_writing: Callable[[list[C]], None] | None = None,
         min_interval: float = 0.0,
         max_batch: int = MAX_BATCH,
         error: Callable[[str], Exception] = RuntimeError,
@@ -53,6 +57,7 @@ class GroupCommit(Generic[C]):
         self.name = name
         self.retry = retry
         self.on_durable = on_durable
+        self.on_writing = on_writing
         self.min_interval = min_interval
         self.max_batch = max_batch
         self._error = error
@@ -61,6 +66,7 @@ class GroupCommit(Generic[C]):
         self._durable = 0  # of them, applied (or failed, without retry)
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
+        self._hurry = asyncio.Event()  # somebody waits: no pause before the next transaction
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._writing = 0  # changes at the head of the queue being written now
@@ -80,6 +86,7 @@ class GroupCommit(Generic[C]):
         """Queue `change` and return once it is durable (raise when its transaction failed)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._enqueue(change, future)
+        self._hurry.set()
         await future
 
     def queued(self) -> list[C]:
@@ -94,6 +101,7 @@ class GroupCommit(Generic[C]):
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((target, future))
+        self._hurry.set()
         await future
 
     async def aclose(self, grace: float | None = None) -> None:
@@ -101,6 +109,7 @@ class GroupCommit(Generic[C]):
         the writer."""
         self._closed = True
         self._wake.set()
+        self._hurry.set()
         if self._task is None:
             return
         try:
@@ -131,12 +140,18 @@ class GroupCommit(Generic[C]):
                 self._wake.clear()
                 continue
             pause = last + self.min_interval - loop.time()
-            if pause > 0 and not self._closed:
-                await asyncio.sleep(pause)  # what comes meanwhile joins this transaction
+            if pause > 0 and not self._closed and not self._hurry.is_set():
+                try:  # what comes meanwhile joins this transaction
+                    await asyncio.wait_for(self._hurry.wait(), pause)
+                except TimeoutError:
+                    pass
+            self._hurry.clear()
             last = loop.time()
             batch = self._queue[: self.max_batch]
             self._writing = len(batch)
             changes = [change for change, _ in batch]
+            if self.on_writing is not None:  # again on a retry: it takes what joined since
+                self.on_writing(changes)
             failure: Exception | None = None
             try:
                 await self._apply(changes)

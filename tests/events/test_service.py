@@ -4,107 +4,15 @@ the in-flight limit, retries and dead letters, the backlog bound, dedupe and res
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 import pytest
 
-from gateway.clock import Clocks
-from gateway.delivery.sender import RetryPolicy, SignedSender
 from gateway.events import dead_letters
-from gateway.events.filters import forwards_from
-from gateway.events.service import EventService
-from gateway.journal.events import EventStore, MemoryEventStore
-from gateway.rest.transport import RestResponse
+from gateway.journal.events import MemoryEventStore
+from tests.events.scripted import Clock, Poster, Shard, dispatch, service
 from tests.support.waiting import eventually
-
-TOKEN = "events-token-0123456789abcdef0123456789"
-URL = "http://main/api/discord/events"
-
-
-@dataclass
-class Shard:
-    shard_id: int = 0
-    session_id: str | None = "session-a"
-    seq: int | None = 0
-
-
-@dataclass
-class Poster:
-    """The main app: `answer(events)` gives the status; records every attempt."""
-
-    answer: Callable[[list[dict[str, Any]]], int] = lambda events: 200
-    delay: float = 0.0
-    attempts: list[tuple[dict[str, str], list[dict[str, Any]], int]] = field(default_factory=list)
-    open: int = 0
-    most_open: int = 0
-
-    async def post(
-        self, url: str, headers: Mapping[str, str], body: bytes, answer_within: float
-    ) -> RestResponse:
-        self.open += 1
-        self.most_open = max(self.most_open, self.open)
-        try:
-            events = orjson.loads(body)["events"]
-            if self.delay:
-                await asyncio.sleep(self.delay)
-            status = self.answer(events)
-            self.attempts.append((dict(headers), events, status))
-            return RestResponse(status, {}, b"")
-        finally:
-            self.open -= 1
-
-    async def aclose(self) -> None:
-        return None
-
-    def delivered(self) -> list[dict[str, Any]]:
-        return [e for _, events, status in self.attempts if status < 300 for e in events]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_900_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)
-
-
-def service(
-    poster: Poster,
-    store: EventStore | None = None,
-    clock: Clock | None = None,
-    forwards: dict[str, Any] | None = None,
-    **options: Any,
-) -> EventService:
-    clock = clock or Clock()
-    sender_options: dict[str, Any] = {}
-    if "max_in_flight" in options:
-        sender_options["max_in_flight"] = options.pop("max_in_flight")
-    if "give_up_after" in options:
-        sender_options["policy"] = RetryPolicy(give_up_after=options.pop("give_up_after"))
-    clocks = Clocks(monotonic=clock, wall=clock, sleep=clock.sleep, random=lambda: 1.0)
-    sender = SignedSender(poster, TOKEN, clocks=clocks, **sender_options)
-    return EventService(
-        store or MemoryEventStore(),
-        sender,
-        URL,
-        forwards_from(forwards or {"MESSAGE_CREATE": {}, "GUILD_MEMBER_ADD": {}}),
-        clocks=clocks,
-        **options,
-    )
-
-
-def dispatch(events: EventService, shard: Shard, guild: str, n: int, **extra: Any) -> None:
-    assert shard.seq is not None
-    shard.seq += 1
-    data = {"guild_id": guild, "channel_id": "9", "content": f"m{n}", "author": {"id": "7"}}
-    events.on_dispatch("MESSAGE_CREATE", data | extra, shard)
 
 
 async def test_each_guild_in_order_a_failing_guild_holds_back_only_itself() -> None:
@@ -300,15 +208,17 @@ async def test_dead_letter_requests_wait_for_the_journal_and_give_up_while_it_fa
     dispatch(events, Shard(), "1", 1)
     await eventually(lambda: len(events.dead) == 1, 5)
     await events.barrier()  # the dead letter written
+    [first] = events.dead
     store.fail = True
-    dispatch(events, Shard(session_id="session-b"), "1", 2)  # queued, cannot be written
+    # its journal change cannot be written; its lane sends it all the same (a 400: dead)
+    dispatch(events, Shard(session_id="session-b"), "1", 2)
     with pytest.raises(TimeoutError):
         await events.dead_letters()  # the route answers 503
     with pytest.raises(TimeoutError):
         await events.forget()
-    assert len(events.dead) == 1 and len(store.dead_rows) == 1  # nothing forgotten
+    assert first in events.dead and list(store.dead_rows) == [first]  # nothing forgotten
     store.fail = False
-    await eventually(lambda: len(events.dead) == 2, 5)
+    await eventually(lambda: len(events.dead) == 2 and not events.journal.failing, 5)
     assert [d["last_status"] for d in await events.dead_letters()] == [400, 400]
     await events.stop()
 
@@ -339,3 +249,56 @@ async def test_health_is_degraded_while_the_oldest_pending_is_over_5_minutes(sta
     assert health["ok"] is not stale
     assert health["pending"] == 1 and health["oldest_pending_age_s"] >= 100
     await events.stop(grace=0.0)
+
+
+class RecordingStore(MemoryEventStore):
+    """The memory store, recording every id a transaction added or removed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.added: list[str] = []
+        self.removed: list[str] = []
+
+    async def apply(self, changes: Any) -> None:
+        self.added += [event.id for change in changes for event in change.add]
+        self.removed += [event_id for change in changes for event_id in change.remove]
+        await super().apply(changes)
+
+
+async def test_an_event_taken_before_its_transaction_is_never_written_its_mark_is() -> None:
+    store = RecordingStore()
+    poster = Poster(delay=0.05)
+    events = service(poster, store)
+    await events.start()
+    shard = Shard()
+    dispatch(events, shard, "1", 1)  # the journal is idle: written at once
+    await asyncio.sleep(0.01)
+    dispatch(events, shard, "2", 2)  # the next transaction waits up to MIN_INTERVAL (0.25 s)
+    await eventually(lambda: len(poster.delivered()) == 2, 5)  # both sent before it
+    await events.barrier()
+    [first, second] = [e["id"] for e in poster.delivered()]
+    assert store.added == [first]  # the second was delivered before its add was written
+    assert store.removed == [first]
+    assert store.rows == {} and [seq for seq, _ in store.marks.values()] == [2]  # marked
+    # a replay of it after a crash is recognised by the mark: not delivered again
+    again = service(Poster(), store)
+    await again.start()
+    replayed = Shard(seq=1)
+    dispatch(again, replayed, "2", 2)
+    assert again.stats.duplicates == {"MESSAGE_CREATE": 1} and again.pending == 0
+    await again.stop()
+    await events.stop()
+
+
+async def test_events_go_to_their_lanes_before_the_journal_writes_them() -> None:
+    store = MemoryEventStore()
+    store.delay = 1.0  # a slow disk
+    poster = Poster()
+    events = service(poster, store)
+    await events.start()
+    dispatch(events, Shard(), "1", 1)
+    await eventually(lambda: len(poster.delivered()) == 1, 0.5)  # not after the write
+    assert store.transactions == 0
+    await events.barrier()  # the checkpoint still waits for the journal
+    assert store.transactions >= 1 and store.rows == {}
+    await events.stop()

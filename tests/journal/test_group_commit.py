@@ -129,3 +129,26 @@ async def test_a_close_that_cannot_write_gives_up_after_its_grace(
     started = loop.time()
     await writer.aclose(grace=0.2)
     assert 0.2 <= loop.time() - started < 2 and store.transactions == []
+
+
+async def test_the_pause_between_transactions_ends_for_a_barrier_and_on_writing_sees_each() -> None:
+    store = Store()
+    writing: list[list[str]] = []
+    writer = GroupCommit(
+        store.apply, name="test", retry=True, on_writing=writing.append, min_interval=30.0
+    )
+    writer.submit("a")
+    await asyncio.sleep(0.01)
+    assert store.transactions == [["a"]]  # an idle writer writes at once
+    writer.submit("b")
+    writer.submit("c")
+    await asyncio.sleep(0.05)
+    assert store.transactions == [["a"]]  # the rest waits for the interval...
+    assert writer.queued() == ["b", "c"]  # ...still queued: a change may be altered there
+    await asyncio.wait_for(writer.flush(), 1)  # ...unless somebody waits for it
+    assert store.transactions == [["a"], ["b", "c"]]
+    assert writing == [["a"], ["b", "c"]]  # told as each transaction started
+    writer.submit("d")
+    await asyncio.wait_for(writer.write("e"), 1)  # a write does not wait either
+    assert store.transactions[2:] == [["d", "e"]]
+    await writer.aclose()
