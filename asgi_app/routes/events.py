@@ -17,9 +17,12 @@ from asgi_app.routes.interactions import BAD_SIGNATURE
 from asgi_app.services import Services
 from gateway.delivery.signatures import load_public_key, verify_ed25519
 from gateway.events.service import EventService
+from gateway.journal.events import WebhookClaim
 
 #: How long POST /webhook-events waits for the event to be journaled before its 204.
 JOURNAL_WAIT = 2.0
+#: A Webhook Event another node has claimed and not yet journaled: asked again after (s).
+BUSY_RETRY_AFTER = 5
 RETRY_AFTER_SECONDS = 1
 MAX_IDS = 10_000
 T = TypeVar("T")
@@ -113,7 +116,17 @@ def register_webhook_events(app: App, services: Services) -> None:
         if kind != 1:
             raise HTTPError(400, "The body is not a Webhook Event")
         service = services.running.events
-        if service.submit_webhook(obj) is not None:
+        try:
+            claim = await service.receive_webhook(obj)
+        except ValueError:
+            raise HTTPError(400, "The body is not a Webhook Event") from None
+        if claim is WebhookClaim.BUSY:  # another node is journaling it: ask Discord again
+            raise HTTPError(
+                503,
+                "This Webhook Event is being taken by another node",
+                headers={"Retry-After": str(BUSY_RETRY_AFTER)},
+            )
+        if claim is WebhookClaim.NEW:
             try:  # journaled before the 204: Discord does not send it again
                 await asyncio.wait_for(service.barrier(), JOURNAL_WAIT)
             except TimeoutError:

@@ -48,7 +48,14 @@ from gateway.events.model import (
 )
 from gateway.events.shards import ShardEvents
 from gateway.events.stats import EventStats
-from gateway.journal.events import MARK_KEEP, WEBHOOK_KEEP, Change, EventStore, events_writer
+from gateway.journal.events import (
+    MARK_KEEP,
+    WEBHOOK_KEEP,
+    Change,
+    EventStore,
+    WebhookClaim,
+    events_writer,
+)
 from gateway.journal.seen import SeenIds
 
 log = logging.getLogger("gateway.events")
@@ -275,17 +282,29 @@ class EventService:
         change.shards[event.id] = shard.shard_id
         self._bound()
 
-    def submit_webhook(self, body: Any) -> Event | None:
-        """A Webhook Event (`"type": 1`) as an event with source "webhook"; None when Discord
-        sent it before (already journaled) or it is not an event."""
+    async def receive_webhook(self, body: Any) -> WebhookClaim:
+        """A Webhook Event (`"type": 1`, its `event` an object with a string `type`; else
+        ValueError) as an event with source "webhook": NEW, taken (journaled next); SEEN,
+        Discord sent it before, to this node or (on a shared store) another one: dropped;
+        BUSY, another node took it moments ago and has not journaled it yet: not taken (the
+        route asks Discord to send it again)."""
         wrapped = body.get("event") if isinstance(body, dict) else None
         if not isinstance(wrapped, dict) or not isinstance(wrapped.get("type"), str):
-            return None
+            raise ValueError("not a Webhook Event")
         event_id = webhook_event_id(wrapped)
+        claim = WebhookClaim.SEEN
+        if event_id not in self._webhooks:
+            try:
+                claim = await self.store.claim_webhook(event_id)
+            except Exception as exc:  # the journal cannot write either: at least once
+                log.warning("events: webhook claim failed (%s); taken", type(exc).__name__)
+                claim = WebhookClaim.NEW
         now = self._wall()
-        if not self._webhooks.add(event_id, now, now):
+        if claim is WebhookClaim.BUSY:
+            return claim
+        if claim is WebhookClaim.SEEN or not self._webhooks.add(event_id, now, now):
             self.stats.count(self.stats.duplicates, wrapped["type"])
-            return None
+            return WebhookClaim.SEEN
         data = wrapped.get("data")
         event = Event.make(
             event_id,
@@ -298,7 +317,7 @@ class EventService:
         )
         self._admit(event).webhooks[event_id] = now
         self._bound()
-        return event
+        return WebhookClaim.NEW
 
     def _admit(self, event: Event) -> Change[Event]:
         """`event` to its lane, and into the journal's open change (returned: the caller adds

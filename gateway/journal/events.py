@@ -16,7 +16,9 @@ What a store keeps:
   pending (a replay), `forget_dead(ids)` deletes them;
 - marks: per gateway session, the highest seq journaled (a dispatch replayed at or below it
   was journaled already);
-- webhooks: the Webhook Event ids seen, with when (kept WEBHOOK_KEEP).
+- webhooks: the Webhook Event ids seen, with when (kept WEBHOOK_KEEP). `claim_webhook` is
+  asked before one is taken: on a store every node shares (Redis), a Webhook Event Discord sent
+  again to another node is recognised there (`WebhookClaim`).
 
 A store keeps rows (`EventRecord.to_row()`), never decodes them: `load`, `adopt`, `dead` and
 `take_dead` give `(id, row)` pairs in no particular order; the events room decodes them and
@@ -36,6 +38,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -71,6 +74,18 @@ class EventRecord(Protocol):
     def to_row(self) -> bytes: ...
 
 
+class WebhookClaim(StrEnum):
+    """What the store says of a Webhook Event id about to be taken."""
+
+    NEW = "new"  # nobody took it: this process does (now claimed for WEBHOOK_CLAIM)
+    SEEN = "seen"  # journaled already, here or by another process: a duplicate
+    BUSY = "busy"  # another process took it moments ago and has not journaled it yet
+
+
+#: How long a process's claim on a Webhook Event holds before its id is journaled (s): if it
+#: dies first, Discord's next retry after that is taken by whichever node gets it.
+WEBHOOK_CLAIM = 30.0
+
 R = TypeVar("R", bound=EventRecord)
 Row = tuple[str, bytes]  # (event id, its row)
 Marks = dict[str, tuple[int, float]]  # session key -> (seq, at)
@@ -104,6 +119,11 @@ class EventStore(Protocol):
 
     async def take_shard(self, shard: int) -> Contents:
         """The pending events of `shard` (this node now holds it), and the marks."""
+        ...
+
+    async def claim_webhook(self, webhook_id: str) -> WebhookClaim:
+        """Whether this process takes the Webhook Event `webhook_id` (a store of one
+        process's: always NEW; the events room remembers what it took)."""
         ...
 
     async def apply(self, changes: Sequence[Change[Any]]) -> None: ...
@@ -162,6 +182,9 @@ class MemoryEventStore:
 
     async def take_shard(self, shard: int) -> Contents:
         return Contents(marks=dict(self.marks))  # all of it was loaded at start
+
+    async def claim_webhook(self, webhook_id: str) -> WebhookClaim:
+        return WebhookClaim.NEW  # one process's: the service's own memory dedupes
 
     async def apply(self, changes: Sequence[Change[Any]]) -> None:
         if self.delay:

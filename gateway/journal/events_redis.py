@@ -9,7 +9,9 @@
 - `dead`: a hash, event id -> its row: the dead letters of every node;
 - `mark:<session key>`: `seq:at`, the highest seq journaled of a gateway session and when,
   expiring MARK_KEEP after its last write;
-- `webhooks`: a sorted set of Webhook Event ids by the time they were seen.
+- `webhooks`: a sorted set of Webhook Event ids by the time they were seen;
+- `webhook-claim:<id>`: a node took that Webhook Event and has not journaled it yet (expires
+  after WEBHOOK_CLAIM): `claim_webhook` asks both in one script.
 
 `events`, the one hash of an earlier version (every node's pending events), is taken into
 this group's at `load` (adopted like a dead node's). Each group of changes is one MULTI/EXEC
@@ -24,7 +26,15 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from gateway.journal.events import MARK_KEEP, Change, Contents, Marks, Row
+from gateway.journal.events import (
+    MARK_KEEP,
+    WEBHOOK_CLAIM,
+    Change,
+    Contents,
+    Marks,
+    Row,
+    WebhookClaim,
+)
 from gateway.redis_client import connected
 
 DEFAULT_PREFIX = "discord:events:"
@@ -46,6 +56,16 @@ return moved
 """
 
 # KEYS: ours, dead; ARGV: id, row, ...: each added to ours unless known (ours, or dead)
+#: A Webhook Event id: 0 when journaled already (the webhooks set), 1 when claimed now (a key
+#: of its own, expiring: the claim of a node that dies before journaling it lapses), 2 when
+#: another node's claim holds it.
+_CLAIM = """
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return 1 end
+return 2
+"""
+_CLAIMS = (WebhookClaim.SEEN, WebhookClaim.NEW, WebhookClaim.BUSY)
+
 _ADD = """
 for i = 1, #ARGV, 2 do
   if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then
@@ -88,6 +108,7 @@ class RedisEventStore:
         self._marks = prefix + "mark:"
         self._webhooks = prefix + "webhooks"
         self._add = client.register_script(_ADD)
+        self._claim = client.register_script(_CLAIM)
         self._adopt = client.register_script(_ADOPT)
         self._take_dead = client.register_script(_TAKE_DEAD)
 
@@ -142,6 +163,11 @@ class RedisEventStore:
                 seq, _, at = value.decode().partition(":")
                 marks[key.decode()[len(self._marks) :]] = (int(seq), float(at))
         return marks
+
+    async def claim_webhook(self, webhook_id: str) -> WebhookClaim:
+        keys = [self._webhooks, f"{self._prefix}webhook-claim:{webhook_id}"]
+        found = await self._claim(keys=keys, args=[webhook_id, int(WEBHOOK_CLAIM * 1000)])
+        return _CLAIMS[int(found)]
 
     async def take_shard(self, shard: int) -> Contents:
         rows = await self._scan(self.shard_key(shard))

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from gateway.journal.events import Change, Contents, Marks, Row
+from gateway.journal.events import Change, Contents, Marks, Row, WebhookClaim
 from gateway.private_files import open_private_sqlite
 
 FILE_NAME = "events.sqlite3"
@@ -120,6 +120,10 @@ class SqliteEventStore:
     async def take_shard(self, shard: int) -> Contents:
         """Nothing more than `load` gave (the marks, as they are)."""
         return await self._run(lambda db: Contents(marks=_marks(db)))
+
+    async def claim_webhook(self, webhook_id: str) -> WebhookClaim:
+        """The file is this process's alone: the service's own memory dedupes."""
+        return WebhookClaim.NEW
 
     async def apply(self, changes: Sequence[Change[Any]]) -> None:
         # Serialised on the loop (cheap), written on the thread.

@@ -6,14 +6,17 @@ Events) are its own: a survivor adopts a dead node's. The dead letters are every
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
 
+from gateway.events.model import webhook_event_id
 from gateway.events.service import EventService
-from gateway.journal.events import open_event_store
-from tests.events.test_service import Poster, Shard, dispatch, service
+from gateway.journal import events_redis
+from gateway.journal.events import WebhookClaim, open_event_store
+from tests.events.scripted import Poster, Shard, dispatch, service
 from tests.support.harness.redis_server import redis_server
 from tests.support.tools import require_tool
 from tests.support.waiting import eventually
@@ -95,7 +98,8 @@ async def test_a_node_that_gives_a_shard_up_leaves_its_events_to_the_next_holder
 
 async def test_a_dead_nodes_own_events_are_adopted_by_one_survivor(redis_url: str) -> None:
     a = await node(redis_url, "a", Poster(delay=60.0), shards=[])
-    sent = [a.submit_webhook(webhook(n)) for n in range(3)]
+    sent = [await a.receive_webhook(webhook(n)) for n in range(3)]
+    assert sent == [WebhookClaim.NEW] * 3
     await a.barrier()
     await a.stop(grace=0.0)
     up = Poster()
@@ -104,7 +108,8 @@ async def test_a_dead_nodes_own_events_are_adopted_by_one_survivor(redis_url: st
     assert await b.adopt("node:a") == 3
     assert await c.adopt("node:a") == 0  # one adopter gets them
     await eventually(lambda: len(up.delivered()) == 3, 5)
-    assert [e["id"] for e in up.delivered()] == [e.id for e in sent if e is not None]
+    ids = [webhook_event_id(webhook(n)["event"]) for n in range(3)]
+    assert [e["id"] for e in up.delivered()] == ids
     await b.stop()
     await c.stop()
 
@@ -142,4 +147,44 @@ async def test_a_dead_letter_forgotten_on_one_node_is_gone_on_every_node(redis_u
     assert await a.forget() == 1
     assert await b.dead_letters() == []
     await a.stop()
+    await b.stop()
+
+
+async def test_a_webhook_event_sent_again_to_another_node_is_taken_once(redis_url: str) -> None:
+    """Discord retries a Webhook Event whose 204 it missed, to whichever node the load
+    balancer picks: the store every node shares recognises it."""
+    a_main, b_main = Poster(), Poster()
+    a = await node(redis_url, "a", a_main, shards=[])
+    b = await node(redis_url, "b", b_main, shards=[])
+    assert await a.receive_webhook(webhook(1)) is WebhookClaim.NEW
+    # a took it and has not journaled it yet: b does not take it, Discord is asked again
+    assert await b.receive_webhook(webhook(1)) is WebhookClaim.BUSY
+    await a.barrier()
+    assert await b.receive_webhook(webhook(1)) is WebhookClaim.SEEN  # journaled: a duplicate
+    assert b.stats.duplicates == {"ENTITLEMENT_CREATE": 1}
+    await eventually(lambda: len(a_main.delivered()) == 1, 5)
+    assert b_main.attempts == [] and b.pending == 0
+    # two nodes asked at once: exactly one takes it
+    claims = await asyncio.gather(a.receive_webhook(webhook(2)), b.receive_webhook(webhook(2)))
+    assert sorted(claims) == sorted([WebhookClaim.NEW, WebhookClaim.BUSY])
+    await a.stop()
+    await b.stop()
+
+
+async def test_a_claim_lapses_when_its_node_dies_before_journaling(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(events_redis, "WEBHOOK_CLAIM", 0.2)
+    store = await open_event_store(None, redis_url, group="node:gone")
+    up = Poster()
+    b = await node(redis_url, "b", up, shards=[])
+    body = webhook(3)
+    body["event"]["type"] = "ENTITLEMENT_UPDATE"
+    # the node that got it first claimed it, then died before journaling it
+    assert await store.claim_webhook(webhook_event_id(body["event"])) is WebhookClaim.NEW
+    assert await b.receive_webhook(body) is WebhookClaim.BUSY
+    await asyncio.sleep(0.3)  # the claim of the node that died lapsed: Discord's retry is taken
+    assert await b.receive_webhook(body) is WebhookClaim.NEW
+    await eventually(lambda: len(up.delivered()) == 1, 5)
+    await store.aclose()
     await b.stop()

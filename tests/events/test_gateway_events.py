@@ -96,22 +96,32 @@ async def test_without_message_content_the_content_arrives_empty(tmp_path: Path)
         assert main.delivered()[0]["data"]["content"] == ""
 
 
-async def test_1000_events_over_20_guilds_with_one_guild_failing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "batching",
+    [{}, {"EVENTS_BATCH_MAX": "10", "EVENTS_BATCH_WAIT_MS": "100"}],
+    ids=["batch1", "shared-batches"],
+)
+async def test_1000_events_over_20_guilds_with_one_guild_failing(
+    tmp_path: Path, batching: dict[str, str]
+) -> None:
     guilds = [str((n + 1) << 22) for n in range(20)]
     bad = guilds[7]
     failing = {"on": True}
 
     def status_for(events: list[dict[str, Any]]) -> int:
-        return 500 if failing["on"] and events[0]["guild_id"] == bad else 200
+        return 500 if failing["on"] and any(e["guild_id"] == bad for e in events) else 200
 
     main = EventsMainApp(status_for=status_for)
-    async with events_app(tmp_path, {"MESSAGE_CREATE": {}}, main=main) as (running, _):
+    forwards = {"MESSAGE_CREATE": {}}
+    async with events_app(tmp_path, forwards, main=main, **batching) as (running, _):
         sent: dict[str, list[str]] = {g: [] for g in guilds}
         for n in range(1000):
             guild = guilds[n % 20]
             data = running.sim.guild_events.message(guild, C1, f"m{n}")
             await running.sim.dispatch("MESSAGE_CREATE", data)
             sent[guild].append(f"m{n}")
+            if batching and guild == guilds[-1]:
+                await asyncio.sleep(0.02)  # trickling: lanes wait to fill, and share POSTs
         others = [g for g in guilds if g != bad]
 
         def by_guild() -> dict[str, list[str]]:
@@ -128,6 +138,21 @@ async def test_1000_events_over_20_guilds_with_one_guild_failing(tmp_path: Path)
         await eventually(lambda: len(by_guild()[bad]) == 50, 30)
         assert by_guild()[bad] == sent[bad]
         assert len(main.delivered_ids()) == len(set(main.delivered_ids())) == 1000
+        if not batching:
+            assert all(len({e["guild_id"] for e in b.events}) == 1 for b in main.batches)
+            return
+        # several guilds a POST, at most 10 events; the failing guild's first failure split
+        assert all(len(b.events) <= 10 for b in main.batches)
+        assert any(len({e["guild_id"] for e in b.events}) > 1 for b in main.batches)
+        assert len([b for b in main.batches if b.status == 200]) < 1000 / 5
+        metrics = (await running.http.get("/metrics")).text
+        shared = _metric(metrics, "events_shared_posts_total")
+        assert shared > 0 and 1 <= _metric(metrics, "events_shared_posts_split_total") < shared
+
+
+def _metric(text: str, name: str) -> float:
+    [value] = [line.split()[-1] for line in text.splitlines() if line.startswith(name + " ")]
+    return float(value)
 
 
 async def test_a_resume_replay_delivers_nothing_twice(tmp_path: Path) -> None:

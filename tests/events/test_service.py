@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from gateway.events import dead_letters
-from gateway.journal.events import MemoryEventStore
+from gateway.journal.events import MemoryEventStore, WebhookClaim
 from tests.events.scripted import Clock, Poster, Shard, dispatch, service
 from tests.support.waiting import eventually
 
@@ -228,11 +228,14 @@ async def test_webhook_events_once_with_a_stable_id() -> None:
     events = service(poster)
     await events.start()
     body = {"type": 1, "event": {"type": "APPLICATION_AUTHORIZED", "timestamp": "t", "data": {}}}
-    first = events.submit_webhook(body)
-    assert first is not None and first.id.startswith("w:")
-    assert events.submit_webhook(orjson.loads(orjson.dumps(body))) is None
+    assert await events.receive_webhook(body) is WebhookClaim.NEW
+    again = await events.receive_webhook(orjson.loads(orjson.dumps(body)))
+    assert again is WebhookClaim.SEEN
+    with pytest.raises(ValueError):
+        await events.receive_webhook({"type": 1, "event": {"data": {}}})  # no type
     await eventually(lambda: len(poster.delivered()) == 1, 5)
     [event] = poster.delivered()
+    assert event["id"].startswith("w:")
     assert event["source"] == "webhook" and event["shard"] is None and event["guild_id"] is None
     await events.stop()
 
@@ -276,7 +279,7 @@ async def test_an_event_taken_before_its_transaction_is_never_written_its_mark_i
     dispatch(events, shard, "2", 2)  # the next transaction waits up to MIN_INTERVAL (0.25 s)
     await eventually(lambda: len(poster.delivered()) == 2, 5)  # both sent before it
     await events.barrier()
-    [first, second] = [e["id"] for e in poster.delivered()]
+    [first, _second] = [e["id"] for e in poster.delivered()]
     assert store.added == [first]  # the second was delivered before its add was written
     assert store.removed == [first]
     assert store.rows == {} and [seq for seq, _ in store.marks.values()] == [2]  # marked

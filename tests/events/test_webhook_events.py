@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 from pathlib import Path
 
 import httpx
 
 from gateway.simulator import DiscordSimulator
-from tests.events.support import ALL_INTENTS, events_app
+from tests.events.support import ALL_INTENTS, EventsMainApp, events_app
+from tests.support.harness.redis_server import redis_server
+from tests.support.tools import require_tool
 from tests.support.waiting import eventually
 
 
@@ -56,3 +60,38 @@ async def test_not_there_without_discord_public_key(tmp_path: Path) -> None:
         async with httpx.AsyncClient(base_url=running.url) as client:
             answer = await client.post("/webhook-events", content=b'{"type": 0}')
         assert answer.status_code == 404
+
+
+async def test_discords_retry_to_another_node_is_delivered_once(tmp_path: Path) -> None:
+    """Two servers on one Redis behind a load balancer: Discord's retry of an event reaches
+    the other node, which recognises it (the store both share)."""
+    async with contextlib.AsyncExitStack() as stack:
+        url = await stack.enter_async_context(redis_server(require_tool("redis-server")))
+        main = EventsMainApp()
+        nodes = []
+        for name in ("a", "b"):
+            sim = DiscordSimulator(
+                heartbeat_interval_ms=500, allowed_privileged_intents=ALL_INTENTS
+            )
+            await stack.enter_async_context(sim)
+            running, _ = await stack.enter_async_context(
+                events_app(
+                    tmp_path / name,
+                    {},
+                    main=main,
+                    sim=sim,
+                    DISCORD_PUBLIC_KEY=sim.webhook_public_key,
+                    REDIS_URL=url,
+                )
+            )
+            nodes.append(running.sim.webhook_events(running.url + "/webhook-events"))
+        a, b = nodes
+        sent = await a.send("ENTITLEMENT_CREATE", {"id": "78", "sku_id": "8"})
+        assert sent.status == 204  # journaled before the 204
+        again = await b.post(sent.body)  # the same event, signed for node b
+        assert again.status == 204
+        await eventually(lambda: len(main.delivered()) == 1, 5)
+        not_an_event = await b.post(b'{"type": 1, "event": {"data": {}}}')
+        assert not_an_event.status == 400
+        await asyncio.sleep(0.3)
+        assert len(main.delivered()) == 1
