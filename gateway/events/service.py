@@ -10,10 +10,13 @@ The path of a gateway event:
    gateway's session checkpoint awaits `barrier()` first, so the sequence number saved never
    runs ahead of what is journaled: after a SIGKILL, what was journaled is delivered by the
    next start and the resume replays the rest. An event the main app took before its
-   transaction started is withdrawn from it (`_withdrawn`): never written, never removed.
-3. A lane delivers it in a batch through the shared `SignedSender` (gateway/delivery/); 2xx:
-   forgotten; a dead letter (4xx other than 408/429 at once, or EVENTS_RETRY_HOURS of
-   retries): kept, listed by `dead_letters()`, queued again by `replay()`.
+   transaction started is withdrawn from it: never written, never removed (journaling.py).
+3. A lane delivers it in a batch (delivery.py; lanes.py: the shared POSTs); 2xx: forgotten;
+   a dead letter (4xx other than 408/429 at once, or EVENTS_RETRY_HOURS of retries): kept,
+   listed by `dead_letters()`, queued again by `replay()`.
+
+A Webhook Event (`receive_webhook`) is recognised when Discord sends it again, to this node
+or, on a store every node shares, to another (gateway/journal/events.py, `WebhookClaim`).
 
 Several nodes on one Redis: a gateway event is kept with its shard and delivered by the node
 holding that shard's lease (shards.py): a node starts with none of them (`start(shards=())`),
@@ -33,30 +36,28 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from gateway.clock import SYSTEM_CLOCKS, Clocks
-from gateway.delivery.sender import Outcome, Report, SignedSender, retry_after_seconds
+from gateway.delivery.sender import Report, SignedSender
 from gateway.events.dead_letters import DeadLetters, decoded
+from gateway.events.delivery import Deliveries
 from gateway.events.filters import Forwards, guild_of
+from gateway.events.journaling import Journaling
 from gateway.events.lanes import Lanes
 from gateway.events.marks import SessionMarks
 from gateway.events.model import (
     GATEWAY,
-    WEBHOOK,
     Event,
-    batch_id,
     gateway_event_id,
-    webhook_event_id,
 )
 from gateway.events.shards import ShardEvents
 from gateway.events.stats import EventStats
+from gateway.events.webhooks import WebhookIntake
 from gateway.journal.events import (
     MARK_KEEP,
     WEBHOOK_KEEP,
     Change,
     EventStore,
     WebhookClaim,
-    events_writer,
 )
-from gateway.journal.seen import SeenIds
 
 log = logging.getLogger("gateway.events")
 
@@ -66,8 +67,6 @@ STALE_AFTER = 300.0
 PRUNE_EVERY = 600.0
 #: At most one audit line about drops per this many seconds.
 NOTICE_EVERY = 60.0
-#: Most Webhook Event ids remembered (each for WEBHOOK_KEEP; the oldest forgotten first).
-WEBHOOKS_REMEMBERED = 200_000
 #: How long the stop waits for the journal to write what is queued (s).
 JOURNAL_CLOSE_GRACE = 10.0
 
@@ -111,15 +110,26 @@ class EventService:
         self._wall = clocks.wall
         self._notice = notice
         self.store = store
-        self.journal = events_writer(store, self._writing)
+        self.journaling = Journaling(store)
+        self.journal = self.journaling.writer
+        self.stats = EventStats()
+        self.shards = ShardEvents()  # every shard's, until start() says
+        self.deliveries = Deliveries(
+            sender,
+            url,
+            stats=self.stats,
+            shards=self.shards,
+            journaling=self.journaling,
+            died=self._died,
+            wall=clocks.wall,
+        )
         self.lanes = Lanes(
-            self._deliver,
+            self.deliveries.batch,
             batch_max=batch_max,
             batch_wait=batch_wait_ms / 1000,
-            shared=self._deliver_shared,
+            shared=self.deliveries.shared,
             clocks=clocks,
         )
-        self.stats = EventStats()
         self.letters = DeadLetters(
             store,
             self.journal,
@@ -130,15 +140,8 @@ class EventService:
         )
         self.bot_user_id: str | None = None
         self._marks = SessionMarks()
-        self._webhooks = SeenIds(WEBHOOK_KEEP, WEBHOOKS_REMEMBERED)
+        self.webhooks = WebhookIntake(store, self.stats, self._admit, clocks.wall)
         self._n = 0
-        self.shards = ShardEvents()  # every shard's, until start() says
-        #: The journal's change new events join, until its transaction starts (`_writing`).
-        self._open: Change[Event] | None = None
-        #: Ids of the events in a change whose transaction has not started, and of those of
-        #: them delivered or dropped meanwhile (withdrawn from it as it starts).
-        self._unwritten: set[str] = set()
-        self._withdrawn: set[str] = set()
         self._last_drop: float | None = None
         self._last_notice = 0.0
         self._pruner: asyncio.Task[None] | None = None
@@ -149,12 +152,10 @@ class EventService:
         """Load the journal: the pending events go to their lanes (in arrival order), the dead
         letters are listed, the marks dedupe what a resume replays. `shards`: the shards whose
         events this node delivers (None: every one; () with leases: `take_shard` adds them)."""
-        self.shards = ShardEvents(shards)
+        self.shards.held = None if shards is None else set(shards)
         contents = await self.store.load(shards)
         self._marks.seqs = dict(contents.marks)
-        now = self._wall()
-        for webhook_id, at in sorted(contents.webhooks.items(), key=lambda item: item[1]):
-            self._webhooks.add(webhook_id, at, now)
+        self.webhooks.known(contents.webhooks)
         self.letters.known(decoded(contents.dead))
         self._n = max((e.n for e in self.dead.values()), default=0)
         pending = self._stored(decoded(contents.pending), contents.shards)
@@ -283,55 +284,18 @@ class EventService:
         self._bound()
 
     async def receive_webhook(self, body: Any) -> WebhookClaim:
-        """A Webhook Event (`"type": 1`, its `event` an object with a string `type`; else
-        ValueError) as an event with source "webhook": NEW, taken (journaled next); SEEN,
-        Discord sent it before, to this node or (on a shared store) another one: dropped;
-        BUSY, another node took it moments ago and has not journaled it yet: not taken (the
-        route asks Discord to send it again)."""
-        wrapped = body.get("event") if isinstance(body, dict) else None
-        if not isinstance(wrapped, dict) or not isinstance(wrapped.get("type"), str):
-            raise ValueError("not a Webhook Event")
-        event_id = webhook_event_id(wrapped)
-        claim = WebhookClaim.SEEN
-        if event_id not in self._webhooks:
-            try:
-                claim = await self.store.claim_webhook(event_id)
-            except Exception as exc:  # the journal cannot write either: at least once
-                log.warning("events: webhook claim failed (%s); taken", type(exc).__name__)
-                claim = WebhookClaim.NEW
-        now = self._wall()
-        if claim is WebhookClaim.BUSY:
-            return claim
-        if claim is WebhookClaim.SEEN or not self._webhooks.add(event_id, now, now):
-            self.stats.count(self.stats.duplicates, wrapped["type"])
-            return WebhookClaim.SEEN
-        data = wrapped.get("data")
-        event = Event.make(
-            event_id,
-            wrapped["type"],
-            WEBHOOK,
-            None,
-            guild_of(wrapped["type"], data),
-            int(now * 1000),
-            data,
-        )
-        self._admit(event).webhooks[event_id] = now
+        """A Webhook Event from the route (webhooks.py says what comes back)."""
+        claim = await self.webhooks.receive(body)
         self._bound()
-        return WebhookClaim.NEW
+        return claim
 
     def _admit(self, event: Event) -> Change[Event]:
-        """`event` to its lane, and into the journal's open change (returned: the caller adds
-        its mark, shard or webhook id): one change gathers the events that come until its
-        transaction starts."""
+        """`event` to its lane, and into the journal (journaling.py): the change returned
+        takes its mark, shard or webhook id."""
         self._n += 1
         event.n = self._n
         self.stats.count(self.stats.received, event.type)
-        change = self._open
-        if change is None:
-            change = self._open = Change()
-            self.journal.submit(change)
-        change.add.append(event)
-        self._unwritten.add(event.id)
+        change = self.journaling.add(event)
         self.lanes.push((event,))
         return change
 
@@ -339,40 +303,9 @@ class EventService:
         while self.pending > self.max_pending and self._drop_oldest():
             pass
 
-    def _writing(self, changes: list[Change[Event]]) -> None:
-        """A transaction starts with `changes`: the events withdrawn meanwhile leave them,
-        the adds left can no longer be withdrawn, and new events go into a new change."""
-        self._open = None
-        unwritten, withdrawn = self._unwritten, self._withdrawn
-        for change in changes:
-            if withdrawn and change.add:
-                kept: list[Event] = []
-                for event in change.add:
-                    if event.id in withdrawn:
-                        withdrawn.discard(event.id)
-                        change.shards.pop(event.id, None)
-                    else:
-                        kept.append(event)
-                change.add = kept
-            for event in change.add:
-                unwritten.discard(event.id)
-
     def _forgotten(self, batch: Sequence[Event]) -> None:
-        """Delivered or dropped: out of the journal. An add not written yet is withdrawn
-        from its change (its marks are written all the same); the rest are removed."""
-        removed: list[str] = []
-        unwritten, withdrawn = self._unwritten, self._withdrawn
-        for event in batch:
-            if event.id in unwritten:
-                unwritten.discard(event.id)
-                withdrawn.add(event.id)
-            else:
-                removed.append(event.id)
-        shards = self.shards.done([event.id for event in batch])
-        if removed:
-            self.journal.submit(
-                Change(remove=removed, shards={i: shards[i] for i in removed if i in shards})
-            )
+        """Delivered or dropped: out of the journal."""
+        self.journaling.forget(batch, self.shards.done([event.id for event in batch]))
 
     # -- the backlog bound ------------------------------------------------------------------
     @property
@@ -402,58 +335,10 @@ class EventService:
             )
         return True
 
-    # -- delivery ---------------------------------------------------------------------------
-    async def _deliver(self, batch: list[Event]) -> None:
-        """A lane's batch, retried until delivered or dead."""
-        sent = await self._post(batch)
-        if sent is None or sent[1].outcome is Outcome.DELIVERED:
-            return
-        batch, report = sent
-        ids = [event.id for event in batch]
-        self._unwritten.difference_update(ids)  # an add not written yet: with the put
-        self.letters.died(batch, report, self.shards.done(ids))
-
-    async def _deliver_shared(self, parts: list[list[Event]]) -> float | None:
-        """Several lanes' parts in one POST, one attempt (lanes.py, "Shared POSTs"): None when
-        delivered, else how long the parts wait before each goes alone (a 429's or 503's
-        Retry-After, else 0)."""
-        sent = await self._post([event for part in parts for event in part], attempts=1)
-        if sent is None:
-            return None
-        self.stats.shared_posts += 1
-        answer = sent[1].answer
-        if sent[1].outcome is Outcome.DELIVERED:
-            return None
-        self.stats.shared_split += 1
-        if answer is None or answer.status not in (429, 503):
-            return 0.0
-        return retry_after_seconds(answer.headers.get("retry-after"), self._wall())
-
-    async def _post(
-        self, batch: list[Event], attempts: int | None = None
-    ) -> tuple[list[Event], Report] | None:
-        """POST `batch`, less the events whose shard another node holds now (None: nothing
-        left), and take it as delivered on a 2xx."""
-        if gone := self.shards.elsewhere(batch):
-            batch = [e for e in batch if e not in gone]
-            if not batch:
-                return None
-        body = b'{"events":[' + b",".join(e.body for e in batch) + b"]}"
-        ids = [e.id for e in batch]
-        since = min(e.received_at for e in batch) / 1000
-        report = await self.sender.send(
-            self.url, batch_id(ids), lambda now: body, since=since, attempts=attempts
-        )
-        if report.outcome is Outcome.DELIVERED:
-            stats = self.stats
-            now_ms = self._wall() * 1000
-            for event in batch:
-                stats.count(stats.delivered, event.type)
-                stats.latency.observe(max(0.0, now_ms - event.received_at) / 1000)
-            self._forgotten(batch)
-        return batch, report
-
     # -- dead letters (dead_letters.py) -----------------------------------------------------
+    def _died(self, batch: list[Event], report: Report, shards: dict[str, int]) -> None:
+        self.letters.died(batch, report, shards)
+
     @property
     def dead(self) -> dict[str, Event]:
         return self.letters.kept
