@@ -196,19 +196,20 @@ class Lanes:
 
     def _riders(self, room: int) -> list[Lane]:
         """Lanes waiting to fill a batch, taken along (their next events, `room` in all)."""
-        loop = asyncio.get_running_loop()
         riders: list[Lane] = []
-        for other in list(self._waiting):
-            if room <= 0:
+        left = room
+        for other in self._waiting:  # the longest waiting first; no copy of them all
+            if left <= 0:
                 break
-            if not other.queue:  # its events were dropped meanwhile (the backlog bound)
-                continue
+            if other.queue:  # (empty: its events were dropped meanwhile, the backlog bound)
+                riders.append(other)
+                left -= len(other.queue)
+        loop = asyncio.get_running_loop()
+        for other in riders:
             del self._waiting[other]
-            part = self._take(other, room)
-            room -= len(part)
+            room -= len(self._take(other, room))
             other.riding = loop.create_future()
             _wake(other.waiter)  # its task now waits for the shared POST's answer
-            riders.append(other)
         return riders
 
     async def _share(self, batch: list[Event], riders: list[Lane]) -> None:
