@@ -55,7 +55,6 @@ redis.call('DEL', KEYS[1])
 return moved
 """
 
-# KEYS: ours, dead; ARGV: id, row, ...: each added to ours unless known (ours, or dead)
 #: A Webhook Event id: 0 when journaled already (the webhooks set), 1 when claimed now (a key
 #: of its own, expiring: the claim of a node that dies before journaling it lapses), 2 when
 #: another node's claim holds it.
@@ -66,6 +65,7 @@ return 2
 """
 _CLAIMS = (WebhookClaim.SEEN, WebhookClaim.NEW, WebhookClaim.BUSY)
 
+# KEYS: ours, dead; ARGV: id, row, ...: each added to ours unless known (ours, or dead)
 _ADD = """
 for i = 1, #ARGV, 2 do
   if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then
