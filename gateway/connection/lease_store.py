@@ -11,8 +11,10 @@ Keys under the prefix (`companion:gateway:`):
 - `nodes`: sorted set, node -> expiry (ms): the live nodes, each renewed by its heartbeat.
 - `departed`: sorted set, node -> when its leftovers (the journal's entries in flight) are
   anyone's; a node that left, or one whose heartbeat expired, is adopted once by one node.
-- `shard_count`: the count every node uses (SHARD_COUNT, else the first node's /gateway/bot).
-- channel `leases`: `release`, `join` and `gone` announcements that wake every node at once.
+- `shard_count`: the count every node uses (SHARD_COUNT, else the first node's /gateway/bot;
+  raised, never lowered, when Discord closes a shard 4011: `raise_shard_count`).
+- channel `leases`: `release`, `join`, `gone` and `reshard` announcements that wake every node
+  at once.
 """
 
 from __future__ import annotations
@@ -182,6 +184,15 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+# KEYS: shard_count; ARGV: count -> the count, raised to ARGV[1] unless higher already
+_RAISE: Final = """
+local now = tonumber(redis.call('GET', KEYS[1]) or '0')
+local wanted = tonumber(ARGV[1])
+if now < wanted then redis.call('SET', KEYS[1], wanted) return wanted end
+return now
+"""
+
+
 class LeaseStore:
     def __init__(self, client: Redis, node: str, prefix: str) -> None:
         self.client = client
@@ -198,6 +209,7 @@ class LeaseStore:
         self._depart = client.register_script(_DEPART)
         self._bury = client.register_script(_BURY)
         self._retire = client.register_script(_RETIRE)
+        self._raise = client.register_script(_RAISE)
         self.name = node.partition("~")[0] + "~"
         self.fenced_set = client.register_script(_FENCED_SET)
 
@@ -275,6 +287,16 @@ class LeaseStore:
 
     async def announce(self, kind: str) -> None:
         await self.client.publish(self.channel, f"{kind} {self.node}")
+
+    async def agreed_count(self) -> int | None:
+        """The count every node uses now (None: none agreed yet)."""
+        found = await self.client.get(self.prefix + "shard_count")
+        return None if found is None else int(_text(found))
+
+    async def raise_shard_count(self, count: int) -> int:
+        """The agreed count raised to `count` unless it is that high already (nodes that
+        reshard at once agree on the largest); returns it."""
+        return int(await self._raise(keys=[self.prefix + "shard_count"], args=[count]))
 
     async def shard_count(self, configured: int | None, recommended: int) -> int:
         """The count every node uses: SHARD_COUNT when set (written for the others), else the

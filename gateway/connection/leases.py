@@ -197,8 +197,41 @@ class ShardLeases:
         deadlines = [lease.valid_until for lease in self.held.values()]
         return min(deadlines, default=float("inf")) - self._clock() + 0.01
 
+    async def reshard(self, recommended: int) -> None:
+        """Discord closed a shard here with 4011 (SHARD_COUNT not pinned): the count every
+        node uses raised to /gateway/bot's `recommended`, announced; at its next step each
+        node stops its shards of the old count and takes shards of the new one."""
+        agreed = await self.store.raise_shard_count(recommended)
+        log.warning("shard leases: close 4011: %d shards from now on", agreed)
+        await self.store.announce("reshard")
+        self._wake.set()
+
+    async def _recount(self, count: int) -> None:
+        """Another shard count agreed: every shard of the old one stopped (its session is of
+        no use now: not saved), its lease released; none held until the plan takes some."""
+        old = sorted(self.held)
+        shards = [s for s in (self._shard(i) for i in old) if s is not None]
+        await asyncio.gather(*(s.stop(resumable=False) for s in shards))
+        store = self._manager.session_store if self._manager else None
+        if store is not None:
+            await store.clear_all(old)
+        for i in old:
+            await self._tell(i, False)
+        await self.store.release({str(i): self.held[i].token for i in old})
+        for shard in shards:
+            self._forget(shard)
+        was = self.shard_count
+        log.warning("shard leases: %d shards now (was %d); stopped %s", count, was, old)
+        self.held.clear()
+        self._free_since.clear()
+        self.shard_count = count
+
     async def _step(self) -> float:
         started, t = self._clock(), self.timings
+        if self.configured_count is None:
+            agreed = await self.store.agreed_count()
+            if agreed is not None and agreed != self.shard_count:
+                await self._recount(agreed)
         await self._expire_local()
         held = {str(s): lease.token for s, lease in self.held.items()}
         beat = await self.store.heartbeat(held, t.ttl_ms)

@@ -226,6 +226,16 @@ class GatewayManager:
         text = f"close 4011 (sharding required) with {old} shard(s): resharding"
         log.warning("gateway: %s", text)
         self._notice(text)
+        if self.config.leases is not None:  # every node's count, raised (leases.py)
+            try:
+                count = int((await self._fetch_gateway_bot()).get("shards") or 1)
+                if count <= old:
+                    self._fail(f"sharding required, but /gateway/bot still recommends {count}")
+                else:
+                    await self.config.leases.reshard(count)
+            finally:
+                self._resharding = False
+            return
         try:
             if self._checkpoints is not None:
                 await self._checkpoints.stop()

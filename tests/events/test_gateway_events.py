@@ -96,14 +96,11 @@ async def test_without_message_content_the_content_arrives_empty(tmp_path: Path)
         assert main.delivered()[0]["data"]["content"] == ""
 
 
-@pytest.mark.parametrize(
-    "batching",
-    [{}, {"EVENTS_BATCH_MAX": "10", "EVENTS_BATCH_WAIT_MS": "100"}],
-    ids=["batch1", "shared-batches"],
-)
+@pytest.mark.parametrize(("batch_max", "wait_ms"), [(1, 0), (10, 100)], ids=["batch1", "shared"])
 async def test_1000_events_over_20_guilds_with_one_guild_failing(
-    tmp_path: Path, batching: dict[str, str]
+    tmp_path: Path, batch_max: int, wait_ms: int
 ) -> None:
+    batching = batch_max > 1
     guilds = [str((n + 1) << 22) for n in range(20)]
     bad = guilds[7]
     failing = {"on": True}
@@ -112,8 +109,13 @@ async def test_1000_events_over_20_guilds_with_one_guild_failing(
         return 500 if failing["on"] and any(e["guild_id"] == bad for e in events) else 200
 
     main = EventsMainApp(status_for=status_for)
-    forwards = {"MESSAGE_CREATE": {}}
-    async with events_app(tmp_path, forwards, main=main, **batching) as (running, _):
+    async with events_app(
+        tmp_path,
+        {"MESSAGE_CREATE": {}},
+        main=main,
+        EVENTS_BATCH_MAX=str(batch_max),
+        EVENTS_BATCH_WAIT_MS=str(wait_ms),
+    ) as (running, _):
         sent: dict[str, list[str]] = {g: [] for g in guilds}
         for n in range(1000):
             guild = guilds[n % 20]

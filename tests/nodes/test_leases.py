@@ -41,14 +41,16 @@ async def sim() -> AsyncIterator[DiscordSimulator]:
 
 
 class Node:
-    def __init__(self, sim: DiscordSimulator, redis_url: str) -> None:
+    def __init__(
+        self, sim: DiscordSimulator, redis_url: str, shard_count: int | None = SHARDS
+    ) -> None:
         self.client = aioredis.Redis.from_url(redis_url)
-        self.leases = ShardLeases(self.client, timings=TIMINGS, shard_count=SHARDS)
+        self.leases = ShardLeases(self.client, timings=TIMINGS, shard_count=shard_count)
         config = GatewayConfig(
             token=sim.token,
             intents=1,
             compression="none",
-            shard_count=SHARDS,
+            shard_count=shard_count,
             redis_url=redis_url,
             leases=self.leases,
         )
@@ -152,3 +154,34 @@ async def test_a_node_that_cannot_renew_closes_its_shards_before_they_are_taken_
     assert sum(n.leases.stats.takeovers for n in others) == len(shards)
     assert cut_off.held() == set() and cut_off.leases.stats.lost == len(shards)
     assert sim.takeovers == []  # each old connection had closed before its shard was taken
+
+
+async def test_close_4011_reshards_every_node_to_the_count_discord_recommends(
+    redis_url: str,
+) -> None:
+    """SHARD_COUNT not pinned: Discord closes the shards with 4011 and recommends 4 instead of
+    2; the nodes agree on 4 in Redis and each runs its share of the new shards, none twice."""
+    async with AsyncExitStack() as stack:
+        sim = await stack.enter_async_context(
+            DiscordSimulator(shards=2, max_concurrency=16, heartbeat_interval_ms=300)
+        )
+        two = [Node(sim, redis_url, shard_count=None) for _ in range(2)]
+        for node in two:
+            stack.push_async_callback(node.close)
+        await asyncio.gather(*(n.manager.start() for n in two))
+
+        def ready(count: int) -> bool:
+            shards = [s for n in two for s in n.manager.shards]
+            every = sorted(s.shard_id for s in shards if s.status is ShardStatus.READY)
+            return every == list(range(count)) and all(s.shard_count == count for s in shards)
+
+        await eventually(lambda: ready(2), 15, "two shards ready")
+        before = len(sim.identifies)
+        assert await sim.require_shards(4) == 2  # both closed with 4011
+        await eventually(lambda: ready(4), 20, "four shards ready, each once")
+        assert all(n.leases.shard_count == 4 for n in two)
+        assert sorted(len(n.held()) for n in two) == [2, 2]
+        new = [e.payload["d"]["shard"] for e in sim.identifies[before:]]
+        assert sorted(new) == [[i, 4] for i in range(4)]  # each new shard identified once
+        assert [t for t in sim.takeovers if t.live] == []  # never two nodes on one shard
+        assert all(n.manager.failure_reason is None for n in two)
