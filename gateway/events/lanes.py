@@ -215,14 +215,12 @@ class Lanes:
     async def _share(self, batch: list[Event], riders: list[Lane]) -> None:
         """One POST with `batch` and the riders' parts; when it fails, each goes alone."""
         assert self._shared is not None
-        ride: Ride = None
-        wait: float | None = 0.0
+        wait: float | None = 0.0  # failed (0: at once) unless the POST says otherwise
         try:
             wait = await self._shared([batch, *(other.current for other in riders)])
         finally:
             for other in riders:
-                if wait is not None:
-                    ride = (other.current, wait)
+                ride: Ride = None if wait is None else (other.current, wait)
                 if other.riding is not None and not other.riding.done():
                     other.riding.set_result(ride)
         if wait is not None:
@@ -234,7 +232,6 @@ class Lanes:
         assert lane.riding is not None
         try:
             ride = await lane.riding
-            lane.riding = None
             if ride is not None:
                 await self._alone(*ride)
         except Exception:

@@ -103,7 +103,6 @@ class EventService:
         """Neither `forwards` nor `webhooks`: idle (no dispatch handled, no lane, no pruning, no
         dead letters; its health `{"ok": True, "enabled": False}`)."""
         self.sender = sender
-        self.url = url
         self.forwards = forwards
         self.enabled = bool(forwards) or webhooks
         self.max_pending = max_pending

@@ -65,7 +65,6 @@ _PUT = {
     True: ("INSERT OR REPLACE INTO dead VALUES (?, ?, ?)", "DELETE FROM events WHERE id = ?"),
     False: ("INSERT OR REPLACE INTO events VALUES (?, ?, ?)", "DELETE FROM dead WHERE id = ?"),
 }
-_LISTED = "(SELECT value FROM json_each(?))"
 T = TypeVar("T")
 
 
